@@ -1,0 +1,608 @@
+//! Runs a rule's patterns over a C syntax tree and turns matches into edits.
+//!
+//! A match is structural: a pattern tree (from `rule`) against a tree-sitter
+//! node, metavariables binding whole expressions. Before a match becomes an
+//! edit it is checked against its context in the target tree, so that a
+//! rewrite never changes what the code means or whether it compiles:
+//! - a side-effecting expression (assignment, `++`) replaced by something
+//!   else only where its value is discarded;
+//! - an lvalue replaced by a non-lvalue only where no lvalue is needed;
+//! - a binding used twice by the replacement only when it has no side
+//!   effects; `&E` only of something that has an address;
+//! - nothing inside a parse error.
+//!
+//! A rejected match leaves its sites unchanged with the reason recorded.
+//! Bindings are themselves searched for matches (`a->bv_page = b->bv_page`),
+//! and rendered with parentheses only where precedence needs them.
+
+use std::ops::Range;
+
+use tree_sitter::Node;
+
+use crate::rule::{Code, MetaKind, NameRef, PNode, Pat, Piece, Rule};
+use crate::syntax::{self, prec};
+
+/// A replacement of the file's bytes `range` by `text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// File byte range replaced.
+    pub range: Range<usize>,
+    /// The new bytes.
+    pub text: Vec<u8>,
+    /// Precedence of the new expression.
+    pub prec: u8,
+}
+
+/// What the matcher found in one region.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Non-overlapping edits, in file order.
+    pub edits: Vec<Edit>,
+    /// File offsets of tracked field tokens that an edit rewrites.
+    pub rewritten: Vec<usize>,
+    /// File offsets of tracked field tokens that a match would have rewritten,
+    /// and why it did not (the first reason found wins).
+    pub rejected: Vec<(usize, String)>,
+    /// Ranges the rule's context excludes, and why.
+    pub excluded: Vec<(Range<usize>, String)>,
+    /// Ranges of the functions and macros the rule's context matched.
+    pub contexts: Vec<Range<usize>>,
+}
+
+/// A tree to match: its text, and where that text's byte 0 is in the file.
+#[derive(Clone, Copy)]
+pub struct Region<'a> {
+    /// The parsed text (the file, or a wrapped macro body).
+    pub text: &'a [u8],
+    /// Root of the tree to search.
+    pub root: Node<'a>,
+    /// File offset of `text[0]` (negative for a macro wrapper's prefix).
+    pub base: isize,
+    /// For a `#define` body: the macro's name and parameters.
+    pub macro_def: Option<(&'a str, &'a [String])>,
+}
+
+impl Region<'_> {
+    fn file_off(&self, off: usize) -> usize {
+        (off as isize + self.base) as usize
+    }
+
+    fn slice(&self, n: Node) -> &[u8] {
+        &self.text[n.byte_range()]
+    }
+}
+
+/// Matches one rule over regions of one file.
+pub struct Matcher<'a> {
+    rule: &'a Rule,
+    /// Sorted file offsets of tracked field names; subtrees without one are
+    /// not searched. `None`: search everything.
+    occurrences: Option<&'a [usize]>,
+    lvalue_macros: &'a [&'a str],
+    out: Outcome,
+}
+
+type Binds<'t> = Vec<Option<Node<'t>>>;
+
+impl<'a> Matcher<'a> {
+    /// A matcher for `rule`.
+    pub fn new(
+        rule: &'a Rule,
+        occurrences: Option<&'a [usize]>,
+        lvalue_macros: &'a [&'a str],
+    ) -> Self {
+        Matcher {
+            rule,
+            occurrences,
+            lvalue_macros,
+            out: Outcome::default(),
+        }
+    }
+
+    /// Everything found so far, edits sorted.
+    pub fn finish(mut self) -> Outcome {
+        self.out.edits.sort_by_key(|e| e.range.start);
+        self.out
+    }
+
+    /// Searches `region` with the rule's body.
+    pub fn run(&mut self, region: Region<'_>) {
+        match &self.rule.body {
+            Pat::Function { name, body } => {
+                let inner = match &**body {
+                    Pat::Nest(p) => &**p,
+                    other => other,
+                };
+                if let Some((macro_name, _)) = region.macro_def {
+                    let range = region.file_off(region.root.start_byte())
+                        ..region.file_off(region.root.end_byte());
+                    if self.context_allows(name, macro_name, range) {
+                        self.nest(inner, region.root, region);
+                    }
+                } else {
+                    self.functions(name, inner, region.root, region);
+                }
+            }
+            Pat::Nest(p) => self.nest(p, region.root, region),
+            other => self.nest(other, region.root, region),
+        }
+    }
+
+    fn context_allows(&mut self, name: &NameRef, fn_name: &str, range: Range<usize>) -> bool {
+        let ok = match name {
+            NameRef::Literal(l) => l == fn_name,
+            NameRef::Meta(m) => self.rule.metavars[*m]
+                .constraint
+                .as_ref()
+                .is_none_or(|c| c.allows(fn_name)),
+        };
+        if ok {
+            self.out.contexts.push(range);
+        } else {
+            let why = match name {
+                NameRef::Meta(m) => {
+                    let v = &self.rule.metavars[*m];
+                    let c = v
+                        .constraint
+                        .as_ref()
+                        .map(|c| c.to_string())
+                        .unwrap_or_default();
+                    format!(
+                        "inside {fn_name}(), which the rule's context excludes ({} {c})",
+                        v.name
+                    )
+                }
+                NameRef::Literal(l) => {
+                    format!("inside {fn_name}(); the rule applies only inside {l}()")
+                }
+            };
+            self.out.excluded.push((range, why));
+        }
+        ok
+    }
+
+    fn has_occurrence(&self, node: Node, region: Region) -> bool {
+        let Some(occ) = self.occurrences else {
+            return true;
+        };
+        let (s, e) = (
+            region.file_off(node.start_byte()),
+            region.file_off(node.end_byte()),
+        );
+        let i = occ.partition_point(|&o| o < s);
+        occ.get(i).is_some_and(|&o| o < e)
+    }
+
+    /// Finds function definitions below `node` and searches the ones the
+    /// context allows.
+    fn functions(&mut self, name: &NameRef, inner: &Pat, node: Node, region: Region) {
+        if !self.has_occurrence(node, region) {
+            return;
+        }
+        if node.kind() == "function_definition" {
+            let range = region.file_off(node.start_byte())..region.file_off(node.end_byte());
+            let fn_name =
+                function_name(node).map(|n| String::from_utf8_lossy(region.slice(n)).into_owned());
+            if let (Some(fn_name), Some(body)) = (fn_name, node.child_by_field_name("body")) {
+                if self.context_allows(name, &fn_name, range) {
+                    self.nest(inner, body, region);
+                }
+            }
+            return;
+        }
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            self.functions(name, inner, child, region);
+        }
+    }
+
+    /// `<... pat ...>`: every match of `pat` at or below `node`, outermost
+    /// first, not inside each other.
+    fn nest(&mut self, pat: &Pat, node: Node, region: Region) {
+        if !self.has_occurrence(node, region) || node.is_error() {
+            return;
+        }
+        if let Some(edit) = self.try_at(pat, node, pat, region) {
+            self.out.edits.push(edit);
+            return;
+        }
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            self.nest(pat, child, region);
+        }
+    }
+
+    /// Collects the edits inside `node` into a separate list (for bindings).
+    fn nested_edits(&mut self, pat: &Pat, node: Node, region: Region) -> Vec<Edit> {
+        let saved = std::mem::take(&mut self.out.edits);
+        self.nest(pat, node, region);
+        let mut inner = std::mem::replace(&mut self.out.edits, saved);
+        inner.sort_by_key(|e| e.range.start);
+        inner
+    }
+
+    fn try_at(&mut self, pat: &Pat, node: Node, nest: &Pat, region: Region) -> Option<Edit> {
+        match pat {
+            Pat::Disj(branches) => branches
+                .iter()
+                .find_map(|b| self.try_at(b, node, nest, region)),
+            Pat::Code(code) => self.try_code(code, node, nest, region),
+            Pat::Nest(inner) => self.try_at(inner, node, nest, region),
+            Pat::Function { .. } => None,
+        }
+    }
+
+    fn try_code(&mut self, code: &Code, node: Node, nest: &Pat, region: Region) -> Option<Edit> {
+        let mut binds: Binds = vec![None; self.rule.metavars.len()];
+        if !self.match_pnode(&code.pattern, node, &mut binds, region) {
+            return None;
+        }
+        let tpl = code.replacement.as_ref()?;
+        let src = region.text;
+        let consumed = self.consumed_tokens(node, &binds, region);
+        let reject = |me: &mut Self, why: String| {
+            for &o in &consumed {
+                if !me.out.rejected.iter().any(|(r, _)| *r == o) {
+                    me.out.rejected.push((o, why.clone()));
+                }
+            }
+            None
+        };
+        if node.has_error() {
+            return reject(self, "the expression contains a parse error".into());
+        }
+        let side_effect = matches!(node.kind(), "assignment_expression" | "update_expression");
+        if side_effect && tpl.kind != node.kind() && !syntax::value_discarded(node, src) {
+            let what = if node.kind() == "assignment_expression" {
+                "assignment"
+            } else {
+                "increment or decrement"
+            };
+            return reject(
+                self,
+                format!("the value of the {what} is used, and the helper call does not give it"),
+            );
+        }
+        if syntax::is_lvalue_form(node, src) && !tpl.lvalue {
+            if let Some(why) = syntax::lvalue_context(node, src, self.lvalue_macros) {
+                return reject(self, why);
+            }
+        }
+        for &m in &code.duplicated {
+            if let Some(b) = binds[m] {
+                if !syntax::is_pure(b) {
+                    let text = String::from_utf8_lossy(region.slice(b)).into_owned();
+                    return reject(
+                        self,
+                        format!("'{text}' would be evaluated twice and may have side effects"),
+                    );
+                }
+            }
+        }
+        for piece in &tpl.pieces {
+            if let Piece::Slot {
+                meta,
+                addr_of: true,
+                ..
+            } = piece
+            {
+                let b = binds[*meta].expect("template metavariables are bound");
+                let s = syntax::strip_parens(b);
+                let deref = s.kind() == "pointer_expression"
+                    && s.child_by_field_name("operator")
+                        .is_some_and(|o| region.slice(o) == b"*");
+                if !deref && !syntax::is_lvalue_form(s, src) {
+                    let text = String::from_utf8_lossy(region.slice(b)).into_owned();
+                    return reject(
+                        self,
+                        format!("'{text}' has no address to pass to the helper"),
+                    );
+                }
+            }
+        }
+        // Accepted: render the template, bindings searched for matches too.
+        let mut text = Vec::new();
+        let mut rendered: Vec<Option<Vec<Edit>>> = vec![None; binds.len()];
+        for piece in &tpl.pieces {
+            match piece {
+                Piece::Text(t) => text.extend_from_slice(t.as_bytes()),
+                Piece::Slot { meta, req, addr_of } => {
+                    let b = binds[*meta].expect("template metavariables are bound");
+                    if rendered[*meta].is_none() {
+                        rendered[*meta] = Some(self.nested_edits(nest, b, region));
+                    }
+                    let inner = rendered[*meta].as_deref().unwrap_or(&[]);
+                    self.render_slot(b, *req, *addr_of, inner, region, &mut text);
+                }
+            }
+        }
+        self.keep_comments(node, &binds, region, &mut text);
+        let mut prec_out = tpl.prec;
+        if let Some(parent) = node.parent() {
+            if syntax::is_expression(node.kind())
+                && tpl.prec < syntax::required_prec(parent, node, src)
+            {
+                text.insert(0, b'(');
+                text.push(b')');
+                prec_out = prec::PRIMARY;
+            }
+        }
+        self.out.rewritten.extend(consumed);
+        Some(Edit {
+            range: region.file_off(node.start_byte())..region.file_off(node.end_byte()),
+            text,
+            prec: prec_out,
+        })
+    }
+
+    /// File offsets of the tracked field tokens inside `node` that are not
+    /// inside a binding: the ones this match removes.
+    fn consumed_tokens(&self, node: Node, binds: &Binds, region: Region) -> Vec<usize> {
+        let Some(occ) = self.occurrences else {
+            return Vec::new();
+        };
+        let s = region.file_off(node.start_byte());
+        let e = region.file_off(node.end_byte());
+        occ.iter()
+            .copied()
+            .filter(|&o| o >= s && o < e)
+            .filter(|&o| {
+                !binds.iter().flatten().any(|b| {
+                    o >= region.file_off(b.start_byte()) && o < region.file_off(b.end_byte())
+                })
+            })
+            .collect()
+    }
+
+    /// Comments inside the matched code but outside every binding would be
+    /// lost with the code they sit in; they go before the replacement.
+    fn keep_comments(&self, node: Node, binds: &Binds, region: Region, text: &mut Vec<u8>) {
+        let mut comments = Vec::new();
+        collect_comments(node, binds, &mut comments);
+        if comments.is_empty() {
+            return;
+        }
+        let mut head = Vec::new();
+        for c in comments {
+            let body = region.slice(c);
+            head.extend_from_slice(body);
+            if body.starts_with(b"//") {
+                head.push(b'\n');
+                let line_start = region.text[..node.start_byte()]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1);
+                let indent = region.text[line_start..]
+                    .iter()
+                    .take_while(|b| **b == b' ' || **b == b'\t')
+                    .count();
+                head.extend_from_slice(&region.text[line_start..line_start + indent]);
+            } else {
+                head.push(b' ');
+            }
+        }
+        text.splice(0..0, head);
+    }
+
+    /// Writes binding `b` where a slot needs precedence `req`: its nested
+    /// edits applied, parentheses dropped where they are not needed and added
+    /// where they are, `&*p` written `p`.
+    fn render_slot(
+        &self,
+        b: Node,
+        req: u8,
+        addr_of: bool,
+        edits: &[Edit],
+        region: Region,
+        out: &mut Vec<u8>,
+    ) {
+        if addr_of {
+            let s = self.strip(b, prec::UNARY, edits, region);
+            let is_deref = s.kind() == "pointer_expression"
+                && s.child_by_field_name("operator")
+                    .is_some_and(|o| region.slice(o) == b"*");
+            if is_deref {
+                let arg = s
+                    .child_by_field_name("argument")
+                    .expect("a dereference has an operand");
+                self.render_expr(arg, req, edits, region, out);
+            } else {
+                let wrap = prec::UNARY < req;
+                if wrap {
+                    out.push(b'(');
+                }
+                out.push(b'&');
+                self.render_expr(b, prec::UNARY, edits, region, out);
+                if wrap {
+                    out.push(b')');
+                }
+            }
+        } else {
+            self.render_expr(b, req, edits, region, out);
+        }
+    }
+
+    /// Parentheses around `n` that a slot needing `req` does not need.
+    fn strip<'t>(&self, mut n: Node<'t>, req: u8, edits: &[Edit], region: Region) -> Node<'t> {
+        while n.kind() == "parenthesized_expression" && n.named_child_count() == 1 {
+            let inner = n.named_child(0).expect("one child");
+            if inner.is_extra() || !syntax::is_expression(inner.kind()) || n.child_count() != 3 {
+                break;
+            }
+            if self.prec_of(inner, edits, region) < req {
+                break;
+            }
+            n = inner;
+        }
+        n
+    }
+
+    /// Precedence of `n` once its edits are made. A macro parameter inside
+    /// parentheses may stand for any argument, so it counts as the lowest an
+    /// argument can be.
+    fn prec_of(&self, n: Node, edits: &[Edit], region: Region) -> u8 {
+        let (s, e) = (
+            region.file_off(n.start_byte()),
+            region.file_off(n.end_byte()),
+        );
+        if let Some(edit) = edits.iter().find(|ed| ed.range == (s..e)) {
+            return edit.prec;
+        }
+        if n.kind() == "identifier" {
+            if let Some((_, params)) = region.macro_def {
+                let name = region.slice(n);
+                if params.iter().any(|p| p.as_bytes() == name) {
+                    return prec::ASSIGN;
+                }
+            }
+        }
+        syntax::expr_prec(n, region.text)
+    }
+
+    fn render_expr(&self, b: Node, req: u8, edits: &[Edit], region: Region, out: &mut Vec<u8>) {
+        let n = self.strip(b, req, edits, region);
+        let wrap = self.prec_of(n, edits, region) < req;
+        if wrap {
+            out.push(b'(');
+        }
+        let (s, e) = (
+            region.file_off(n.start_byte()),
+            region.file_off(n.end_byte()),
+        );
+        let mut at = s;
+        for ed in edits
+            .iter()
+            .filter(|ed| ed.range.start >= s && ed.range.end <= e)
+        {
+            out.extend_from_slice(
+                &region.text[(at as isize - region.base) as usize
+                    ..(ed.range.start as isize - region.base) as usize],
+            );
+            out.extend_from_slice(&ed.text);
+            at = ed.range.end;
+        }
+        out.extend_from_slice(
+            &region.text[(at as isize - region.base) as usize..(e as isize - region.base) as usize],
+        );
+        if wrap {
+            out.push(b')');
+        }
+    }
+
+    fn match_pnode<'t>(
+        &self,
+        p: &PNode,
+        t: Node<'t>,
+        binds: &mut Binds<'t>,
+        region: Region,
+    ) -> bool {
+        match p {
+            PNode::Meta(m) => {
+                let var = &self.rule.metavars[*m];
+                let fits = match var.kind {
+                    MetaKind::Expression => syntax::is_expression(t.kind()),
+                    MetaKind::Identifier => {
+                        matches!(
+                            t.kind(),
+                            "identifier"
+                                | "field_identifier"
+                                | "type_identifier"
+                                | "statement_identifier"
+                        ) && var.constraint.as_ref().is_none_or(|c| {
+                            std::str::from_utf8(region.slice(t)).is_ok_and(|name| c.allows(name))
+                        })
+                    }
+                };
+                if !fits {
+                    return false;
+                }
+                match binds[*m] {
+                    Some(prev) => same_tokens(prev, t, region.text),
+                    None => {
+                        binds[*m] = Some(t);
+                        true
+                    }
+                }
+            }
+            PNode::Node {
+                kind,
+                text,
+                children,
+            } => {
+                if t.kind() != *kind {
+                    return false;
+                }
+                if let Some(text) = text {
+                    return t.child_count() == 0 && region.slice(t) == text.as_bytes();
+                }
+                let mut cursor = t.walk();
+                let mut tc = t.children(&mut cursor).filter(|c| !c.is_extra());
+                for pc in children {
+                    match tc.next() {
+                        Some(c) if self.match_pnode(pc, c, binds, region) => {}
+                        _ => return false,
+                    }
+                }
+                tc.next().is_none()
+            }
+        }
+    }
+}
+
+fn collect_comments<'t>(node: Node<'t>, binds: &Binds<'t>, out: &mut Vec<Node<'t>>) {
+    if binds.iter().flatten().any(|b| b.id() == node.id()) {
+        return;
+    }
+    if node.kind() == "comment" {
+        out.push(node);
+        return;
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        collect_comments(child, binds, out);
+    }
+}
+
+/// True when `a` and `b` are the same tokens, spacing and comments aside.
+fn same_tokens(a: Node, b: Node, src: &[u8]) -> bool {
+    fn leaves<'t>(n: Node<'t>, out: &mut Vec<Node<'t>>) {
+        if n.is_extra() {
+            return;
+        }
+        if n.child_count() == 0 {
+            out.push(n);
+        }
+        let mut c = n.walk();
+        for ch in n.children(&mut c) {
+            leaves(ch, out);
+        }
+    }
+    let (mut la, mut lb) = (Vec::new(), Vec::new());
+    leaves(a, &mut la);
+    leaves(b, &mut lb);
+    la.len() == lb.len()
+        && la
+            .iter()
+            .zip(&lb)
+            .all(|(x, y)| src[x.byte_range()] == src[y.byte_range()])
+}
+
+/// The name of a function definition: the identifier at the bottom of its
+/// declarator chain (`struct page *name(...)`).
+pub fn function_name(def: Node) -> Option<Node> {
+    let mut d = def.child_by_field_name("declarator")?;
+    loop {
+        match d.kind() {
+            "function_declarator" => {
+                let inner = d.child_by_field_name("declarator")?;
+                return (inner.kind() == "identifier").then_some(inner);
+            }
+            "pointer_declarator" | "parenthesized_declarator" | "attributed_declarator" => {
+                d = d
+                    .child_by_field_name("declarator")
+                    .or_else(|| d.named_child(d.named_child_count().checked_sub(1)?))?;
+            }
+            _ => return None,
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! One file through the whole rewrite: find the occurrences, parse (the file
+//! with its `#define` bodies blanked, then each body that matters on its
+//! own), match every rule, classify every site, apply the edits, and verify
+//! the result by parsing it again.
+//!
+//! **Invariant:** every occurrence of a tracked field in code ends as a site
+//! that is rewritten or left with a reason; a file whose rewrite parses with
+//! more errors than the original is kept unchanged, its sites reported.
+
+use crate::matcher::{Edit, Matcher, Outcome, Region};
+use crate::rule::RuleFile;
+use crate::site::{self, Kind, Occurrence, Site, Status};
+use crate::source::{self, Define, LineIndex};
+use crate::syntax;
+
+/// A rule file ready to run, with what the engine derives from it.
+pub struct Engine {
+    rules: RuleFile,
+    tracked: Option<Vec<String>>,
+}
+
+/// The result of one file.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    /// Sites, in file order.
+    pub sites: Vec<Site>,
+    /// The rewritten text, when anything changed.
+    pub new_text: Option<Vec<u8>>,
+    /// Whether the file was parsed (it passed the prefilter).
+    pub parsed: bool,
+}
+
+impl Engine {
+    /// An engine running `rules`.
+    pub fn new(rules: RuleFile) -> Engine {
+        let tracked = rules.tracked_fields();
+        Engine { rules, tracked }
+    }
+
+    /// The rule file.
+    pub fn rules(&self) -> &RuleFile {
+        &self.rules
+    }
+
+    /// Field names whose every occurrence is a site; also the prefilter's
+    /// literals. `None` when the rules have no such literal.
+    pub fn tracked(&self) -> Option<&[String]> {
+        self.tracked.as_deref()
+    }
+
+    /// The literal prefilter: false only when `text` cannot hold a site.
+    pub fn may_match(&self, text: &[u8]) -> bool {
+        match &self.tracked {
+            Some(words) => words
+                .iter()
+                .any(|w| memchr::memmem::find(text, w.as_bytes()).is_some()),
+            None => true,
+        }
+    }
+
+    /// Runs the rules over one file's text.
+    pub fn rewrite(&self, text: &[u8]) -> FileOutcome {
+        if !self.may_match(text) {
+            return FileOutcome::default();
+        }
+        let mut occ: Vec<(usize, usize)> = Vec::new();
+        if let Some(words) = &self.tracked {
+            for w in words {
+                occ.extend(
+                    source::word_occurrences(text, w)
+                        .into_iter()
+                        .map(|o| (o, o + w.len())),
+                );
+            }
+            occ.sort_unstable();
+        }
+        let offsets: Vec<usize> = occ.iter().map(|o| o.0).collect();
+        let scope = self.tracked.as_ref().map(|_| &offsets[..]);
+
+        let defines = source::scan_defines(text);
+        let blanked = source::blank_define_bodies(text, &defines);
+        let tree = syntax::parse(&blanked);
+        let root = tree.root_node();
+
+        let mut outcomes = Vec::new();
+        for rule in &self.rules.rules {
+            let mut m = Matcher::new(rule, scope, site::LVALUE_MACROS);
+            m.run(Region {
+                text: &blanked,
+                root,
+                base: 0,
+                macro_def: None,
+            });
+            outcomes.push(m.finish());
+        }
+
+        // Each #define body holding an occurrence, parsed and matched alone.
+        let mut macro_trees = Vec::new();
+        for d in &defines {
+            let has_occ = offsets.iter().any(|o| d.body.contains(o));
+            if !has_occ && self.tracked.is_some() {
+                continue;
+            }
+            let body = &text[d.body.clone()];
+            let parsed = syntax::parse_macro_body(body);
+            if let Some(mt) = &parsed {
+                let base = d.body.start as isize - mt.prefix_len as isize;
+                let params = d.params.as_deref().unwrap_or(&[]);
+                for (rule, outcome) in self.rules.rules.iter().zip(&mut outcomes) {
+                    let mut m = Matcher::new(rule, scope, site::LVALUE_MACROS);
+                    m.run(Region {
+                        text: &mt.text,
+                        root: mt.tree.root_node(),
+                        base,
+                        macro_def: Some((&d.name, params)),
+                    });
+                    merge(outcome, m.finish());
+                }
+            }
+            macro_trees.push((d, parsed));
+        }
+
+        let lines = LineIndex::new(text);
+        let mut sites = Vec::new();
+        for &(s, e) in &occ {
+            let kind = match macro_trees.iter().find(|(d, _)| d.body.contains(&s)) {
+                Some((d, Some(mt))) => {
+                    let off = s - d.body.start + mt.prefix_len;
+                    classify(mt.tree.root_node(), &mt.text, off, off + (e - s))
+                }
+                Some((d, None)) => {
+                    // Classify comments and strings with a best-effort parse.
+                    let t = syntax::parse(&text[d.body.clone()]);
+                    let off = s - d.body.start;
+                    classify(t.root_node(), &text[d.body.clone()], off, off + (e - s))
+                        .map(|_| Kind::MacroUnparsed)
+                }
+                None => classify(root, &blanked, s, e),
+            };
+            let Some(kind) = kind else { continue };
+            let (line, col) = lines.line_col(s);
+            let status = status_of(s, kind, &outcomes, self.has_context());
+            sites.push(Site {
+                offset: s,
+                line,
+                col,
+                kind,
+                status,
+            });
+        }
+
+        let mut edits: Vec<Edit> = outcomes
+            .iter()
+            .flat_map(|o| o.edits.iter().cloned())
+            .collect();
+        edits.sort_by_key(|e| e.range.start);
+        edits.dedup();
+        let new_text = if edits.is_empty() {
+            None
+        } else if edits.windows(2).any(|w| w[0].range.end > w[1].range.start) {
+            // Two rules edited overlapping code: keep the file unchanged.
+            leave_all(
+                &mut sites,
+                "rules made overlapping edits here; the file is left unchanged",
+            );
+            None
+        } else {
+            let new = apply(text, &edits);
+            if parse_errors(&new) > parse_errors(text) {
+                leave_all(
+                    &mut sites,
+                    "the rewritten file parses with more errors than the original; the file is left unchanged",
+                );
+                None
+            } else {
+                Some(new)
+            }
+        };
+        FileOutcome {
+            sites,
+            new_text,
+            parsed: true,
+        }
+    }
+
+    fn has_context(&self) -> bool {
+        self.rules
+            .rules
+            .iter()
+            .all(|r| matches!(r.body, crate::rule::Pat::Function { .. }))
+    }
+}
+
+fn classify(root: tree_sitter::Node, src: &[u8], s: usize, e: usize) -> Option<Kind> {
+    match site::classify(root, src, s, e) {
+        Occurrence::NotCode => None,
+        Occurrence::Code(k) => Some(k),
+    }
+}
+
+fn merge(into: &mut Outcome, from: Outcome) {
+    into.edits.extend(from.edits);
+    into.rewritten.extend(from.rewritten);
+    into.rejected.extend(from.rejected);
+    into.excluded.extend(from.excluded);
+    into.contexts.extend(from.contexts);
+}
+
+/// Why site `s` of `kind` ends as it does.
+fn status_of(s: usize, kind: Kind, outcomes: &[Outcome], has_context: bool) -> Status {
+    if outcomes.iter().any(|o| o.rewritten.contains(&s)) {
+        return Status::Rewritten;
+    }
+    let structural = matches!(kind, Kind::Unparsed | Kind::MacroUnparsed | Kind::Directive);
+    if !structural {
+        if let Some((_, why)) = outcomes
+            .iter()
+            .flat_map(|o| &o.rejected)
+            .find(|(o, _)| *o == s)
+        {
+            return Status::Left(why.clone());
+        }
+        // The innermost exclusion applies.
+        let excluded = outcomes
+            .iter()
+            .flat_map(|o| &o.excluded)
+            .filter(|(r, _)| r.contains(&s))
+            .min_by_key(|(r, _)| r.len());
+        if let Some((_, why)) = excluded {
+            return Status::Left(why.clone());
+        }
+        let in_context = outcomes
+            .iter()
+            .flat_map(|o| &o.contexts)
+            .any(|r| r.contains(&s));
+        if has_context && !in_context && !matches!(kind, Kind::Declaration | Kind::Offsetof) {
+            return Status::Left(format!(
+                "{}; and it is outside every function and macro the rule's context matches",
+                kind.default_reason()
+            ));
+        }
+    }
+    Status::Left(kind.default_reason().to_string())
+}
+
+fn leave_all(sites: &mut [Site], why: &str) {
+    for site in sites.iter_mut().filter(|s| s.status == Status::Rewritten) {
+        site.status = Status::Left(why.to_string());
+    }
+}
+
+/// `text` with `edits` (sorted, disjoint) made.
+pub fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + edits.len() * 16);
+    let mut at = 0;
+    for e in edits {
+        out.extend_from_slice(&text[at..e.range.start]);
+        out.extend_from_slice(&e.text);
+        at = e.range.end;
+    }
+    out.extend_from_slice(&text[at..]);
+    out
+}
+
+/// Parse errors of a file as the engine sees it: ERROR and MISSING nodes of
+/// the blanked file, plus `#define` bodies that do not parse alone.
+pub fn parse_errors(text: &[u8]) -> usize {
+    let defines: Vec<Define> = source::scan_defines(text);
+    let blanked = source::blank_define_bodies(text, &defines);
+    let tree = syntax::parse(&blanked);
+    let bad_bodies = defines
+        .iter()
+        .filter(|d| !d.body.is_empty() && syntax::parse_macro_body(&text[d.body.clone()]).is_none())
+        .count();
+    syntax::error_count(tree.root_node()) + bad_bodies
+}

@@ -1,0 +1,242 @@
+//! Rules: the supported subset of Coccinelle's SmPL, parsed into patterns the
+//! matcher can run.
+//!
+//! A rule file holds rules; a rule has a header (`@name@`), metavariable
+//! declarations, and a body of context, minus and plus code arranged with
+//! function contexts, `<... ...>` nests and `( | )` disjunctions. Code
+//! fragments are parsed with tree-sitter (see `pattern`), so a pattern is a
+//! C syntax tree whose identifiers may be metavariables.
+//!
+//! **Invariant:** a construct outside the subset is an error with its line and
+//! column, never ignored.
+
+mod parse;
+mod pattern;
+
+use std::fmt;
+
+pub use pattern::{PNode, Piece, Template};
+
+/// The rule that runs when no `--rule` is given.
+pub const DEFAULT_RULE: &str = include_str!("../../rules/bv_page.cocci");
+/// The name under which the default rule is reported.
+pub const DEFAULT_RULE_NAME: &str = "rules/bv_page.cocci (built in)";
+
+/// A problem in a rule file, at a place in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{col}: {msg}")]
+pub struct RuleError {
+    /// The rule file's name.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What is wrong, and what to do when that is known.
+    pub msg: String,
+}
+
+/// A position in a rule file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+}
+
+/// Which column-0 sign a rule line carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sign {
+    /// Context code: matched, kept.
+    Context,
+    /// `-` code: matched, removed.
+    Minus,
+    /// `+` code: added.
+    Plus,
+}
+
+/// A parsed rule file.
+#[derive(Debug)]
+pub struct RuleFile {
+    /// Its name, for messages.
+    pub path: String,
+    /// Its rules, in order.
+    pub rules: Vec<Rule>,
+}
+
+/// One rule: `@name@ metavariables @@ body`.
+#[derive(Debug)]
+pub struct Rule {
+    /// The name in the header, if any.
+    pub name: Option<String>,
+    /// Declared metavariables; patterns refer to them by index.
+    pub metavars: Vec<Metavar>,
+    /// What the rule matches and how it rewrites.
+    pub body: Pat,
+}
+
+/// The kinds of metavariable the subset supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaKind {
+    /// `expression E;` matches any expression.
+    Expression,
+    /// `identifier I;` matches a name.
+    Identifier,
+}
+
+/// A constraint on what an identifier metavariable may match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Constraint {
+    /// `= {a, b}`
+    In(Vec<String>),
+    /// `!= {a, b}`
+    NotIn(Vec<String>),
+}
+
+impl Constraint {
+    /// True when `name` satisfies the constraint.
+    pub fn allows(&self, name: &str) -> bool {
+        match self {
+            Constraint::In(set) => set.iter().any(|s| s == name),
+            Constraint::NotIn(set) => !set.iter().any(|s| s == name),
+        }
+    }
+}
+
+impl fmt::Display for Constraint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (op, set) = match self {
+            Constraint::In(s) => ("=", s),
+            Constraint::NotIn(s) => ("!=", s),
+        };
+        write!(f, "{op} {{{}}}", set.join(", "))
+    }
+}
+
+/// A declared metavariable.
+#[derive(Debug, Clone)]
+pub struct Metavar {
+    /// Its name.
+    pub name: String,
+    /// What it matches.
+    pub kind: MetaKind,
+    /// A constraint on identifiers.
+    pub constraint: Option<Constraint>,
+}
+
+/// A function name in a context: a metavariable or a literal name.
+#[derive(Debug, Clone)]
+pub enum NameRef {
+    /// Index of an identifier metavariable.
+    Meta(usize),
+    /// A literal function name.
+    Literal(String),
+}
+
+/// The structure of a rule body.
+#[derive(Debug)]
+pub enum Pat {
+    /// `NAME(...) { body }`: inside function definitions (and, in this tool,
+    /// `#define` bodies) whose name fits `name`.
+    Function {
+        /// The function's name.
+        name: NameRef,
+        /// What must match inside it.
+        body: Box<Pat>,
+    },
+    /// `<... P ...>`: every match of `P`, anywhere.
+    Nest(Box<Pat>),
+    /// `( P1 | P2 )`: the first branch that matches.
+    Disj(Vec<Pat>),
+    /// A C fragment, with its rewrite if it has minus code.
+    Code(Box<Code>),
+}
+
+/// A C fragment of a rule: what it matches and what replaces it.
+#[derive(Debug)]
+pub struct Code {
+    /// Where it starts in the rule file.
+    pub pos: Pos,
+    /// The tree to match (context and minus code).
+    pub pattern: PNode,
+    /// The replacement (plus code) when the fragment is minus code.
+    pub replacement: Option<Template>,
+    /// Metavariables that the replacement uses more often than the pattern
+    /// binds them: their bindings are evaluated more than once, so they must
+    /// be free of side effects.
+    pub duplicated: Vec<usize>,
+    /// Field names written literally in the minus code (`bv_page`).
+    pub fields: Vec<String>,
+}
+
+impl RuleFile {
+    /// Parses rule file `text`, named `path` in messages.
+    pub fn parse(path: &str, text: &str) -> Result<RuleFile, RuleError> {
+        parse::parse_file(path, text)
+    }
+
+    /// The built-in default rule.
+    pub fn default_rule() -> RuleFile {
+        RuleFile::parse(DEFAULT_RULE_NAME, DEFAULT_RULE).expect("the built-in rule parses")
+    }
+
+    /// Field names that every rewrite of the file removes: each of their
+    /// occurrences is a site to rewrite or report, and a file without any of
+    /// them cannot match. `None` when some branch names no field, in which
+    /// case no prefilter is possible.
+    pub fn tracked_fields(&self) -> Option<Vec<String>> {
+        let mut all: Option<Vec<String>> = None;
+        for rule in &self.rules {
+            let mut codes = Vec::new();
+            rule.body.codes(&mut codes);
+            for code in codes.iter().filter(|c| c.replacement.is_some()) {
+                if code.fields.is_empty() {
+                    return None;
+                }
+                all = Some(match all {
+                    None => code.fields.clone(),
+                    Some(prev) => prev
+                        .into_iter()
+                        .filter(|f| code.fields.contains(f))
+                        .collect(),
+                });
+            }
+        }
+        all.filter(|f| !f.is_empty())
+    }
+}
+
+impl Pat {
+    /// All code fragments below this pattern.
+    pub fn codes<'a>(&'a self, out: &mut Vec<&'a Code>) {
+        match self {
+            Pat::Function { body, .. } | Pat::Nest(body) => body.codes(out),
+            Pat::Disj(branches) => branches.iter().for_each(|b| b.codes(out)),
+            Pat::Code(c) => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_rule_tracks_bv_page() {
+        let rf = RuleFile::default_rule();
+        assert_eq!(rf.rules.len(), 1);
+        assert_eq!(rf.tracked_fields(), Some(vec!["bv_page".to_string()]));
+        let Pat::Function {
+            name: NameRef::Meta(m),
+            body,
+        } = &rf.rules[0].body
+        else {
+            panic!("default rule has a function context");
+        };
+        let fnvar = &rf.rules[0].metavars[*m];
+        assert_eq!(fnvar.kind, MetaKind::Identifier);
+        assert!(!fnvar.constraint.as_ref().unwrap().allows("bvec_page"));
+        assert!(matches!(**body, Pat::Nest(_)));
+    }
+}

@@ -1,0 +1,556 @@
+//! The SmPL reader: headers, metavariable declarations, and the body's
+//! tokens and structure. Code fragments go to `pattern` to become trees.
+
+use super::pattern::{compile_code, Tok, TokKind};
+use super::{Constraint, MetaKind, Metavar, NameRef, Pat, Pos, Rule, RuleError, RuleFile, Sign};
+
+/// Reads a whole rule file.
+pub(super) fn parse_file(path: &str, text: &str) -> Result<RuleFile, RuleError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let err = |line: usize, col: usize, msg: String| RuleError {
+        path: path.to_string(),
+        line,
+        col,
+        msg,
+    };
+    let mut rules = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with("//") {
+            i += 1;
+            continue;
+        }
+        if trimmed.starts_with("/*") {
+            i = skip_block_comment(&lines, i);
+            continue;
+        }
+        if !line.starts_with('@') {
+            let what = trimmed.split_whitespace().next().unwrap_or("");
+            let msg = match what {
+                "#include" | "using" => format!("'{what}' is not supported"),
+                "virtual" => "'virtual' rules are not supported".to_string(),
+                _ => "expected a rule header such as '@@' or '@name@'".to_string(),
+            };
+            return Err(err(i + 1, 1, msg));
+        }
+        let (name, header_line) = parse_header(line).map_err(|(col, m)| err(i + 1, col, m))?;
+        i += 1;
+        // Metavariable declarations, up to the `@@` line.
+        let decl_start = i;
+        while i < lines.len() && lines[i].trim() != "@@" {
+            i += 1;
+        }
+        if i == lines.len() {
+            return Err(err(
+                header_line.max(decl_start),
+                1,
+                "rule header has no closing '@@'".into(),
+            ));
+        }
+        let metavars =
+            parse_metavars(&lines[decl_start..i], decl_start).map_err(|(l, c, m)| err(l, c, m))?;
+        i += 1;
+        let body_start = i;
+        while i < lines.len() && !lines[i].starts_with('@') {
+            i += 1;
+        }
+        let toks = lex_body(&lines[body_start..i], body_start).map_err(|(l, c, m)| err(l, c, m))?;
+        if toks.is_empty() {
+            return Err(err(body_start.max(1), 1, "rule has an empty body".into()));
+        }
+        let body = Structure {
+            toks: &toks,
+            at: 0,
+            metavars: &metavars,
+        }
+        .body()
+        .map_err(|(p, m)| err(p.line, p.col, m))?;
+        rules.push(Rule {
+            name,
+            metavars,
+            body,
+        });
+    }
+    if rules.is_empty() {
+        return Err(err(1, 1, "no rule in file".into()));
+    }
+    Ok(RuleFile {
+        path: path.to_string(),
+        rules,
+    })
+}
+
+fn skip_block_comment(lines: &[&str], mut i: usize) -> usize {
+    while i < lines.len() && !lines[i].contains("*/") {
+        i += 1;
+    }
+    i + 1
+}
+
+/// Parses `@@` or `@ name @`; returns the name.
+fn parse_header(line: &str) -> Result<(Option<String>, usize), (usize, String)> {
+    let rest = &line[1..];
+    let Some(close) = rest.find('@') else {
+        return Err((1, "rule header has no closing '@'".into()));
+    };
+    let words: Vec<&str> = rest[..close].split_whitespace().collect();
+    let after = rest[close + 1..].trim();
+    if !after.is_empty() && !after.starts_with("//") {
+        return Err((
+            close + 3,
+            format!("unexpected '{after}' after the rule header"),
+        ));
+    }
+    match words.as_slice() {
+        [] => Ok((None, 0)),
+        [name] if is_ident(name) && !is_header_keyword(name) => Ok((Some(name.to_string()), 0)),
+        [first, ..] => {
+            let col = line.find(first).map_or(1, |c| c + 1);
+            Err((
+                col,
+                format!("rule header '{first}' is not supported yet (only '@@' and '@name@')"),
+            ))
+        }
+    }
+}
+
+fn is_header_keyword(w: &str) -> bool {
+    matches!(
+        w,
+        "depends" | "exists" | "forall" | "disable" | "script" | "initialize" | "finalize"
+    )
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+type LineErr = (usize, usize, String);
+
+/// Parses the declarations between the header and `@@`.
+fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, LineErr> {
+    // Tokens with their positions; declarations end with `;` and may span lines.
+    let mut words: Vec<(String, usize, usize)> = Vec::new();
+    for (k, line) in lines.iter().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let bytes = code.as_bytes();
+        let mut j = 0;
+        while j < bytes.len() {
+            let c = bytes[j];
+            if c.is_ascii_whitespace() {
+                j += 1;
+            } else if c.is_ascii_alphanumeric() || c == b'_' {
+                let s = j;
+                while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                    j += 1;
+                }
+                words.push((code[s..j].to_string(), first_line + k + 1, s + 1));
+            } else {
+                let two = code.get(j..j + 2);
+                let len = if matches!(two, Some("!=") | Some("=~") | Some("!~")) {
+                    2
+                } else {
+                    1
+                };
+                words.push((code[j..j + len].to_string(), first_line + k + 1, j + 1));
+                j += len;
+            }
+        }
+    }
+    let mut vars: Vec<Metavar> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let (kw, line, col) = &words[i];
+        let kind = match kw.as_str() {
+            "expression" => MetaKind::Expression,
+            "identifier" => MetaKind::Identifier,
+            "type" | "statement" | "constant" | "fresh" | "idexpression" | "struct" | "union"
+            | "typedef" | "declarer" | "iterator" | "function" | "local" | "global"
+            | "position" | "binary" | "format" | "parameter" | "declaration" | "field"
+            | "initializer" | "symbol" | "list" | "operator" | "assignment" | "enum"
+            | "unsigned" | "signed" | "char" | "int" | "long" | "short" => {
+                return Err((
+                    *line,
+                    *col,
+                    format!("metavariable kind '{kw}' is not supported yet"),
+                ))
+            }
+            _ => return Err((*line, *col, format!("unknown metavariable kind '{kw}'"))),
+        };
+        i += 1;
+        loop {
+            let Some((name, nl, nc)) = words.get(i) else {
+                return Err((
+                    *line,
+                    *col,
+                    "metavariable declaration has no closing ';'".into(),
+                ));
+            };
+            if !is_ident(name) {
+                return Err((
+                    *nl,
+                    *nc,
+                    format!("expected a metavariable name, found '{name}'"),
+                ));
+            }
+            if vars.iter().any(|v| &v.name == name) {
+                return Err((*nl, *nc, format!("metavariable '{name}' is declared twice")));
+            }
+            i += 1;
+            let mut constraint = None;
+            if let Some((op, ol, oc)) = words.get(i) {
+                match op.as_str() {
+                    "!=" | "=" => {
+                        if kind != MetaKind::Identifier {
+                            return Err((
+                                *ol,
+                                *oc,
+                                format!("a '{op}' constraint needs an identifier metavariable"),
+                            ));
+                        }
+                        let (set, next) = parse_set(&words, i + 1)?;
+                        constraint = Some(if op == "=" {
+                            Constraint::In(set)
+                        } else {
+                            Constraint::NotIn(set)
+                        });
+                        i = next;
+                    }
+                    "=~" | "!~" => {
+                        return Err((
+                            *ol,
+                            *oc,
+                            format!(
+                                "regular-expression constraints ('{op}') are not supported yet"
+                            ),
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+            vars.push(Metavar {
+                name: name.clone(),
+                kind,
+                constraint,
+            });
+            match words.get(i).map(|w| w.0.as_str()) {
+                Some(",") => i += 1,
+                Some(";") => {
+                    i += 1;
+                    break;
+                }
+                Some(other) => {
+                    let (_, l, c) = &words[i];
+                    return Err((*l, *c, format!("expected ',' or ';', found '{other}'")));
+                }
+                None => {
+                    return Err((
+                        *line,
+                        *col,
+                        "metavariable declaration has no closing ';'".into(),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(vars)
+}
+
+/// Parses `{a, b}` or a single name starting at `i`.
+fn parse_set(
+    words: &[(String, usize, usize)],
+    mut i: usize,
+) -> Result<(Vec<String>, usize), LineErr> {
+    let Some((first, l, c)) = words.get(i) else {
+        return Err((0, 0, "constraint has no value".into()));
+    };
+    if first != "{" {
+        if !is_ident(first) {
+            return Err((*l, *c, format!("expected a name or '{{', found '{first}'")));
+        }
+        return Ok((vec![first.clone()], i + 1));
+    }
+    i += 1;
+    let mut set = Vec::new();
+    loop {
+        match words.get(i) {
+            Some((w, _, _)) if is_ident(w) => set.push(w.clone()),
+            Some((w, l, c)) => {
+                return Err((*l, *c, format!("expected a name in the set, found '{w}'")))
+            }
+            None => return Err((*l, *c, "set has no closing '}'".into())),
+        }
+        i += 1;
+        match words.get(i).map(|w| w.0.as_str()) {
+            Some(",") => i += 1,
+            Some("}") => return Ok((set, i + 1)),
+            _ => {
+                let (_, l, c) = words.get(i).unwrap_or(&words[i - 1]);
+                return Err((*l, *c, "expected ',' or '}' in the set".into()));
+            }
+        }
+    }
+}
+
+/// Splits the body into tokens, each with its line's sign.
+fn lex_body(lines: &[&str], first_line: usize) -> Result<Vec<Tok>, LineErr> {
+    let mut toks = Vec::new();
+    let mut in_comment = false;
+    for (k, line) in lines.iter().enumerate() {
+        let lno = first_line + k + 1;
+        let bytes = line.as_bytes();
+        let (sign, mut j) = match bytes.first() {
+            Some(b'-') => (Sign::Minus, 1),
+            Some(b'+') => (Sign::Plus, 1),
+            Some(b'*') if !in_comment => {
+                return Err((
+                    lno,
+                    1,
+                    "'*' (report) lines are not supported; use '-' and '+'".into(),
+                ))
+            }
+            _ => (Sign::Context, 0),
+        };
+        // Column-0 disjunction delimiters on context lines.
+        if sign == Sign::Context && !in_comment {
+            if let Some(&c @ (b'(' | b'|' | b')')) = bytes.first() {
+                let kind = match c {
+                    b'(' => TokKind::DisjOpen,
+                    b'|' => TokKind::DisjSep,
+                    _ => TokKind::DisjClose,
+                };
+                toks.push(Tok::new(kind, &line[..1], sign, lno, 1, true));
+                j = 1;
+            }
+        }
+        let mut space_before = true;
+        while j < bytes.len() {
+            if in_comment {
+                match line[j..].find("*/") {
+                    Some(e) => {
+                        j += e + 2;
+                        in_comment = false;
+                        space_before = true;
+                    }
+                    None => j = bytes.len(),
+                }
+                continue;
+            }
+            let c = bytes[j];
+            let rest = &line[j..];
+            if c.is_ascii_whitespace() {
+                j += 1;
+                space_before = true;
+                continue;
+            }
+            if rest.starts_with("//") {
+                break;
+            }
+            if rest.starts_with("/*") {
+                in_comment = true;
+                j += 2;
+                continue;
+            }
+            let (kind, len) = if c.is_ascii_alphabetic() || c == b'_' {
+                let n = rest
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                    .count();
+                (TokKind::Code, n)
+            } else if c.is_ascii_digit() {
+                let n = rest
+                    .bytes()
+                    .take_while(|b| b.is_ascii_alphanumeric() || *b == b'.')
+                    .count();
+                (TokKind::Code, n)
+            } else if c == b'"' || c == b'\'' {
+                let mut e = 1;
+                let rb = rest.as_bytes();
+                while e < rb.len() && rb[e] != c {
+                    e += if rb[e] == b'\\' { 2 } else { 1 };
+                }
+                if e >= rb.len() {
+                    return Err((lno, j + 1, "unterminated literal".into()));
+                }
+                (TokKind::Code, e + 1)
+            } else if rest.starts_with("<...") || rest.starts_with("<+...") {
+                (
+                    TokKind::NestOpen,
+                    if rest.starts_with("<+") { 5 } else { 4 },
+                )
+            } else if rest.starts_with("...>") || rest.starts_with("...+>") {
+                (
+                    TokKind::NestClose,
+                    if rest.starts_with("...+") { 5 } else { 4 },
+                )
+            } else if rest.starts_with("\\(") {
+                (TokKind::DisjOpen, 2)
+            } else if rest.starts_with("\\|") {
+                (TokKind::DisjSep, 2)
+            } else if rest.starts_with("\\)") {
+                (TokKind::DisjClose, 2)
+            } else if rest.starts_with("\\&") {
+                return Err((lno, j + 1, "conjunctions ('\\&') are not supported".into()));
+            } else {
+                (TokKind::Code, punct_len(rest))
+            };
+            toks.push(Tok::new(kind, &rest[..len], sign, lno, j + 1, space_before));
+            space_before = false;
+            j += len;
+        }
+    }
+    Ok(toks)
+}
+
+fn punct_len(rest: &str) -> usize {
+    const PUNCT: [&str; 24] = [
+        "...", "<<=", ">>=", "->", "++", "--", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||",
+        "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "##", "::",
+    ];
+    PUNCT.iter().find(|p| rest.starts_with(**p)).map_or_else(
+        || rest.chars().next().map_or(1, char::len_utf8),
+        |p| p.len(),
+    )
+}
+
+type PosErr = (Pos, String);
+
+/// Builds the body's structure from its tokens.
+struct Structure<'a> {
+    toks: &'a [Tok],
+    at: usize,
+    metavars: &'a [Metavar],
+}
+
+impl Structure<'_> {
+    fn body(mut self) -> Result<Pat, PosErr> {
+        let toks = self.toks;
+        // A function context: `NAME ( ... ) {` ... `}` in context code.
+        let is_ctx = |i: usize, text: &str| {
+            toks.get(i).is_some_and(|t| {
+                t.kind == TokKind::Code && t.sign == Sign::Context && t.text == text
+            })
+        };
+        let pat = if toks.len() >= 6
+            && toks[0].kind == TokKind::Code
+            && toks[0].sign == Sign::Context
+            && is_ident(&toks[0].text)
+            && is_ctx(1, "(")
+            && is_ctx(2, "...")
+            && is_ctx(3, ")")
+            && is_ctx(4, "{")
+            && is_ctx(toks.len() - 1, "}")
+        {
+            let name_tok = &toks[0];
+            let name = match self.metavars.iter().position(|m| m.name == name_tok.text) {
+                Some(m) if self.metavars[m].kind == MetaKind::Identifier => NameRef::Meta(m),
+                Some(_) => {
+                    return Err((
+                        name_tok.pos,
+                        format!(
+                            "'{}' names a function, so it must be an identifier metavariable",
+                            name_tok.text
+                        ),
+                    ))
+                }
+                None => NameRef::Literal(name_tok.text.clone()),
+            };
+            self.toks = &toks[5..toks.len() - 1];
+            let inner = self.seq(&[])?;
+            if !matches!(inner, Pat::Nest(_)) {
+                return Err((toks[4].pos, "a function context's body must be one '<... ...>' nest (statement sequences are not supported yet)".into()));
+            }
+            Pat::Function {
+                name,
+                body: Box::new(inner),
+            }
+        } else {
+            self.seq(&[])?
+        };
+        Ok(pat)
+    }
+
+    /// Parses items until one of `stops` (not consumed) or the end; a
+    /// sequence of more than one item is not supported yet.
+    fn seq(&mut self, stops: &[TokKind]) -> Result<Pat, PosErr> {
+        let start = self.toks.get(self.at).map(|t| t.pos).unwrap_or_default();
+        let mut items = Vec::new();
+        while let Some(t) = self.toks.get(self.at) {
+            if stops.contains(&t.kind) {
+                break;
+            }
+            match t.kind {
+                TokKind::DisjOpen => items.push(self.disj()?),
+                TokKind::NestOpen => {
+                    let open = t.pos;
+                    self.at += 1;
+                    let inner = self.seq(&[TokKind::NestClose])?;
+                    if self.toks.get(self.at).map(|t| t.kind) != Some(TokKind::NestClose) {
+                        return Err((open, "'<...' has no closing '...>'".into()));
+                    }
+                    self.at += 1;
+                    items.push(Pat::Nest(Box::new(inner)));
+                }
+                TokKind::Code => {
+                    let s = self.at;
+                    let mut depth = 0i32;
+                    while let Some(t) = self.toks.get(self.at) {
+                        if t.kind != TokKind::Code {
+                            break;
+                        }
+                        if t.text == "..." && depth == 0 {
+                            return Err((
+                                t.pos,
+                                "'...' between statements is not supported yet".into(),
+                            ));
+                        }
+                        match t.text.as_str() {
+                            "(" | "[" | "{" => depth += 1,
+                            ")" | "]" | "}" => depth -= 1,
+                            _ => {}
+                        }
+                        self.at += 1;
+                    }
+                    let code = compile_code(&self.toks[s..self.at], self.metavars)?;
+                    items.push(Pat::Code(Box::new(code)));
+                }
+                TokKind::DisjSep | TokKind::DisjClose => {
+                    return Err((t.pos, format!("'{}' outside a disjunction", t.text)))
+                }
+                TokKind::NestClose => {
+                    return Err((t.pos, "'...>' without an opening '<...'".into()))
+                }
+            }
+        }
+        match items.len() {
+            0 => Err((start, "expected code here".into())),
+            1 => Ok(items.pop().expect("one item")),
+            _ => Err((
+                start,
+                "a sequence of several statements or patterns is not supported yet".into(),
+            )),
+        }
+    }
+
+    fn disj(&mut self) -> Result<Pat, PosErr> {
+        let open = self.toks[self.at].pos;
+        self.at += 1;
+        let mut branches = Vec::new();
+        loop {
+            branches.push(self.seq(&[TokKind::DisjSep, TokKind::DisjClose])?);
+            match self.toks.get(self.at).map(|t| t.kind) {
+                Some(TokKind::DisjSep) => self.at += 1,
+                Some(TokKind::DisjClose) => {
+                    self.at += 1;
+                    return Ok(Pat::Disj(branches));
+                }
+                _ => return Err((open, "'(' has no closing ')' in column 0".into())),
+            }
+        }
+    }
+}

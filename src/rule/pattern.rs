@@ -1,0 +1,475 @@
+//! Code fragments of a rule, compiled: the minus code becomes a pattern tree
+//! (tree-sitter's C tree, with metavariables marked), the plus code a
+//! template of text and metavariable slots that knows how much precedence
+//! each slot needs.
+
+use tree_sitter::Node;
+
+use super::{Code, MetaKind, Metavar, Pos, Sign};
+use crate::syntax::{self, prec};
+
+/// What a body token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TokKind {
+    /// C code.
+    Code,
+    /// `(` in column 0, or `\(`.
+    DisjOpen,
+    /// `|` in column 0, or `\|`.
+    DisjSep,
+    /// `)` in column 0, or `\)`.
+    DisjClose,
+    /// `<...`
+    NestOpen,
+    /// `...>`
+    NestClose,
+}
+
+/// A token of a rule body.
+#[derive(Debug, Clone)]
+pub(super) struct Tok {
+    pub kind: TokKind,
+    pub text: String,
+    pub sign: Sign,
+    pub pos: Pos,
+    /// Whether white space preceded it on its line (kept in plus code).
+    pub space_before: bool,
+}
+
+impl Tok {
+    pub fn new(kind: TokKind, text: &str, sign: Sign, line: usize, col: usize, space: bool) -> Tok {
+        Tok {
+            kind,
+            text: text.to_string(),
+            sign,
+            pos: Pos { line, col },
+            space_before: space,
+        }
+    }
+}
+
+/// A pattern tree: C syntax whose leaves may be metavariables.
+#[derive(Debug, Clone)]
+pub enum PNode {
+    /// A metavariable, by index into the rule's declarations.
+    Meta(usize),
+    /// A syntax node; `text` is set on leaves.
+    Node {
+        /// Tree-sitter kind.
+        kind: &'static str,
+        /// The token's text, for leaves.
+        text: Option<Box<str>>,
+        /// Children, extras (comments) left out.
+        children: Vec<PNode>,
+    },
+}
+
+/// A piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Literal plus code.
+    Text(String),
+    /// Where a metavariable's binding goes.
+    Slot {
+        /// The metavariable.
+        meta: usize,
+        /// The precedence the binding needs there (else it is parenthesized).
+        req: u8,
+        /// Whether the template writes `&META` here: the address of the
+        /// binding, `&*p` becoming `p`.
+        addr_of: bool,
+    },
+}
+
+/// The plus code of a fragment.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Text and slots, in order.
+    pub pieces: Vec<Piece>,
+    /// Precedence of the whole replacement (for expressions).
+    pub prec: u8,
+    /// Tree-sitter kind of the replacement's root.
+    pub kind: &'static str,
+    /// Whether the replacement has the form of an lvalue.
+    pub lvalue: bool,
+}
+
+type PosErr = (Pos, String);
+
+/// A fragment's text, as joined for tree-sitter, with each token's offset.
+struct Joined {
+    text: String,
+    starts: Vec<(usize, Pos)>,
+}
+
+impl Joined {
+    fn new(toks: &[&Tok], keep_spacing: bool) -> Joined {
+        let mut text = String::new();
+        let mut starts = Vec::new();
+        for (i, t) in toks.iter().enumerate() {
+            if i > 0 && (!keep_spacing || t.space_before) {
+                text.push(' ');
+            }
+            starts.push((text.len(), t.pos));
+            text.push_str(&t.text);
+        }
+        Joined { text, starts }
+    }
+
+    fn pos_of(&self, offset: usize) -> Pos {
+        let i = self
+            .starts
+            .partition_point(|(s, _)| *s <= offset)
+            .saturating_sub(1);
+        self.starts.get(i).map(|s| s.1).unwrap_or_default()
+    }
+}
+
+const HEAD: &str = "void __bvmig_rule(void) {\n";
+const TAIL: &str = "\n;}\n";
+
+/// Compiles the tokens of one fragment.
+pub(super) fn compile_code(toks: &[Tok], metavars: &[Metavar]) -> Result<Code, PosErr> {
+    let pos = toks[0].pos;
+    let has = |s: Sign| toks.iter().any(|t| t.sign == s);
+    if has(Sign::Context) && has(Sign::Minus) {
+        let t = toks
+            .iter()
+            .find(|t| t.sign == Sign::Context)
+            .expect("has context");
+        return Err((t.pos, "context code inside a '-' fragment is not supported yet; put the whole expression on '-' lines".into()));
+    }
+    if has(Sign::Plus) && !has(Sign::Minus) {
+        let t = toks
+            .iter()
+            .find(|t| t.sign == Sign::Plus)
+            .expect("has plus");
+        return Err((
+            t.pos,
+            "'+' code with nothing to replace: adding code needs '-' code here".into(),
+        ));
+    }
+    let matched: Vec<&Tok> = toks.iter().filter(|t| t.sign != Sign::Plus).collect();
+    let plus: Vec<&Tok> = toks.iter().filter(|t| t.sign == Sign::Plus).collect();
+
+    let joined = Joined::new(&matched, false);
+    let (tree, src) = parse_fragment(&joined)?;
+    let root = fragment_root(&tree, &joined)?;
+    let mut counts = vec![0usize; metavars.len()];
+    let pattern = to_pnode(root, src.as_bytes(), metavars, &joined, &mut counts)?;
+    let mut fields = Vec::new();
+    literal_fields(&pattern, &mut fields);
+
+    let mut duplicated = Vec::new();
+    let replacement = if has(Sign::Minus) {
+        if plus.is_empty() {
+            return Err((
+                pos,
+                "removing code without a replacement is not supported yet".into(),
+            ));
+        }
+        let pj = Joined::new(&plus, true);
+        let (ptree, psrc) = parse_fragment(&pj)?;
+        let proot = fragment_root(&ptree, &pj)?;
+        let mut pcounts = vec![0usize; metavars.len()];
+        let template = to_template(proot, psrc.as_bytes(), metavars, &pj, &counts, &mut pcounts)?;
+        duplicated = (0..metavars.len())
+            .filter(|&m| pcounts[m] > counts[m])
+            .collect();
+        Some(template)
+    } else {
+        None
+    };
+    Ok(Code {
+        pos,
+        pattern,
+        replacement,
+        duplicated,
+        fields,
+    })
+}
+
+fn parse_fragment(j: &Joined) -> Result<(tree_sitter::Tree, String), PosErr> {
+    let src = format!("{HEAD}{}{TAIL}", j.text);
+    let tree = syntax::parse(src.as_bytes());
+    if tree.root_node().has_error() {
+        let bad =
+            first_error(tree.root_node()).map_or(0, |n| n.start_byte().saturating_sub(HEAD.len()));
+        return Err((j.pos_of(bad), format!("'{}' does not parse as C", j.text)));
+    }
+    Ok((tree, src))
+}
+
+fn first_error(node: Node) -> Option<Node> {
+    if node.is_error() || node.is_missing() {
+        return Some(node);
+    }
+    let mut c = node.walk();
+    let found = node
+        .children(&mut c)
+        .find(|n| n.has_error())
+        .and_then(first_error);
+    found
+}
+
+/// The node that spans exactly the fragment: an expression, or a statement.
+fn fragment_root<'t>(tree: &'t tree_sitter::Tree, j: &Joined) -> Result<Node<'t>, PosErr> {
+    let start = HEAD.len();
+    let end = start + j.text.len();
+    let body = tree
+        .root_node()
+        .named_child(0)
+        .and_then(|f| f.child_by_field_name("body"))
+        .ok_or_else(|| {
+            (
+                j.pos_of(0),
+                format!("'{}' is not an expression or a statement", j.text),
+            )
+        })?;
+    let stmt = body.named_child(0).filter(|s| s.start_byte() == start);
+    let found = stmt.and_then(|s| {
+        if s.end_byte() == end {
+            Some(s)
+        } else if s.kind() == "expression_statement" {
+            s.named_child(0)
+                .filter(|e| e.start_byte() == start && e.end_byte() == end)
+        } else {
+            None
+        }
+    });
+    found.ok_or_else(|| {
+        (
+            j.pos_of(0),
+            format!("'{}' is not one expression or one statement", j.text),
+        )
+    })
+}
+
+fn meta_of(node: Node, src: &[u8], metavars: &[Metavar]) -> Option<usize> {
+    if !matches!(
+        node.kind(),
+        "identifier" | "field_identifier" | "type_identifier" | "statement_identifier"
+    ) {
+        return None;
+    }
+    let text = std::str::from_utf8(&src[node.byte_range()]).ok()?;
+    metavars.iter().position(|m| m.name == text)
+}
+
+fn check_meta_place(node: Node, m: usize, metavars: &[Metavar], j: &Joined) -> Result<(), PosErr> {
+    let var = &metavars[m];
+    if var.kind == MetaKind::Expression && node.kind() != "identifier" {
+        let pos = j.pos_of(node.start_byte() - HEAD.len());
+        return Err((
+            pos,
+            format!(
+                "expression metavariable '{}' stands where C needs a name",
+                var.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn to_pnode(
+    node: Node,
+    src: &[u8],
+    metavars: &[Metavar],
+    j: &Joined,
+    counts: &mut [usize],
+) -> Result<PNode, PosErr> {
+    if let Some(m) = meta_of(node, src, metavars) {
+        check_meta_place(node, m, metavars, j)?;
+        counts[m] += 1;
+        return Ok(PNode::Meta(m));
+    }
+    let mut children = Vec::new();
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor).filter(|c| !c.is_extra()) {
+        children.push(to_pnode(child, src, metavars, j, counts)?);
+    }
+    let text = (node.child_count() == 0).then(|| {
+        String::from_utf8_lossy(&src[node.byte_range()])
+            .into_owned()
+            .into_boxed_str()
+    });
+    Ok(PNode::Node {
+        kind: node.kind(),
+        text,
+        children,
+    })
+}
+
+fn literal_fields(p: &PNode, out: &mut Vec<String>) {
+    if let PNode::Node {
+        kind,
+        text,
+        children,
+    } = p
+    {
+        if *kind == "field_identifier" {
+            if let Some(t) = text {
+                if !out.iter().any(|f| f == &**t) {
+                    out.push(t.to_string());
+                }
+            }
+        }
+        children.iter().for_each(|c| literal_fields(c, out));
+    }
+}
+
+fn to_template(
+    root: Node,
+    src: &[u8],
+    metavars: &[Metavar],
+    j: &Joined,
+    bound: &[usize],
+    counts: &mut [usize],
+) -> Result<Template, PosErr> {
+    let mut slots: Vec<(usize, usize, Piece)> = Vec::new();
+    collect_slots(root, src, metavars, j, bound, counts, &mut slots)?;
+    let mut pieces = Vec::new();
+    let mut at = root.start_byte();
+    for (s, e, piece) in slots {
+        if s > at {
+            pieces.push(Piece::Text(
+                String::from_utf8_lossy(&src[at..s]).into_owned(),
+            ));
+        }
+        pieces.push(piece);
+        at = e;
+    }
+    if at < root.end_byte() {
+        pieces.push(Piece::Text(
+            String::from_utf8_lossy(&src[at..root.end_byte()]).into_owned(),
+        ));
+    }
+    Ok(Template {
+        pieces,
+        prec: syntax::expr_prec(root, src),
+        kind: root.kind(),
+        lvalue: syntax::is_lvalue_form(root, src),
+    })
+}
+
+fn collect_slots(
+    node: Node,
+    src: &[u8],
+    metavars: &[Metavar],
+    j: &Joined,
+    bound: &[usize],
+    counts: &mut [usize],
+    out: &mut Vec<(usize, usize, Piece)>,
+) -> Result<(), PosErr> {
+    if let Some(m) = meta_of(node, src, metavars) {
+        check_meta_place(node, m, metavars, j)?;
+        if bound[m] == 0 {
+            let pos = j.pos_of(node.start_byte() - HEAD.len());
+            return Err((
+                pos,
+                format!(
+                    "metavariable '{}' is used in '+' code but not bound by the '-' code",
+                    metavars[m].name
+                ),
+            ));
+        }
+        counts[m] += 1;
+        let parent = node.parent().expect("a metavariable has a parent");
+        let addr_of = parent.kind() == "pointer_expression"
+            && parent
+                .child_by_field_name("operator")
+                .is_some_and(|o| &src[o.byte_range()] == b"&");
+        let (slot_node, holder) = if addr_of {
+            (parent, parent.parent())
+        } else {
+            (node, Some(parent))
+        };
+        let req = holder.map_or(prec::COMMA, |h| syntax::required_prec(h, slot_node, src));
+        if addr_of {
+            // Replace the `&` slot taken before this identifier was seen.
+            out.retain(|(s, _, _)| *s != slot_node.start_byte());
+        }
+        out.push((
+            slot_node.start_byte(),
+            slot_node.end_byte(),
+            Piece::Slot {
+                meta: m,
+                req,
+                addr_of,
+            },
+        ));
+        return Ok(());
+    }
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        collect_slots(child, src, metavars, j, bound, counts, out)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rule::{Pat, RuleFile};
+
+    use super::*;
+
+    fn code(body: &str) -> Result<Code, String> {
+        let text = format!("@@\nexpression E, V;\n@@\n{body}");
+        let rf = RuleFile::parse("t.cocci", &text).map_err(|e| e.to_string())?;
+        let mut rules = rf.rules;
+        match rules.pop().unwrap().body {
+            Pat::Code(c) => Ok(*c),
+            other => panic!("not a code fragment: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn template_slots_know_their_precedence() {
+        let c = code("- E.bv_page = V\n+ bvec_set_page(&E, V)\n").unwrap();
+        let t = c.replacement.unwrap();
+        assert_eq!(
+            t.pieces,
+            vec![
+                Piece::Text("bvec_set_page(".into()),
+                Piece::Slot {
+                    meta: 0,
+                    req: prec::ASSIGN,
+                    addr_of: true
+                },
+                Piece::Text(", ".into()),
+                Piece::Slot {
+                    meta: 1,
+                    req: prec::ASSIGN,
+                    addr_of: false
+                },
+                Piece::Text(")".into()),
+            ]
+        );
+        assert_eq!(t.kind, "call_expression");
+        assert!(!t.lvalue);
+        assert_eq!(c.fields, vec!["bv_page".to_string()]);
+        assert!(c.duplicated.is_empty());
+    }
+
+    #[test]
+    fn duplicated_metavariables_are_found() {
+        let c = code("- E->bv_page++\n+ bvec_set_page(E, bvec_page(E) + 1)\n").unwrap();
+        assert_eq!(c.duplicated, vec![0]);
+    }
+
+    #[test]
+    fn unbound_plus_metavariable_is_an_error() {
+        let e = code("- E->bv_page\n+ bvec_page(V)\n").unwrap_err();
+        assert_eq!(
+            e,
+            "t.cocci:5:13: metavariable 'V' is used in '+' code but not bound by the '-' code"
+        );
+    }
+
+    #[test]
+    fn unparsable_code_is_an_error_at_its_place() {
+        let e = code("- E->bv_page +\n+ bvec_page(E)\n").unwrap_err();
+        assert!(e.starts_with("t.cocci:4:"), "{e}");
+        assert!(e.contains("does not parse as C"), "{e}");
+    }
+}

@@ -1,0 +1,310 @@
+//! Sites: the occurrences of a tracked field name in code, what kind of use
+//! each is, and whether it was rewritten or why not.
+//!
+//! Occurrences are found by a byte search, not by the matcher, so that the
+//! count of sites does not depend on what the rules match: every occurrence
+//! in code is a site, and every site ends rewritten or reported.
+
+use std::fmt;
+
+use tree_sitter::Node;
+
+use crate::syntax;
+
+/// Kernel macros whose arguments must be lvalues: a helper call there does
+/// not compile (`READ_ONCE(bvec_page(bv))`).
+pub const LVALUE_MACROS: &[&str] = &[
+    "READ_ONCE",
+    "WRITE_ONCE",
+    "__READ_ONCE",
+    "__WRITE_ONCE",
+    "swap",
+    "xchg",
+    "xchg_relaxed",
+    "cmpxchg",
+    "cmpxchg_relaxed",
+    "try_cmpxchg",
+    "smp_store_release",
+    "smp_load_acquire",
+    "smp_store_mb",
+];
+
+/// Macros that name a member rather than access it.
+const MEMBER_NAMING_MACROS: &[&str] = &[
+    "offsetof",
+    "offsetofend",
+    "sizeof_field",
+    "typeof_member",
+    "container_of",
+    "container_of_const",
+];
+
+/// What kind of use of the field a site is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// `E->f` or `E.f` read.
+    Read,
+    /// `E->f = V`.
+    Write,
+    /// `&E->f`.
+    Address,
+    /// `E->f++`, `++E->f`.
+    Increment,
+    /// `E->f--`, `--E->f`.
+    Decrement,
+    /// `E->f += V` and the like.
+    Compound,
+    /// The argument of a macro that needs an lvalue (`READ_ONCE(E->f)`).
+    LvalueMacro,
+    /// `.f = V` in a brace initializer or compound literal.
+    Initializer,
+    /// `offsetof(T, f)`, `sizeof_field(T, f)`.
+    Offsetof,
+    /// The member's declaration.
+    Declaration,
+    /// A name that is not a member access (a variable or macro named `f`).
+    Identifier,
+    /// Inside a preprocessor directive other than `#define`.
+    Directive,
+    /// Inside code that tree-sitter could not parse.
+    Unparsed,
+    /// Inside a `#define` body that does not parse as C on its own.
+    MacroUnparsed,
+}
+
+impl Kind {
+    /// The kind's name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Read => "read",
+            Kind::Write => "write",
+            Kind::Address => "address",
+            Kind::Increment => "increment",
+            Kind::Decrement => "decrement",
+            Kind::Compound => "compound-assign",
+            Kind::LvalueMacro => "lvalue-macro",
+            Kind::Initializer => "initializer",
+            Kind::Offsetof => "offsetof",
+            Kind::Declaration => "declaration",
+            Kind::Identifier => "identifier",
+            Kind::Directive => "directive",
+            Kind::Unparsed => "unparsed",
+            Kind::MacroUnparsed => "macro-unparsed",
+        }
+    }
+
+    /// Why a site of this kind is left when nothing more specific is known.
+    pub fn default_reason(self) -> &'static str {
+        match self {
+            Kind::Read | Kind::Write | Kind::Increment | Kind::Decrement | Kind::Compound => {
+                "no branch of the rule matches this form"
+            }
+            Kind::Address => "its address is taken; a helper call has no address",
+            Kind::LvalueMacro => "the macro needs an lvalue argument; a helper call is not one",
+            Kind::Initializer => {
+                "a designated initializer names the member; no helper can stand there"
+            }
+            Kind::Offsetof => "names the member (offsetof or sizeof_field), it does not access it",
+            Kind::Declaration => "the member's own declaration",
+            Kind::Identifier => {
+                "a name that is not a member access (a variable, parameter or macro)"
+            }
+            Kind::Directive => "inside a preprocessor directive",
+            Kind::Unparsed => "inside code that tree-sitter could not parse",
+            Kind::MacroUnparsed => "the #define body does not parse as C on its own",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happened to a site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// An edit rewrote it.
+    Rewritten,
+    /// It stays as it is, for this reason.
+    Left(String),
+}
+
+/// One occurrence of a tracked field in code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// File offset of the name.
+    pub offset: usize,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based byte column.
+    pub col: usize,
+    /// Its kind.
+    pub kind: Kind,
+    /// Rewritten, or left and why.
+    pub status: Status,
+}
+
+/// How an occurrence's token relates to code.
+pub enum Occurrence {
+    /// In a comment or a string: not code, not a site.
+    NotCode,
+    /// A site of this kind.
+    Code(Kind),
+}
+
+/// Classifies the occurrence at `start..end` (offsets in `src`, the text of
+/// the tree whose root is `root`).
+pub fn classify(root: Node, src: &[u8], start: usize, end: usize) -> Occurrence {
+    let Some(leaf) = root.descendant_for_byte_range(start, end) else {
+        return Occurrence::Code(Kind::Unparsed);
+    };
+    match leaf.kind() {
+        "comment"
+        | "string_literal"
+        | "string_content"
+        | "char_literal"
+        | "system_lib_string"
+        | "raw_string_literal"
+        | "escape_sequence"
+        | "concatenated_string" => return Occurrence::NotCode,
+        _ => {}
+    }
+    if leaf.start_byte() != start || leaf.end_byte() != end {
+        let kind = if leaf.kind() == "preproc_arg" {
+            Kind::Directive
+        } else {
+            Kind::Unparsed
+        };
+        return Occurrence::Code(kind);
+    }
+    let mut up = Some(leaf);
+    while let Some(n) = up {
+        if n.is_error() {
+            return Occurrence::Code(Kind::Unparsed);
+        }
+        up = n.parent();
+    }
+    Occurrence::Code(kind_of(leaf, src))
+}
+
+fn kind_of(leaf: Node, src: &[u8]) -> Kind {
+    let Some(parent) = leaf.parent() else {
+        return Kind::Identifier;
+    };
+    match (leaf.kind(), parent.kind()) {
+        ("field_identifier", "field_expression") => access_kind(parent, src),
+        ("field_identifier", "field_designator") => Kind::Initializer,
+        ("field_identifier", "offsetof_expression") => Kind::Offsetof,
+        ("field_identifier", _) if in_field_declaration(parent) => Kind::Declaration,
+        ("identifier", "argument_list")
+            if syntax::callee_of_args(parent, src)
+                .is_some_and(|c| MEMBER_NAMING_MACROS.contains(&c)) =>
+        {
+            Kind::Offsetof
+        }
+        _ => Kind::Identifier,
+    }
+}
+
+fn in_field_declaration(mut n: Node) -> bool {
+    loop {
+        match n.kind() {
+            "field_declaration" => return true,
+            "pointer_declarator"
+            | "array_declarator"
+            | "function_declarator"
+            | "parenthesized_declarator"
+            | "attributed_declarator"
+            | "bitfield_clause" => {}
+            _ => return false,
+        }
+        match n.parent() {
+            Some(p) => n = p,
+            None => return false,
+        }
+    }
+}
+
+fn access_kind(access: Node, src: &[u8]) -> Kind {
+    let Some((parent, child)) = syntax::parent_through_parens(access) else {
+        return Kind::Read;
+    };
+    let op = |n: Node| {
+        n.child_by_field_name("operator")
+            .map(|o| src[o.byte_range()].to_vec())
+            .unwrap_or_default()
+    };
+    match parent.kind() {
+        "assignment_expression"
+            if parent
+                .child_by_field_name("left")
+                .is_some_and(|l| l.id() == child.id()) =>
+        {
+            if op(parent) == b"=" {
+                Kind::Write
+            } else {
+                Kind::Compound
+            }
+        }
+        "update_expression" => {
+            if op(parent) == b"++" {
+                Kind::Increment
+            } else {
+                Kind::Decrement
+            }
+        }
+        "pointer_expression" if op(parent) == b"&" => Kind::Address,
+        "argument_list"
+            if syntax::callee_of_args(parent, src).is_some_and(|c| LVALUE_MACROS.contains(&c)) =>
+        {
+            Kind::LvalueMacro
+        }
+        _ => Kind::Read,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(code: &str) -> Vec<&'static str> {
+        let src = code.as_bytes();
+        let tree = syntax::parse(src);
+        crate::source::word_occurrences(src, "bv_page")
+            .into_iter()
+            .filter_map(|o| match classify(tree.root_node(), src, o, o + 7) {
+                Occurrence::NotCode => None,
+                Occurrence::Code(k) => Some(k.as_str()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn kinds_of_uses() {
+        let code = "struct bio_vec { struct page *bv_page; };\n\
+            void f(void) {\n\
+            a = b->bv_page; /* bv_page */ c.bv_page = d; e->bv_page += 1; (f->bv_page)++;\n\
+            --g.bv_page; p = &h->bv_page; READ_ONCE(i->bv_page); s = \"bv_page\";\n\
+            struct bio_vec v = { .bv_page = p }; n = offsetof(struct bio_vec, bv_page);\n\
+            m = sizeof_field(struct bio_vec, bv_page); int bv_page;\n}\n";
+        assert_eq!(
+            kinds(code),
+            vec![
+                "declaration",
+                "read",
+                "write",
+                "compound-assign",
+                "increment",
+                "decrement",
+                "address",
+                "lvalue-macro",
+                "initializer",
+                "offsetof",
+                "offsetof",
+                "identifier",
+            ]
+        );
+    }
+}

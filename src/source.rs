@@ -1,0 +1,310 @@
+//! A C source file as bytes: positions, word occurrences, and the extents of
+//! `#define` directives.
+//!
+//! Tree-sitter's C grammar ends a macro body at the first comment and gives
+//! what follows a `\`-continued line to the top level, where it becomes ERROR
+//! nodes. So the engine finds directive extents itself, with a small lexer that
+//! knows comments, string literals and line continuations, blanks `#define`
+//! bodies before the main parse (byte offsets are kept: every byte but `\n`
+//! becomes a space), and parses each body on its own (see `syntax`).
+
+use std::ops::Range;
+
+/// Line starts of a file, for turning byte offsets into `line:col`.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the line starts of `text`.
+    pub fn new(text: &[u8]) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text).map(|i| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and 1-based byte column of `offset`, as clang reports them.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        (line + 1, offset - self.starts[line] + 1)
+    }
+
+    /// Byte offset at which the 0-based line `line` starts.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.starts[line]
+    }
+}
+
+/// True for bytes that may appear in a C identifier.
+pub fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$'
+}
+
+/// Offsets of whole-word occurrences of `word` in `text` (not preceded or
+/// followed by an identifier byte).
+pub fn word_occurrences(text: &[u8], word: &str) -> Vec<usize> {
+    let w = word.as_bytes();
+    memchr::memmem::find_iter(text, w)
+        .filter(|&i| {
+            let before = i.checked_sub(1).map(|j| text[j]);
+            let after = text.get(i + w.len()).copied();
+            !before.is_some_and(is_ident_byte) && !after.is_some_and(is_ident_byte)
+        })
+        .collect()
+}
+
+/// A `#define` directive found by [`scan_defines`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Define {
+    /// The macro's name.
+    pub name: String,
+    /// Parameter names of a function-like macro (`...` kept as written).
+    pub params: Option<Vec<String>>,
+    /// The replacement list: from the end of the name or parameter list to
+    /// the end of the logical line, continuations and comments included.
+    pub body: Range<usize>,
+}
+
+/// Finds the `#define` directives of `text`, with their bodies' extents.
+///
+/// A directive starts with `#` first on a line (after blanks) outside comments
+/// and ends at the first newline that is not escaped by `\` and not inside a
+/// block comment.
+pub fn scan_defines(text: &[u8]) -> Vec<Define> {
+    let mut defines = Vec::new();
+    let n = text.len();
+    let mut i = 0;
+    let mut line_start = true;
+    while i < n {
+        let c = text[i];
+        if line_start {
+            // Blanks before a directive's `#`.
+            let mut j = i;
+            while j < n && (text[j] == b' ' || text[j] == b'\t') {
+                j += 1;
+            }
+            if j < n && text[j] == b'#' {
+                let end = directive_end(text, j);
+                if let Some(d) = parse_define(text, j + 1, end) {
+                    defines.push(d);
+                }
+                i = end;
+                line_start = false;
+                continue;
+            }
+            line_start = false;
+        }
+        match c {
+            b'\n' => {
+                line_start = true;
+                i += 1;
+            }
+            b'/' if text.get(i + 1) == Some(&b'*') => i = block_comment_end(text, i),
+            b'/' if text.get(i + 1) == Some(&b'/') => i = line_comment_end(text, i),
+            b'"' | b'\'' => i = quoted_end(text, i),
+            _ => i += 1,
+        }
+    }
+    defines
+}
+
+/// Copy of `text` with every `#define` body blanked (bytes other than `\n`
+/// become spaces), so that offsets and lines are unchanged.
+pub fn blank_define_bodies(text: &[u8], defines: &[Define]) -> Vec<u8> {
+    let mut out = text.to_vec();
+    for d in defines {
+        for b in &mut out[d.body.clone()] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    out
+}
+
+/// End (exclusive, before the newline) of the directive whose `#` is at `i`.
+fn directive_end(text: &[u8], mut i: usize) -> usize {
+    let n = text.len();
+    while i < n {
+        match text[i] {
+            b'\n' => return i,
+            b'\\' if text.get(i + 1) == Some(&b'\n') => i += 2,
+            b'\\' if text.get(i + 1) == Some(&b'\r') && text.get(i + 2) == Some(&b'\n') => i += 3,
+            b'/' if text.get(i + 1) == Some(&b'*') => i = block_comment_end(text, i),
+            b'/' if text.get(i + 1) == Some(&b'/') => i = line_comment_end(text, i),
+            b'"' | b'\'' => i = quoted_end(text, i),
+            _ => i += 1,
+        }
+    }
+    n
+}
+
+/// Offset just past the block comment starting at `i`.
+fn block_comment_end(text: &[u8], i: usize) -> usize {
+    match memchr::memmem::find(&text[i + 2..], b"*/") {
+        Some(k) => i + 2 + k + 2,
+        None => text.len(),
+    }
+}
+
+/// Offset of the newline ending the line comment at `i` (a `\` before the
+/// newline continues the comment, as in the C standard).
+fn line_comment_end(text: &[u8], mut i: usize) -> usize {
+    while i < text.len() {
+        if text[i] == b'\n' && !(i > 0 && text[i - 1] == b'\\') && !ends_with_bs_cr(text, i) {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn ends_with_bs_cr(text: &[u8], nl: usize) -> bool {
+    nl >= 2 && text[nl - 1] == b'\r' && text[nl - 2] == b'\\'
+}
+
+/// Offset just past the string or character literal starting at `i`; an
+/// unterminated literal ends at the end of its line.
+fn quoted_end(text: &[u8], i: usize) -> usize {
+    let q = text[i];
+    let mut j = i + 1;
+    while j < text.len() {
+        match text[j] {
+            b'\\' => j += 2,
+            b'\n' => return j,
+            c if c == q => return j + 1,
+            _ => j += 1,
+        }
+    }
+    text.len()
+}
+
+/// Skips blanks, comments and line continuations inside a directive.
+fn skip_directive_space(text: &[u8], mut i: usize, end: usize) -> usize {
+    while i < end {
+        match text[i] {
+            b' ' | b'\t' | b'\r' | b'\x0c' | b'\x0b' => i += 1,
+            b'\\' if text.get(i + 1) == Some(&b'\n') => i += 2,
+            b'\\' if text.get(i + 1) == Some(&b'\r') => i += 3,
+            b'/' if text.get(i + 1) == Some(&b'*') => i = block_comment_end(text, i).min(end),
+            _ => break,
+        }
+    }
+    i
+}
+
+fn ident_at(text: &[u8], i: usize, end: usize) -> usize {
+    let mut j = i;
+    while j < end && is_ident_byte(text[j]) {
+        j += 1;
+    }
+    j
+}
+
+/// Parses `define NAME[(params)] body` between `i` (after `#`) and `end`.
+fn parse_define(text: &[u8], i: usize, end: usize) -> Option<Define> {
+    let i = skip_directive_space(text, i, end);
+    let kw_end = ident_at(text, i, end);
+    if &text[i..kw_end] != b"define" {
+        return None;
+    }
+    let name_start = skip_directive_space(text, kw_end, end);
+    let name_end = ident_at(text, name_start, end);
+    if name_end == name_start {
+        return None;
+    }
+    let name = String::from_utf8_lossy(&text[name_start..name_end]).into_owned();
+    let mut j = name_end;
+    let mut params = None;
+    // A function-like macro has its `(` right after the name, no blank between.
+    if j < end && text[j] == b'(' {
+        let close = text[j..end].iter().position(|&b| b == b')')? + j;
+        let list = String::from_utf8_lossy(&text[j + 1..close]).replace("\\\n", " ");
+        params = Some(
+            list.split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+        );
+        j = close + 1;
+    }
+    // The body starts right after the name or the parameters, blanks and
+    // continuations included, so that blanking it leaves no stray `\`.
+    Some(Define {
+        name,
+        params,
+        body: j..end,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bodies(text: &str) -> Vec<(String, String)> {
+        scan_defines(text.as_bytes())
+            .into_iter()
+            .map(|d| (d.name, text[d.body].trim_start().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn define_extent_follows_continuations_and_comments() {
+        let text = "#define A(x) do { \\\n\t(x)->bv_page = 0; /* c */ \\\n} while (0)\nint y;\n";
+        assert_eq!(
+            bodies(text),
+            vec![(
+                "A".to_string(),
+                "do { \\\n\t(x)->bv_page = 0; /* c */ \\\n} while (0)".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn block_comment_spans_lines_inside_a_define() {
+        let text = "#define B 1 /* one\ntwo */ + 2\nint z;\n";
+        assert_eq!(
+            bodies(text),
+            vec![("B".into(), "1 /* one\ntwo */ + 2".into())]
+        );
+    }
+
+    #[test]
+    fn hash_inside_comment_or_string_is_not_a_directive() {
+        let text = "/*\n#define X 1\n*/\nchar *s = \"\\\n#define Y 2\";\n  #  define Z(a, b) a+b\n";
+        assert_eq!(bodies(text), vec![("Z".into(), "a+b".into())]);
+        let d = &scan_defines(text.as_bytes())[0];
+        assert_eq!(
+            d.params.as_deref(),
+            Some(&["a".to_string(), "b".to_string()][..])
+        );
+    }
+
+    #[test]
+    fn object_like_macro_with_parenthesised_body() {
+        let d = &scan_defines(b"#define C (1)\n")[0];
+        assert_eq!(d.params, None);
+    }
+
+    #[test]
+    fn blanking_keeps_offsets_and_newlines() {
+        let text = b"#define A(x) \\\n (x)->bv_page\nint a;\n";
+        let blanked = blank_define_bodies(text, &scan_defines(text));
+        assert_eq!(blanked.len(), text.len());
+        assert_eq!(&blanked[..], b"#define A(x)  \n             \nint a;\n");
+    }
+
+    #[test]
+    fn words_respect_identifier_boundaries() {
+        let t = b"bv_page bv_pages xbv_page a->bv_page;";
+        assert_eq!(word_occurrences(t, "bv_page"), vec![0, 29]);
+    }
+
+    #[test]
+    fn line_col_is_one_based() {
+        let idx = LineIndex::new(b"ab\ncd\n");
+        assert_eq!(idx.line_col(0), (1, 1));
+        assert_eq!(idx.line_col(4), (2, 2));
+    }
+}

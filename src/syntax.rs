@@ -1,0 +1,427 @@
+//! Parsing C with tree-sitter, and the facts about C syntax that the matcher
+//! and the editor share: operator precedence, which positions need an lvalue,
+//! where a value is discarded, and how parse errors are counted.
+//!
+//! **Invariant:** nothing here knows about rules or `bv_page`; this module is
+//! the C layer only.
+
+use std::cell::RefCell;
+
+use tree_sitter::{Node, Parser, Tree};
+
+/// Parses `text` as C. Tree-sitter only fails without a language or when
+/// cancelled, neither of which can happen here.
+pub fn parse(text: &[u8]) -> Tree {
+    thread_local! {
+        static PARSER: RefCell<Parser> = RefCell::new({
+            let mut p = Parser::new();
+            p.set_language(&tree_sitter_c::LANGUAGE.into())
+                .expect("tree-sitter-c matches the tree-sitter ABI");
+            p
+        });
+    }
+    PARSER.with(|p| {
+        p.borrow_mut()
+            .parse(text, None)
+            .expect("parser has a language")
+    })
+}
+
+/// Number of ERROR and MISSING nodes in the tree below `node`.
+pub fn error_count(node: Node) -> usize {
+    if !node.has_error() {
+        return 0;
+    }
+    let mut n = usize::from(node.is_error() || node.is_missing());
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        n += error_count(child);
+    }
+    n
+}
+
+/// How a macro body was wrapped to parse as C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyShape {
+    /// Statements or an expression, inside a function.
+    Statement,
+    /// Declarations at file scope.
+    Declaration,
+    /// Members of a brace initializer.
+    Initializer,
+    /// Arguments of a call.
+    Arguments,
+}
+
+const WRAPPERS: [(BodyShape, &str, &str); 4] = [
+    (
+        BodyShape::Statement,
+        "void __bvmig_macro(void) {\n",
+        "\n;}\n",
+    ),
+    (BodyShape::Declaration, "", "\n"),
+    (
+        BodyShape::Initializer,
+        "static struct __bvmig_s __bvmig_v = {\n",
+        "\n};\n",
+    ),
+    (
+        BodyShape::Arguments,
+        "void __bvmig_macro(void) { __bvmig_call(\n",
+        "\n); }\n",
+    ),
+];
+
+/// A `#define` body parsed on its own, inside the wrapper that made it parse.
+pub struct MacroTree {
+    /// The wrapper's text, the body, and the wrapper's tail.
+    pub text: Vec<u8>,
+    /// Offset of the body's first byte in `text`.
+    pub prefix_len: usize,
+    /// The tree of `text`.
+    pub tree: Tree,
+    /// The wrapper that worked.
+    pub shape: BodyShape,
+}
+
+/// Parses a macro body in each wrapper in turn and returns the first tree
+/// without errors, or `None` when the body is not C on its own (token
+/// pasting, unbalanced braces, a fragment of a declaration).
+pub fn parse_macro_body(body: &[u8]) -> Option<MacroTree> {
+    WRAPPERS.iter().find_map(|&(shape, head, tail)| {
+        let mut text = Vec::with_capacity(head.len() + body.len() + tail.len());
+        text.extend_from_slice(head.as_bytes());
+        text.extend_from_slice(body);
+        text.extend_from_slice(tail.as_bytes());
+        let tree = parse(&text);
+        (!tree.root_node().has_error()).then_some(MacroTree {
+            text,
+            prefix_len: head.len(),
+            tree,
+            shape,
+        })
+    })
+}
+
+/// Precedence levels of C expressions; a higher level binds tighter.
+pub mod prec {
+    /// `a, b`
+    pub const COMMA: u8 = 1;
+    /// `a = b`
+    pub const ASSIGN: u8 = 2;
+    /// `a ? b : c`
+    pub const COND: u8 = 3;
+    /// `a || b`
+    pub const LOR: u8 = 4;
+    /// Unary operators and casts.
+    pub const UNARY: u8 = 14;
+    /// Calls, subscripts, member access, postfix `++`.
+    pub const POSTFIX: u8 = 15;
+    /// Identifiers, literals, parenthesized expressions.
+    pub const PRIMARY: u8 = 16;
+}
+
+fn binary_prec(op: &str) -> u8 {
+    match op {
+        "||" => 4,
+        "&&" => 5,
+        "|" => 6,
+        "^" => 7,
+        "&" => 8,
+        "==" | "!=" => 9,
+        "<" | ">" | "<=" | ">=" => 10,
+        "<<" | ">>" => 11,
+        "+" | "-" => 12,
+        _ => 13,
+    }
+}
+
+fn operator_text<'a>(node: Node, src: &'a [u8]) -> &'a str {
+    node.child_by_field_name("operator")
+        .and_then(|op| std::str::from_utf8(&src[op.byte_range()]).ok())
+        .unwrap_or("")
+}
+
+/// True when an `update_expression` is written prefix (`++x`).
+fn is_prefix_update(node: Node) -> bool {
+    node.child(0).is_some_and(|c| !c.is_named())
+}
+
+/// Precedence of the expression `node` (of `src`).
+pub fn expr_prec(node: Node, src: &[u8]) -> u8 {
+    match node.kind() {
+        "comma_expression" => prec::COMMA,
+        "assignment_expression" => prec::ASSIGN,
+        "conditional_expression" => prec::COND,
+        "binary_expression" => binary_prec(operator_text(node, src)),
+        "cast_expression" | "pointer_expression" | "unary_expression" | "sizeof_expression"
+        | "alignof_expression" => prec::UNARY,
+        "update_expression" if is_prefix_update(node) => prec::UNARY,
+        "update_expression"
+        | "call_expression"
+        | "subscript_expression"
+        | "field_expression"
+        | "compound_literal_expression" => prec::POSTFIX,
+        _ => prec::PRIMARY,
+    }
+}
+
+/// Lowest precedence an expression may have to stand as `child` of `parent`
+/// without parentheses.
+pub fn required_prec(parent: Node, child: Node, src: &[u8]) -> u8 {
+    let is = |field: &str| {
+        parent
+            .child_by_field_name(field)
+            .is_some_and(|c| c.id() == child.id())
+    };
+    match parent.kind() {
+        "binary_expression" => {
+            let p = binary_prec(operator_text(parent, src));
+            if is("left") {
+                p
+            } else {
+                p + 1
+            }
+        }
+        "assignment_expression" if is("left") => prec::UNARY,
+        "assignment_expression" => prec::ASSIGN,
+        "conditional_expression" if is("condition") => prec::LOR,
+        "conditional_expression" if is("consequence") => prec::COMMA,
+        "conditional_expression" => prec::COND,
+        "comma_expression" if is("left") => prec::COMMA,
+        "cast_expression" | "pointer_expression" | "unary_expression" | "sizeof_expression"
+        | "alignof_expression" => prec::UNARY,
+        "update_expression" if is_prefix_update(parent) => prec::UNARY,
+        "update_expression" => prec::POSTFIX,
+        "field_expression" | "call_expression" if is("argument") || is("function") => prec::POSTFIX,
+        "subscript_expression" if is("argument") => prec::POSTFIX,
+        "subscript_expression"
+        | "parenthesized_expression"
+        | "expression_statement"
+        | "return_statement" => prec::COMMA,
+        _ => prec::ASSIGN,
+    }
+}
+
+/// Kinds of tree-sitter-c nodes that are expressions.
+pub fn is_expression(kind: &str) -> bool {
+    matches!(
+        kind,
+        "identifier"
+            | "number_literal"
+            | "string_literal"
+            | "concatenated_string"
+            | "char_literal"
+            | "true"
+            | "false"
+            | "null"
+            | "field_expression"
+            | "subscript_expression"
+            | "call_expression"
+            | "pointer_expression"
+            | "unary_expression"
+            | "binary_expression"
+            | "update_expression"
+            | "cast_expression"
+            | "sizeof_expression"
+            | "alignof_expression"
+            | "offsetof_expression"
+            | "generic_expression"
+            | "assignment_expression"
+            | "conditional_expression"
+            | "comma_expression"
+            | "parenthesized_expression"
+            | "compound_literal_expression"
+            | "gnu_asm_expression"
+            | "extension_expression"
+    )
+}
+
+/// Strips parentheses: `((x))` gives `x`.
+pub fn strip_parens(mut node: Node) -> Node {
+    while node.kind() == "parenthesized_expression" {
+        match node.named_child(0) {
+            Some(inner) if node.named_child_count() == 1 && is_expression(inner.kind()) => {
+                node = inner
+            }
+            _ => break,
+        }
+    }
+    node
+}
+
+/// True when `node` designates an object (C's lvalue), judged by its form.
+pub fn is_lvalue_form(node: Node, src: &[u8]) -> bool {
+    let node = strip_parens(node);
+    match node.kind() {
+        "identifier"
+        | "field_expression"
+        | "subscript_expression"
+        | "compound_literal_expression" => true,
+        "pointer_expression" => operator_text(node, src) == "*",
+        _ => false,
+    }
+}
+
+/// The parent of `node`, skipping parentheses around it, and the node that
+/// is the parent's child (`node` or the outermost parentheses).
+pub fn parent_through_parens(node: Node) -> Option<(Node, Node)> {
+    let mut child = node;
+    let mut parent = node.parent()?;
+    while parent.kind() == "parenthesized_expression" {
+        child = parent;
+        parent = parent.parent()?;
+    }
+    Some((parent, child))
+}
+
+/// Name of the function called by the call whose `argument_list` is `args`.
+pub fn callee_of_args<'a>(args: Node, src: &'a [u8]) -> Option<&'a str> {
+    if args.kind() != "argument_list" {
+        return None;
+    }
+    let call = args.parent()?;
+    let func = call.child_by_field_name("function")?;
+    (func.kind() == "identifier")
+        .then(|| std::str::from_utf8(&src[func.byte_range()]).ok())
+        .flatten()
+}
+
+/// Why the context of expression `node` needs an lvalue there, if it does.
+/// `lvalue_macros` are macros whose arguments must be lvalues.
+pub fn lvalue_context(node: Node, src: &[u8], lvalue_macros: &[&str]) -> Option<String> {
+    let (parent, child) = parent_through_parens(node)?;
+    match parent.kind() {
+        "assignment_expression"
+            if parent
+                .child_by_field_name("left")
+                .is_some_and(|l| l.id() == child.id()) =>
+        {
+            Some("the left side of an assignment must be an lvalue".into())
+        }
+        "update_expression" => Some("an increment or decrement needs an lvalue".into()),
+        "pointer_expression" if operator_text(parent, src) == "&" => {
+            Some("its address is taken; a helper call has no address".into())
+        }
+        "argument_list" => callee_of_args(parent, src)
+            .filter(|name| lvalue_macros.contains(name))
+            .map(|name| format!("{name}() needs an lvalue argument")),
+        _ => None,
+    }
+}
+
+/// True when the value of expression `node` is discarded by its context
+/// (an expression statement, the left of a comma, a `for` update, `(void)`).
+pub fn value_discarded(node: Node, src: &[u8]) -> bool {
+    let Some((parent, child)) = parent_through_parens(node) else {
+        return false;
+    };
+    match parent.kind() {
+        "expression_statement" => true,
+        "comma_expression" => {
+            let is_left = parent
+                .child_by_field_name("left")
+                .is_some_and(|l| l.id() == child.id());
+            is_left || value_discarded(parent, src)
+        }
+        "for_statement" => parent
+            .child_by_field_name("update")
+            .is_some_and(|u| u.id() == child.id()),
+        "cast_expression" => parent
+            .child_by_field_name("type")
+            .is_some_and(|t| &src[t.byte_range()] == b"void"),
+        _ => false,
+    }
+}
+
+/// True when evaluating `node` twice is the same as once: no calls (a macro
+/// such as `READ_ONCE` may hide an access), assignments or increments.
+pub fn is_pure(node: Node) -> bool {
+    if matches!(
+        node.kind(),
+        "call_expression" | "assignment_expression" | "update_expression" | "gnu_asm_expression"
+    ) {
+        return false;
+    }
+    let mut cursor = node.walk();
+    let pure = node.children(&mut cursor).all(is_pure);
+    pure
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_expr(tree: &Tree) -> Node<'_> {
+        // translation_unit > function_definition > compound_statement > expression_statement > expr
+        let f = tree.root_node().named_child(0).unwrap();
+        let body = f.child_by_field_name("body").unwrap();
+        body.named_child(0).unwrap().named_child(0).unwrap()
+    }
+
+    #[test]
+    fn precedence_of_binary_operators() {
+        let src = b"void f(void) { a + b * c; }";
+        let tree = parse(src);
+        let e = first_expr(&tree);
+        assert_eq!(expr_prec(e, src), 12);
+        let right = e.child_by_field_name("right").unwrap();
+        assert_eq!(expr_prec(right, src), 13);
+        assert_eq!(required_prec(e, right, src), 13);
+    }
+
+    #[test]
+    fn lvalue_contexts() {
+        let src = b"void f(void) { (x) = 1; }";
+        let tree = parse(src);
+        let assign = first_expr(&tree);
+        let left = strip_parens(assign.child_by_field_name("left").unwrap());
+        assert!(lvalue_context(left, src, &[]).is_some());
+        let src = b"void f(void) { READ_ONCE(x); }";
+        let tree = parse(src);
+        let x = first_expr(&tree)
+            .child_by_field_name("arguments")
+            .unwrap()
+            .named_child(0)
+            .unwrap();
+        assert!(lvalue_context(x, src, &["READ_ONCE"]).is_some());
+        assert!(lvalue_context(x, src, &[]).is_none());
+    }
+
+    #[test]
+    fn discarded_values() {
+        let src = b"void f(void) { a = b, c; }";
+        let tree = parse(src);
+        let comma = first_expr(&tree);
+        let a = comma.child_by_field_name("left").unwrap();
+        assert!(value_discarded(a, src));
+        let src = b"void f(void) { x = (a = b); }";
+        let tree = parse(src);
+        let inner = strip_parens(first_expr(&tree).child_by_field_name("right").unwrap());
+        assert!(!value_discarded(inner, src));
+    }
+
+    #[test]
+    fn macro_bodies_parse_in_the_wrapper_that_fits() {
+        let shape = |b: &str| parse_macro_body(b.as_bytes()).map(|m| m.shape);
+        assert_eq!(shape("((bv)->bv_page)"), Some(BodyShape::Statement));
+        assert_eq!(
+            shape("do { \\\n x = 1; \\\n} while (0)"),
+            Some(BodyShape::Statement)
+        );
+        assert_eq!(shape("struct foo { int a; };"), Some(BodyShape::Statement));
+        assert_eq!(
+            shape(".bv_page = p, .bv_len = 0"),
+            Some(BodyShape::Initializer)
+        );
+        assert_eq!(shape("a ## b->bv_page"), None);
+    }
+
+    #[test]
+    fn error_nodes_are_counted() {
+        let tree = parse(b"void f(void) { x = ; }");
+        assert!(error_count(tree.root_node()) >= 1);
+        let tree = parse(b"void f(void) { x = 1; }");
+        assert_eq!(error_count(tree.root_node()), 0);
+    }
+}

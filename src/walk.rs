@@ -1,0 +1,252 @@
+//! Finding and reading the C files of a tree in parallel, filtering them with
+//! the engine's literal prefilter, and running the engine on the rest.
+//!
+//! Each worker thread reuses one read buffer; only files with sites are sent
+//! back, and results are sorted by name at the end, so the output is the same
+//! whatever the thread count.
+//!
+//! Names: a relative path that stays below the current directory keeps its
+//! spelling (`drivers/block` names `drivers/block/brd.c`), so a patch applies
+//! with `-p1` from here; any other directory names its files relative to
+//! itself, so a patch applies with `-p1` from inside it.
+
+use std::fs::{self, File};
+use std::io::Read;
+use std::panic::AssertUnwindSafe;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+use crate::rewrite::{Engine, FileOutcome};
+
+/// One file with sites.
+#[derive(Debug)]
+pub struct FileReport {
+    /// The name used in diffs and reports.
+    pub name: String,
+    /// Where it is on disk.
+    pub path: PathBuf,
+    /// The original bytes, kept when the file changes.
+    pub old: Vec<u8>,
+    /// What the engine did.
+    pub outcome: FileOutcome,
+}
+
+/// Everything a walk found.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// Files with sites, sorted by name.
+    pub files: Vec<FileReport>,
+    /// C files looked at.
+    pub n_walked: usize,
+    /// Files that passed the prefilter and were parsed.
+    pub n_parsed: usize,
+    /// One line per input that could not be read.
+    pub errors: Vec<String>,
+}
+
+/// How to walk.
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    /// Worker threads; 0 lets the walker choose.
+    pub threads: usize,
+    /// Honour `.gitignore` and friends, and skip hidden files.
+    pub standard_filters: bool,
+}
+
+fn is_c_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("c" | "h"))
+}
+
+fn stays_below(path: &Path) -> bool {
+    path.is_relative()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+fn clean(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+/// Walks `paths` and runs `engine` on every C file found.
+pub fn walk(paths: &[PathBuf], engine: &Engine, opts: &WalkOptions) -> Walked {
+    let collected = Mutex::new(Vec::new());
+    let errors = Mutex::new(Vec::new());
+    let n_walked = AtomicUsize::new(0);
+    let n_parsed = AtomicUsize::new(0);
+    let ctx = Ctx {
+        engine,
+        collected: &collected,
+        errors: &errors,
+        n_walked: &n_walked,
+        n_parsed: &n_parsed,
+    };
+    for path in paths {
+        let meta = match fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                ctx.error(&path.display().to_string(), &e);
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            walk_dir(path, &ctx, opts);
+        } else if meta.is_file() {
+            let name = if stays_below(path) {
+                clean(path)
+            } else {
+                path.file_name()
+                    .map_or_else(|| clean(path), |n| n.to_string_lossy().into_owned())
+            };
+            let mut buf = Vec::new();
+            ctx.file(path, name, &mut buf);
+        } else {
+            errors.lock().expect("no panics while locked").push(format!(
+                "{}: not a regular file or directory",
+                path.display()
+            ));
+        }
+    }
+    let mut files = collected.into_inner().expect("no panics while locked");
+    files.sort_by(|a: &FileReport, b| a.name.cmp(&b.name));
+    files.dedup_by(|a, b| a.name == b.name);
+    let mut errors = errors.into_inner().expect("no panics while locked");
+    errors.sort();
+    Walked {
+        files,
+        n_walked: n_walked.into_inner(),
+        n_parsed: n_parsed.into_inner(),
+        errors,
+    }
+}
+
+struct Ctx<'a> {
+    engine: &'a Engine,
+    collected: &'a Mutex<Vec<FileReport>>,
+    errors: &'a Mutex<Vec<String>>,
+    n_walked: &'a AtomicUsize,
+    n_parsed: &'a AtomicUsize,
+}
+
+impl Ctx<'_> {
+    fn error(&self, name: &str, e: &dyn std::fmt::Display) {
+        let msg = e.to_string();
+        // io::Error's text carries no path; ignore's does.
+        let line = if msg.contains(name) {
+            msg
+        } else {
+            format!("{name}: {msg}")
+        };
+        self.errors
+            .lock()
+            .expect("no panics while locked")
+            .push(line);
+    }
+
+    fn file(&self, path: &Path, name: String, buf: &mut Vec<u8>) {
+        self.n_walked.fetch_add(1, Ordering::Relaxed);
+        buf.clear();
+        if let Err(e) = File::open(path).and_then(|mut f| f.read_to_end(buf)) {
+            self.error(&name, &e);
+            return;
+        }
+        if !self.engine.may_match(buf) {
+            return;
+        }
+        self.n_parsed.fetch_add(1, Ordering::Relaxed);
+        // A bug in the engine must not take the run down, nor print a
+        // backtrace: the file is reported and the run goes on.
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| self.engine.rewrite(buf)))
+        {
+            Ok(o) => o,
+            Err(p) => {
+                let what = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                self.error(
+                    &name,
+                    &format!("internal error, file left unchanged (please report): {what}"),
+                );
+                return;
+            }
+        };
+        if outcome.sites.is_empty() && outcome.new_text.is_none() {
+            return;
+        }
+        let old = if outcome.new_text.is_some() {
+            buf.clone()
+        } else {
+            Vec::new()
+        };
+        let report = FileReport {
+            name,
+            path: path.to_path_buf(),
+            old,
+            outcome,
+        };
+        self.collected
+            .lock()
+            .expect("no panics while locked")
+            .push(report);
+    }
+}
+
+fn walk_dir(root: &Path, ctx: &Ctx, opts: &WalkOptions) {
+    let keep_prefix = stays_below(root);
+    let prefix = clean(root);
+    let name_of = |p: &Path| {
+        let rel = p.strip_prefix(root).unwrap_or(p);
+        if keep_prefix && !prefix.is_empty() {
+            format!("{prefix}/{}", clean(rel))
+        } else {
+            clean(rel)
+        }
+    };
+    WalkBuilder::new(root)
+        .threads(opts.threads)
+        .standard_filters(opts.standard_filters)
+        .follow_links(false)
+        .build_parallel()
+        .run(|| {
+            let mut buf = Vec::with_capacity(1 << 16);
+            Box::new(move |entry| {
+                match entry {
+                    Ok(entry) => {
+                        let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                        if is_file && is_c_file(entry.path()) {
+                            ctx.file(entry.path(), name_of(entry.path()), &mut buf);
+                        }
+                    }
+                    Err(e) => ctx.error(&root.display().to_string(), &e),
+                }
+                WalkState::Continue
+            })
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_argument() {
+        assert!(stays_below(Path::new("drivers/block")));
+        assert!(stays_below(Path::new("./x.c")));
+        assert!(!stays_below(Path::new("../linux")));
+        assert!(!stays_below(Path::new("/usr/src/linux")));
+        assert_eq!(
+            clean(Path::new("./drivers/./block/brd.c")),
+            "drivers/block/brd.c"
+        );
+    }
+}
