@@ -78,7 +78,7 @@ pub struct Matcher<'a> {
     /// Sorted file offsets of tracked field names; subtrees without one are
     /// not searched. `None`: search everything.
     occurrences: Option<&'a [usize]>,
-    lvalue_macros: &'a [&'a str],
+    lvalue_macros: &'a [syntax::LvalueMacro],
     out: Outcome,
 }
 
@@ -89,7 +89,7 @@ impl<'a> Matcher<'a> {
     pub fn new(
         rule: &'a Rule,
         occurrences: Option<&'a [usize]>,
-        lvalue_macros: &'a [&'a str],
+        lvalue_macros: &'a [syntax::LvalueMacro],
     ) -> Self {
         Matcher {
             rule,
@@ -248,8 +248,8 @@ impl<'a> Matcher<'a> {
             }
             None
         };
-        if node.has_error() {
-            return reject(self, "the expression contains a parse error".into());
+        if node.has_error() || syntax::in_error_region(node) {
+            return reject(self, "inside code that tree-sitter could not parse".into());
         }
         let side_effect = matches!(node.kind(), "assignment_expression" | "update_expression");
         if side_effect && tpl.kind != node.kind() && !syntax::value_discarded(node, src) {
@@ -367,16 +367,16 @@ impl<'a> Matcher<'a> {
             let body = region.slice(c);
             head.extend_from_slice(body);
             if body.starts_with(b"//") {
+                // A line comment needs its newline; the code goes on with
+                // the indentation of the line that followed the comment.
                 head.push(b'\n');
-                let line_start = region.text[..node.start_byte()]
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |p| p + 1);
-                let indent = region.text[line_start..]
-                    .iter()
-                    .take_while(|b| **b == b' ' || **b == b'\t')
-                    .count();
-                head.extend_from_slice(&region.text[line_start..line_start + indent]);
+                let next = c.end_byte() + 1;
+                let indent = region.text.get(next..).map_or(0, |rest| {
+                    rest.iter()
+                        .take_while(|b| **b == b' ' || **b == b'\t')
+                        .count()
+                });
+                head.extend_from_slice(&region.text[next.min(region.text.len())..][..indent]);
             } else {
                 head.push(b' ');
             }

@@ -166,14 +166,14 @@ impl Engine {
             None
         } else {
             let new = apply(text, &edits);
-            if parse_errors(&new) > parse_errors(text) {
+            if parses_as_well(text, &tree, &lines, &new, &edits, &macro_trees) {
+                Some(new)
+            } else {
                 leave_all(
                     &mut sites,
                     "the rewritten file parses with more errors than the original; the file is left unchanged",
                 );
                 None
-            } else {
-                Some(new)
             }
         };
         FileOutcome {
@@ -233,11 +233,14 @@ fn status_of(s: usize, kind: Kind, outcomes: &[Outcome], has_context: bool) -> S
             .iter()
             .flat_map(|o| &o.contexts)
             .any(|r| r.contains(&s));
-        if has_context && !in_context && !matches!(kind, Kind::Declaration | Kind::Offsetof) {
-            return Status::Left(format!(
-                "{}; and it is outside every function and macro the rule's context matches",
-                kind.default_reason()
-            ));
+        let rewritable = matches!(
+            kind,
+            Kind::Read | Kind::Write | Kind::Increment | Kind::Decrement | Kind::Compound
+        );
+        if has_context && !in_context && rewritable {
+            return Status::Left(
+                "outside every function and macro that the rule's context matches".into(),
+            );
         }
     }
     Status::Left(kind.default_reason().to_string())
@@ -262,15 +265,53 @@ pub fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
     out
 }
 
-/// Parse errors of a file as the engine sees it: ERROR and MISSING nodes of
-/// the blanked file, plus `#define` bodies that do not parse alone.
-pub fn parse_errors(text: &[u8]) -> usize {
-    let defines: Vec<Define> = source::scan_defines(text);
-    let blanked = source::blank_define_bodies(text, &defines);
-    let tree = syntax::parse(&blanked);
-    let bad_bodies = defines
-        .iter()
-        .filter(|d| !d.body.is_empty() && syntax::parse_macro_body(&text[d.body.clone()]).is_none())
-        .count();
-    syntax::error_count(tree.root_node()) + bad_bodies
+/// True when `new` (`old` with `edits` made) parses no worse than `old`:
+/// no more ERROR and MISSING nodes in the file with its `#define` bodies
+/// blanked (reparsed incrementally from `old_tree`), and every edited
+/// `#define` body still parsing on its own.
+fn parses_as_well(
+    old: &[u8],
+    old_tree: &tree_sitter::Tree,
+    old_lines: &LineIndex,
+    new: &[u8],
+    edits: &[Edit],
+    macro_trees: &[(&Define, Option<syntax::MacroTree>)],
+) -> bool {
+    let new_blanked = source::blank_define_bodies(new, &source::scan_defines(new));
+    let (first, last) = (&edits[0], &edits[edits.len() - 1]);
+    let new_end = (last.range.end as isize + new.len() as isize - old.len() as isize) as usize;
+    let new_lines = LineIndex::new(new);
+    let point = |lines: &LineIndex, off: usize| {
+        let (line, col) = lines.line_col(off);
+        tree_sitter::Point {
+            row: line - 1,
+            column: col - 1,
+        }
+    };
+    let mut tree = old_tree.clone();
+    tree.edit(&tree_sitter::InputEdit {
+        start_byte: first.range.start,
+        old_end_byte: last.range.end,
+        new_end_byte: new_end,
+        start_position: point(old_lines, first.range.start),
+        old_end_position: point(old_lines, last.range.end),
+        new_end_position: point(&new_lines, new_end),
+    });
+    let new_tree = syntax::parse_with(&new_blanked, Some(&tree));
+    if syntax::error_count(new_tree.root_node()) > syntax::error_count(old_tree.root_node()) {
+        return false;
+    }
+    macro_trees.iter().all(|(d, parsed)| {
+        let inside: Vec<Edit> = edits
+            .iter()
+            .filter(|e| d.body.contains(&e.range.start))
+            .map(|e| Edit {
+                range: e.range.start - d.body.start..e.range.end - d.body.start,
+                ..e.clone()
+            })
+            .collect();
+        inside.is_empty()
+            || parsed.is_none()
+            || syntax::parse_macro_body(&apply(&old[d.body.clone()], &inside)).is_some()
+    })
 }

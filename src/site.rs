@@ -9,24 +9,24 @@ use std::fmt;
 
 use tree_sitter::Node;
 
-use crate::syntax;
+use crate::syntax::{self, LvalueMacro};
 
-/// Kernel macros whose arguments must be lvalues: a helper call there does
-/// not compile (`READ_ONCE(bvec_page(bv))`).
-pub const LVALUE_MACROS: &[&str] = &[
-    "READ_ONCE",
-    "WRITE_ONCE",
-    "__READ_ONCE",
-    "__WRITE_ONCE",
-    "swap",
-    "xchg",
-    "xchg_relaxed",
-    "cmpxchg",
-    "cmpxchg_relaxed",
-    "try_cmpxchg",
-    "smp_store_release",
-    "smp_load_acquire",
-    "smp_store_mb",
+/// Kernel macros and the argument positions that must be lvalues: a helper
+/// call there does not compile (`READ_ONCE(bvec_page(bv))`).
+pub const LVALUE_MACROS: &[LvalueMacro] = &[
+    ("READ_ONCE", &[0]),
+    ("WRITE_ONCE", &[0]),
+    ("__READ_ONCE", &[0]),
+    ("__WRITE_ONCE", &[0]),
+    ("swap", &[0, 1]),
+    ("xchg", &[0]),
+    ("xchg_relaxed", &[0]),
+    ("cmpxchg", &[0]),
+    ("cmpxchg_relaxed", &[0]),
+    ("try_cmpxchg", &[0]),
+    ("smp_store_release", &[0]),
+    ("smp_load_acquire", &[0]),
+    ("smp_store_mb", &[0]),
 ];
 
 /// Macros that name a member rather than access it.
@@ -179,14 +179,14 @@ pub fn classify(root: Node, src: &[u8], start: usize, end: usize) -> Occurrence 
         };
         return Occurrence::Code(kind);
     }
-    let mut up = Some(leaf);
-    while let Some(n) = up {
-        if n.is_error() {
-            return Occurrence::Code(Kind::Unparsed);
-        }
-        up = n.parent();
+    let kind = kind_of(leaf, src);
+    // `sizeof_field(struct bio_vec, bv_page)` has a type where tree-sitter
+    // wants an expression, an ERROR in the statement; the member it names is
+    // still plain to see.
+    if kind != Kind::Offsetof && syntax::in_error_region(leaf) {
+        return Occurrence::Code(Kind::Unparsed);
     }
-    Occurrence::Code(kind_of(leaf, src))
+    Occurrence::Code(kind)
 }
 
 fn kind_of(leaf: Node, src: &[u8]) -> Kind {
@@ -257,7 +257,7 @@ fn access_kind(access: Node, src: &[u8]) -> Kind {
         }
         "pointer_expression" if op(parent) == b"&" => Kind::Address,
         "argument_list"
-            if syntax::callee_of_args(parent, src).is_some_and(|c| LVALUE_MACROS.contains(&c)) =>
+            if syntax::lvalue_macro_arg(parent, child, src, LVALUE_MACROS).is_some() =>
         {
             Kind::LvalueMacro
         }
@@ -288,7 +288,7 @@ mod tests {
             a = b->bv_page; /* bv_page */ c.bv_page = d; e->bv_page += 1; (f->bv_page)++;\n\
             --g.bv_page; p = &h->bv_page; READ_ONCE(i->bv_page); s = \"bv_page\";\n\
             struct bio_vec v = { .bv_page = p }; n = offsetof(struct bio_vec, bv_page);\n\
-            m = sizeof_field(struct bio_vec, bv_page); int bv_page;\n}\n";
+            m = sizeof_field(struct bio_vec, bv_page); int bv_page; WRITE_ONCE(x, j->bv_page);\n}\n";
         assert_eq!(
             kinds(code),
             vec![
@@ -304,6 +304,7 @@ mod tests {
                 "offsetof",
                 "offsetof",
                 "identifier",
+                "read",
             ]
         );
     }

@@ -12,6 +12,12 @@ use tree_sitter::{Node, Parser, Tree};
 /// Parses `text` as C. Tree-sitter only fails without a language or when
 /// cancelled, neither of which can happen here.
 pub fn parse(text: &[u8]) -> Tree {
+    parse_with(text, None)
+}
+
+/// Parses `text` reusing `old`, a tree of an earlier version already told of
+/// the edits (`Tree::edit`): tree-sitter reparses only what changed.
+pub fn parse_with(text: &[u8], old: Option<&Tree>) -> Tree {
     thread_local! {
         static PARSER: RefCell<Parser> = RefCell::new({
             let mut p = Parser::new();
@@ -22,7 +28,7 @@ pub fn parse(text: &[u8]) -> Tree {
     }
     PARSER.with(|p| {
         p.borrow_mut()
-            .parse(text, None)
+            .parse(text, old)
             .expect("parser has a language")
     })
 }
@@ -38,6 +44,45 @@ pub fn error_count(node: Node) -> usize {
         n += error_count(child);
     }
     n
+}
+
+/// True when `node` lies in code that does not parse: inside an ERROR node,
+/// or in a statement or declaration that holds an ERROR or MISSING node
+/// outside its nested blocks. Tree-sitter often wraps only a stray token in
+/// ERROR (`int x = ) bv->bv_page;`), so the statement is the unit that is
+/// trusted or not; a broken statement does not taint the blocks it contains
+/// or the other statements of its block.
+pub fn in_error_region(node: Node) -> bool {
+    let mut n = node;
+    loop {
+        if n.is_error() || n.is_missing() {
+            return true;
+        }
+        match n.kind() {
+            "compound_statement" | "translation_unit" => return false,
+            k if k.ends_with("_statement") || k.ends_with("declaration") || k == "preproc_def" => {
+                return n.has_error() && error_outside_blocks(n);
+            }
+            _ => {}
+        }
+        match n.parent() {
+            Some(p) => n = p,
+            None => return false,
+        }
+    }
+}
+
+fn error_outside_blocks(n: Node) -> bool {
+    if n.is_error() || n.is_missing() {
+        return true;
+    }
+    let mut cursor = n.walk();
+    let found = n.children(&mut cursor).any(|c| {
+        c.kind() != "compound_statement"
+            && (c.has_error() || c.is_missing())
+            && error_outside_blocks(c)
+    });
+    found
 }
 
 /// How a macro body was wrapped to parse as C.
@@ -287,9 +332,31 @@ pub fn callee_of_args<'a>(args: Node, src: &'a [u8]) -> Option<&'a str> {
         .flatten()
 }
 
+/// A macro whose arguments at some positions must be lvalues.
+pub type LvalueMacro = (&'static str, &'static [usize]);
+
+/// The position of `child` among the arguments of the call whose argument
+/// list is `args`, when that call is to one of `macros` and needs an lvalue
+/// there; gives the macro's name.
+pub fn lvalue_macro_arg<'m>(
+    args: Node,
+    child: Node,
+    src: &[u8],
+    macros: &'m [LvalueMacro],
+) -> Option<&'m str> {
+    let name = callee_of_args(args, src)?;
+    let (name, positions) = macros.iter().find(|(m, _)| *m == name)?;
+    let mut cursor = args.walk();
+    let idx = args
+        .named_children(&mut cursor)
+        .filter(|c| !c.is_extra())
+        .position(|c| c.id() == child.id())?;
+    positions.contains(&idx).then_some(*name)
+}
+
 /// Why the context of expression `node` needs an lvalue there, if it does.
 /// `lvalue_macros` are macros whose arguments must be lvalues.
-pub fn lvalue_context(node: Node, src: &[u8], lvalue_macros: &[&str]) -> Option<String> {
+pub fn lvalue_context(node: Node, src: &[u8], lvalue_macros: &[LvalueMacro]) -> Option<String> {
     let (parent, child) = parent_through_parens(node)?;
     match parent.kind() {
         "assignment_expression"
@@ -303,9 +370,8 @@ pub fn lvalue_context(node: Node, src: &[u8], lvalue_macros: &[&str]) -> Option<
         "pointer_expression" if operator_text(parent, src) == "&" => {
             Some("its address is taken; a helper call has no address".into())
         }
-        "argument_list" => callee_of_args(parent, src)
-            .filter(|name| lvalue_macros.contains(name))
-            .map(|name| format!("{name}() needs an lvalue argument")),
+        "argument_list" => lvalue_macro_arg(parent, child, src, lvalue_macros)
+            .map(|name| format!("{name}() needs an lvalue argument here")),
         _ => None,
     }
 }
@@ -384,8 +450,29 @@ mod tests {
             .unwrap()
             .named_child(0)
             .unwrap();
-        assert!(lvalue_context(x, src, &["READ_ONCE"]).is_some());
+        assert!(lvalue_context(x, src, &[("READ_ONCE", &[0])]).is_some());
         assert!(lvalue_context(x, src, &[]).is_none());
+    }
+
+    #[test]
+    fn error_regions_are_statements() {
+        let src = b"void f(void) { int x = ) a->b; y = a->b; if (z) { w = a->b; } }";
+        let tree = parse(src);
+        let at = |needle: &str, nth: usize| {
+            let off = src
+                .windows(needle.len())
+                .enumerate()
+                .filter(|(_, w)| *w == needle.as_bytes())
+                .nth(nth)
+                .unwrap()
+                .0;
+            tree.root_node()
+                .descendant_for_byte_range(off, off + needle.len())
+                .unwrap()
+        };
+        assert!(in_error_region(at("a->b", 0)));
+        assert!(!in_error_region(at("a->b", 1)));
+        assert!(!in_error_region(at("a->b", 2)));
     }
 
     #[test]

@@ -1,0 +1,1 @@
+//! CLI behaviour: exit statuses, errors, in-place writes, determinism.

@@ -1,0 +1,153 @@
+//! The rewrite fixtures: `fixtures/rewrite/NAME/` holds `input.c` (or
+//! `input.h`), the expected diff and the expected report. For each, the real
+//! binary runs on a copy; its diff and stderr must equal the expectations;
+//! the diff must apply with `git apply` and `patch -p1`; the input and the
+//! rewritten file must both compile (`gcc -fsyntax-only` with
+//! `fixtures/rewrite/kernel.h`); and a second run over the result must be
+//! empty. `UPDATE_EXPECT=1` rewrites the expectations instead of comparing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{bvmig, fixtures_dir, run_tool, TempDir};
+
+struct Case {
+    name: String,
+    dir: PathBuf,
+    input: String,
+}
+
+fn cases() -> Vec<Case> {
+    let root = fixtures_dir().join("rewrite");
+    let mut cases: Vec<Case> = fs::read_dir(&root)
+        .expect("fixtures/rewrite exists")
+        .map(|e| e.expect("readable fixture dir").path())
+        .filter(|p| p.is_dir())
+        .map(|dir| {
+            let input = ["input.c", "input.h"]
+                .into_iter()
+                .find(|n| dir.join(n).exists())
+                .unwrap_or_else(|| panic!("{}: no input.c or input.h", dir.display()))
+                .to_string();
+            Case {
+                name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+                dir,
+                input,
+            }
+        })
+        .collect();
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    cases
+}
+
+fn compile(case: &Case, file: &Path) -> Result<(), String> {
+    if case.dir.join("nocompile").exists() {
+        return Ok(());
+    }
+    let header = fixtures_dir().join("rewrite/kernel.h");
+    let mut cmd = Command::new("gcc");
+    cmd.args([
+        "-fsyntax-only",
+        "-Wall",
+        "-Werror",
+        "-Wno-unused-function",
+        "-Wno-unused-variable",
+        "-x",
+        "c",
+    ]);
+    cmd.arg("-include").arg(&header);
+    if let Ok(flags) = fs::read_to_string(case.dir.join("cflags")) {
+        cmd.args(flags.split_whitespace());
+    }
+    cmd.arg(file);
+    let out = cmd.output().map_err(|e| format!("gcc: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn rewrite_fixtures() {
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let cases = cases();
+    assert!(
+        cases.len() >= 30,
+        "at least 30 rewrite fixtures, found {}",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        if let Err(e) = check_case(case, update) {
+            failures.push(format!("--- fixture {} ---\n{e}", case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn check_case(case: &Case, update: bool) -> Result<(), String> {
+    let tmp = TempDir::new();
+    let input = fs::read(case.dir.join(&case.input)).map_err(|e| e.to_string())?;
+    fs::write(tmp.path().join(&case.input), &input).unwrap();
+    let out = bvmig(tmp.path(), &["patch", &case.input]);
+    if out.code != 0 {
+        return Err(format!(
+            "exit status {}, stderr:\n{}",
+            out.code,
+            out.stderr_text()
+        ));
+    }
+    let diff_path = case.dir.join("expected.diff");
+    let report_path = case.dir.join("expected.report");
+    if update {
+        fs::write(&diff_path, &out.stdout).unwrap();
+        fs::write(&report_path, &out.stderr).unwrap();
+    } else {
+        let want_diff = fs::read(&diff_path)
+            .map_err(|e| format!("{}: {e} (UPDATE_EXPECT=1 makes it)", diff_path.display()))?;
+        let want_report =
+            fs::read(&report_path).map_err(|e| format!("{}: {e}", report_path.display()))?;
+        if out.stdout != want_diff {
+            return Err(format!(
+                "diff differs\n=== expected ===\n{}=== actual ===\n{}",
+                String::from_utf8_lossy(&want_diff),
+                out.stdout_text()
+            ));
+        }
+        if out.stderr != want_report {
+            return Err(format!(
+                "report differs\n=== expected ===\n{}=== actual ===\n{}",
+                String::from_utf8_lossy(&want_report),
+                out.stderr_text()
+            ));
+        }
+    }
+    compile(case, &tmp.path().join(&case.input))
+        .map_err(|e| format!("the input does not compile:\n{e}"))?;
+    if out.stdout.is_empty() {
+        return Ok(());
+    }
+    // The diff applies with both tools, and gives a file that compiles.
+    let patch_file = tmp.path().join("out.patch");
+    fs::write(&patch_file, &out.stdout).unwrap();
+    run_tool(tmp.path(), "git", &["apply", "--check", "-p1", "out.patch"])?;
+    run_tool(tmp.path(), "patch", &["-p1", "--quiet", "-i", "out.patch"])?;
+    let rewritten = tmp.path().join(&case.input);
+    compile(case, &rewritten).map_err(|e| format!("the rewritten file does not compile:\n{e}"))?;
+    // Idempotent: nothing more to do on the output.
+    let again = bvmig(tmp.path(), &["patch", &case.input]);
+    if !again.stdout.is_empty() {
+        return Err(format!(
+            "a second run is not empty:\n{}",
+            again.stdout_text()
+        ));
+    }
+    Ok(())
+}

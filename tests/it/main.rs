@@ -1,0 +1,6 @@
+//! Integration tests: one binary, running the real `bvmig` executable in a
+//! fresh temporary directory per test.
+
+mod cli;
+mod golden;
+mod util;
