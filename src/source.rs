@@ -111,12 +111,23 @@ pub fn scan_defines(text: &[u8]) -> Vec<Define> {
 
 /// Copy of `text` with every `#define` body blanked (bytes other than `\n`
 /// become spaces), so that offsets and lines are unchanged.
+///
+/// One `0` stays in each non-empty body: a directive that ends in blanks
+/// lets tree-sitter-c skip the newline as white space and take the next
+/// line, a function's header say, for the macro's value.
 pub fn blank_define_bodies(text: &[u8], defines: &[Define]) -> Vec<u8> {
     let mut out = text.to_vec();
     for d in defines {
-        for b in &mut out[d.body.clone()] {
+        let body = &mut out[d.body.clone()];
+        let first = body.iter().position(|&b| b != b' ' && b != b'\t');
+        for b in body.iter_mut() {
             if *b != b'\n' {
                 *b = b' ';
+            }
+        }
+        if let Some(p) = first.or((!body.is_empty()).then_some(0)) {
+            if body[p] == b' ' {
+                body[p] = b'0';
             }
         }
     }
@@ -292,7 +303,7 @@ mod tests {
         let text = b"#define A(x) \\\n (x)->bv_page\nint a;\n";
         let blanked = blank_define_bodies(text, &scan_defines(text));
         assert_eq!(blanked.len(), text.len());
-        assert_eq!(&blanked[..], b"#define A(x)  \n             \nint a;\n");
+        assert_eq!(&blanked[..], b"#define A(x) 0\n             \nint a;\n");
     }
 
     #[test]

@@ -103,17 +103,20 @@ fn parse_header(line: &str) -> Result<(Option<String>, usize), (usize, String)> 
             format!("unexpected '{after}' after the rule header"),
         ));
     }
-    match words.as_slice() {
-        [] => Ok((None, 0)),
-        [name] if is_ident(name) && !is_header_keyword(name) => Ok((Some(name.to_string()), 0)),
-        [first, ..] => {
-            let col = line.find(first).map_or(1, |c| c + 1);
-            Err((
-                col,
-                format!("rule header '{first}' is not supported yet (only '@@' and '@name@')"),
-            ))
-        }
+    // Only an optional name is supported; name the first word beyond it.
+    let name = words
+        .first()
+        .filter(|w| is_ident(w) && !is_header_keyword(w));
+    let extra = words.get(usize::from(name.is_some()));
+    if let Some(word) = extra {
+        let start = line.find(rest[..close].trim_start()).unwrap_or(1);
+        let col = start + rest[..close].trim_start().find(word).unwrap_or(0) + 1;
+        return Err((
+            col,
+            format!("rule header '{word}' is not supported yet (only '@@' and '@name@')"),
+        ));
     }
+    Ok((name.map(|n| n.to_string()), 0))
 }
 
 fn is_header_keyword(w: &str) -> bool {
