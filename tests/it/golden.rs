@@ -151,3 +151,22 @@ fn check_case(case: &Case, update: bool) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The bundled tree the README runs (`bvmig patch fixtures/tree`) gives the
+/// diff and report stored next to it.
+#[test]
+fn bundled_tree() {
+    let root = fixtures_dir().parent().unwrap().to_path_buf();
+    let out = bvmig(&root, &["patch", "fixtures/tree"]);
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    let (diff, report) = (
+        fixtures_dir().join("tree.expected.diff"),
+        fixtures_dir().join("tree.expected.report"),
+    );
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        fs::write(&diff, &out.stdout).unwrap();
+        fs::write(&report, &out.stderr).unwrap();
+    }
+    assert_eq!(out.stdout_text(), fs::read_to_string(diff).unwrap());
+    assert_eq!(out.stderr_text(), fs::read_to_string(report).unwrap());
+}
