@@ -75,9 +75,11 @@ impl Region<'_> {
 /// Matches one rule over regions of one file.
 pub struct Matcher<'a> {
     rule: &'a Rule,
-    /// Sorted file offsets of tracked field names; subtrees without one are
-    /// not searched. `None`: search everything.
-    occurrences: Option<&'a [usize]>,
+    /// Sorted file offsets of tracked field names, for telling which sites
+    /// an edit rewrites.
+    occurrences: &'a [usize],
+    /// Search only the subtrees that hold an occurrence.
+    prune: bool,
     lvalue_macros: &'a [syntax::LvalueMacro],
     out: Outcome,
 }
@@ -88,12 +90,14 @@ impl<'a> Matcher<'a> {
     /// A matcher for `rule`.
     pub fn new(
         rule: &'a Rule,
-        occurrences: Option<&'a [usize]>,
+        occurrences: &'a [usize],
+        prune: bool,
         lvalue_macros: &'a [syntax::LvalueMacro],
     ) -> Self {
         Matcher {
             rule,
             occurrences,
+            prune,
             lvalue_macros,
             out: Outcome::default(),
         }
@@ -162,9 +166,10 @@ impl<'a> Matcher<'a> {
     }
 
     fn has_occurrence(&self, node: Node, region: Region) -> bool {
-        let Some(occ) = self.occurrences else {
+        if !self.prune {
             return true;
-        };
+        }
+        let occ = self.occurrences;
         let (s, e) = (
             region.file_off(node.start_byte()),
             region.file_off(node.end_byte()),
@@ -338,9 +343,7 @@ impl<'a> Matcher<'a> {
     /// File offsets of the tracked field tokens inside `node` that are not
     /// inside a binding: the ones this match removes.
     fn consumed_tokens(&self, node: Node, binds: &Binds, region: Region) -> Vec<usize> {
-        let Some(occ) = self.occurrences else {
-            return Vec::new();
-        };
+        let occ = self.occurrences;
         let s = region.file_off(node.start_byte());
         let e = region.file_off(node.end_byte());
         occ.iter()

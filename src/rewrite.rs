@@ -17,6 +17,9 @@ use crate::syntax;
 pub struct Engine {
     rules: RuleFile,
     tracked: Option<Vec<String>>,
+    /// Search only the subtrees that hold an occurrence (the fast path);
+    /// off in tests that compare it with the simple path.
+    prune: bool,
 }
 
 /// The result of one file.
@@ -34,7 +37,11 @@ impl Engine {
     /// An engine running `rules`.
     pub fn new(rules: RuleFile) -> Engine {
         let tracked = rules.tracked_fields();
-        Engine { rules, tracked }
+        Engine {
+            rules,
+            tracked,
+            prune: true,
+        }
     }
 
     /// The rule file.
@@ -75,7 +82,7 @@ impl Engine {
             occ.sort_unstable();
         }
         let offsets: Vec<usize> = occ.iter().map(|o| o.0).collect();
-        let scope = self.tracked.as_ref().map(|_| &offsets[..]);
+        let prune = self.prune && self.tracked.is_some();
 
         let defines = source::scan_defines(text);
         let blanked = source::blank_define_bodies(text, &defines);
@@ -84,7 +91,7 @@ impl Engine {
 
         let mut outcomes = Vec::new();
         for rule in &self.rules.rules {
-            let mut m = Matcher::new(rule, scope, site::LVALUE_MACROS);
+            let mut m = Matcher::new(rule, &offsets, prune, site::LVALUE_MACROS);
             m.run(Region {
                 text: &blanked,
                 root,
@@ -107,7 +114,7 @@ impl Engine {
                 let base = d.body.start as isize - mt.prefix_len as isize;
                 let params = d.params.as_deref().unwrap_or(&[]);
                 for (rule, outcome) in self.rules.rules.iter().zip(&mut outcomes) {
-                    let mut m = Matcher::new(rule, scope, site::LVALUE_MACROS);
+                    let mut m = Matcher::new(rule, &offsets, prune, site::LVALUE_MACROS);
                     m.run(Region {
                         text: &mt.text,
                         root: mt.tree.root_node(),
@@ -314,4 +321,33 @@ fn parses_as_well(
             || parsed.is_none()
             || syntax::parse_macro_body(&apply(&old[d.body.clone()], &inside)).is_some()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path (searching only subtrees that hold an occurrence) finds
+    /// what the simple path (searching everything) finds, on every fixture.
+    #[test]
+    fn pruned_search_equals_full_search() {
+        let fast = Engine::new(RuleFile::default_rule());
+        let mut slow = Engine::new(RuleFile::default_rule());
+        slow.prune = false;
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/rewrite");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let case = entry.unwrap().path();
+            for name in ["input.c", "input.h"] {
+                let Ok(text) = std::fs::read(case.join(name)) else {
+                    continue;
+                };
+                let (a, b) = (fast.rewrite(&text), slow.rewrite(&text));
+                assert_eq!(a.new_text, b.new_text, "{}", case.display());
+                assert_eq!(a.sites, b.sites, "{}", case.display());
+                n += 1;
+            }
+        }
+        assert!(n >= 30);
+    }
 }
