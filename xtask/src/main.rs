@@ -1,1 +1,82 @@
-fn main() {}
+//! Developer tasks for bvmig, run as `cargo xtask <task>`: fetching kernel
+//! trees, the end-to-end check against a whole tree, and the benchmark
+//! against ripgrep. None of this is product code; it drives the released
+//! binary exactly as a user would.
+
+mod bench;
+mod bvmig;
+mod count;
+mod e2e;
+mod kernel;
+mod syntax;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Developer tasks for bvmig.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install and unpack a Debian linux-source tree into the cache; print its path.
+    Kernel {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+    },
+    /// Check bvmig against a whole kernel tree: site count, diff applies,
+    /// no new parse errors, idempotence. Exits 1 when a check fails.
+    E2e {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+    },
+    /// Time `bvmig patch <tree>` against `rg -l bv_page <tree>` and report
+    /// bvmig's peak RSS.
+    Bench {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+        /// Timed runs of each program, alternating.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        runs: u32,
+    },
+    /// Print every occurrence of a word in the code (not comments or
+    /// literals) of the C files under PATH, as the e2e check counts them.
+    Count {
+        /// A directory or a C file.
+        path: std::path::PathBuf,
+        /// The word to look for.
+        #[arg(long, default_value = "bv_page")]
+        word: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.task {
+        Task::Kernel { version } => kernel::tree(&version).map(|path| {
+            println!("{}", path.display());
+            true
+        }),
+        Task::E2e { version } => e2e::run(&version),
+        Task::Bench { version, runs } => bench::run(&version, runs).map(|()| true),
+        Task::Count { path, word } => count::print(&path, &word).map(|()| true),
+    };
+    // Exit codes follow grep: 1 when a check found a problem, 2 when the
+    // task itself could not run.
+    match res {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
