@@ -29,8 +29,6 @@ pub struct FileOutcome {
     pub sites: Vec<Site>,
     /// The rewritten text, when anything changed.
     pub new_text: Option<Vec<u8>>,
-    /// Whether the file was parsed (it passed the prefilter).
-    pub parsed: bool,
 }
 
 impl Engine {
@@ -42,11 +40,6 @@ impl Engine {
             tracked,
             prune: true,
         }
-    }
-
-    /// The rule file.
-    pub fn rules(&self) -> &RuleFile {
-        &self.rules
     }
 
     /// Field names whose every occurrence is a site; also the prefilter's
@@ -183,11 +176,7 @@ impl Engine {
                 None
             }
         };
-        FileOutcome {
-            sites,
-            new_text,
-            parsed: true,
-        }
+        FileOutcome { sites, new_text }
     }
 
     fn has_context(&self) -> bool {
