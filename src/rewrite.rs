@@ -7,6 +7,8 @@
 //! that is rewritten or left with a reason; a file whose rewrite parses with
 //! more errors than the original is kept unchanged, its sites reported.
 
+use std::ops::Range;
+
 use crate::matcher::{Edit, Matcher, Outcome, Region};
 use crate::rule::RuleFile;
 use crate::site::{self, Kind, Occurrence, Site, Status};
@@ -77,9 +79,10 @@ impl Engine {
         let offsets: Vec<usize> = occ.iter().map(|o| o.0).collect();
         let prune = self.prune && self.tracked.is_some();
 
+        let lines = LineIndex::new(text);
         let defines = source::scan_defines(text);
         let blanked = source::blank_define_bodies(text, &defines);
-        let tree = syntax::parse(&blanked);
+        let (tree, islands) = parse_file(&blanked, &lines, &offsets, &defines, prune);
         let root = tree.root_node();
 
         let mut outcomes = Vec::new();
@@ -120,7 +123,6 @@ impl Engine {
             macro_trees.push((d, parsed));
         }
 
-        let lines = LineIndex::new(text);
         let mut sites = Vec::new();
         for &(s, e) in &occ {
             let kind = match macro_trees.iter().find(|(d, _)| d.body.contains(&s)) {
@@ -166,7 +168,13 @@ impl Engine {
             None
         } else {
             let new = apply(text, &edits);
-            if parses_as_well(text, &tree, &lines, &new, &edits, &macro_trees) {
+            let old = Parsed {
+                text,
+                lines: &lines,
+                tree: &tree,
+                islands: islands.as_deref(),
+            };
+            if parses_as_well(&old, &new, &edits, &macro_trees) {
                 Some(new)
             } else {
                 leave_all(
@@ -261,41 +269,96 @@ pub fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
     out
 }
 
+/// The tree the rules run on, and the byte ranges it covers (`None`: the
+/// whole file). On the fast path only the top-level items that hold an
+/// occurrence outside `#define` bodies are parsed, which is most of the
+/// engine's speed on a kernel tree: a function is parsed, not the file around
+/// it. The lexer's layout is trusted only when those items parse as items,
+/// with ERROR and MISSING nodes (a loop macro without a `;`, say) only inside
+/// function bodies, where the matcher distrusts their statements as it
+/// does in a whole file; otherwise the whole file is parsed, as on the
+/// simple path.
+fn parse_file(
+    blanked: &[u8],
+    lines: &LineIndex,
+    offsets: &[usize],
+    defines: &[Define],
+    fast: bool,
+) -> (tree_sitter::Tree, Option<Vec<Range<usize>>>) {
+    if fast {
+        let outside: Vec<usize> = offsets
+            .iter()
+            .copied()
+            .filter(|o| !defines.iter().any(|d| d.body.contains(o)))
+            .collect();
+        if outside.is_empty() {
+            return (syntax::parse(b""), Some(Vec::new()));
+        }
+        if let Some(islands) = source::islands(blanked, &outside) {
+            let tree = syntax::parse_ranges(blanked, lines, &islands);
+            if syntax::errors_only_in_function_bodies(tree.root_node()) {
+                return (tree, Some(islands));
+            }
+        }
+    }
+    (syntax::parse(blanked), None)
+}
+
+/// A file before the rewrite, as the engine parsed it.
+struct Parsed<'a> {
+    text: &'a [u8],
+    lines: &'a LineIndex,
+    tree: &'a tree_sitter::Tree,
+    islands: Option<&'a [Range<usize>]>,
+}
+
 /// True when `new` (`old` with `edits` made) parses no worse than `old`:
 /// no more ERROR and MISSING nodes in the file with its `#define` bodies
-/// blanked (reparsed incrementally from `old_tree`), and every edited
-/// `#define` body still parsing on its own.
+/// blanked (the same items again when only items were parsed, else the whole
+/// file reparsed incrementally), and every edited `#define` body still
+/// parsing on its own.
 fn parses_as_well(
-    old: &[u8],
-    old_tree: &tree_sitter::Tree,
-    old_lines: &LineIndex,
+    old: &Parsed,
     new: &[u8],
     edits: &[Edit],
     macro_trees: &[(&Define, Option<syntax::MacroTree>)],
 ) -> bool {
     let new_blanked = source::blank_define_bodies(new, &source::scan_defines(new));
-    let (first, last) = (&edits[0], &edits[edits.len() - 1]);
-    let new_end = (last.range.end as isize + new.len() as isize - old.len() as isize) as usize;
     let new_lines = LineIndex::new(new);
-    let point = |lines: &LineIndex, off: usize| {
-        let (line, col) = lines.line_col(off);
-        tree_sitter::Point {
-            row: line - 1,
-            column: col - 1,
+    let new_tree = match old.islands {
+        // No item was parsed: every edit is in a #define body.
+        Some([]) => None,
+        Some(islands) => {
+            let moved = shift_ranges(islands, edits);
+            Some(syntax::parse_ranges(&new_blanked, &new_lines, &moved))
+        }
+        None => {
+            let (first, last) = (&edits[0], &edits[edits.len() - 1]);
+            let new_end =
+                (last.range.end as isize + new.len() as isize - old.text.len() as isize) as usize;
+            let point = |lines: &LineIndex, off: usize| {
+                let (line, col) = lines.line_col(off);
+                tree_sitter::Point {
+                    row: line - 1,
+                    column: col - 1,
+                }
+            };
+            let mut tree = old.tree.clone();
+            tree.edit(&tree_sitter::InputEdit {
+                start_byte: first.range.start,
+                old_end_byte: last.range.end,
+                new_end_byte: new_end,
+                start_position: point(old.lines, first.range.start),
+                old_end_position: point(old.lines, last.range.end),
+                new_end_position: point(&new_lines, new_end),
+            });
+            Some(syntax::parse_with(&new_blanked, Some(&tree)))
         }
     };
-    let mut tree = old_tree.clone();
-    tree.edit(&tree_sitter::InputEdit {
-        start_byte: first.range.start,
-        old_end_byte: last.range.end,
-        new_end_byte: new_end,
-        start_position: point(old_lines, first.range.start),
-        old_end_position: point(old_lines, last.range.end),
-        new_end_position: point(&new_lines, new_end),
-    });
-    let new_tree = syntax::parse_with(&new_blanked, Some(&tree));
-    if syntax::error_count(new_tree.root_node()) > syntax::error_count(old_tree.root_node()) {
-        return false;
+    if let Some(new_tree) = new_tree {
+        if syntax::error_count(new_tree.root_node()) > syntax::error_count(old.tree.root_node()) {
+            return false;
+        }
     }
     macro_trees.iter().all(|(d, parsed)| {
         let inside: Vec<Edit> = edits
@@ -308,13 +371,79 @@ fn parses_as_well(
             .collect();
         inside.is_empty()
             || parsed.is_none()
-            || syntax::parse_macro_body(&apply(&old[d.body.clone()], &inside)).is_some()
+            || syntax::parse_macro_body(&apply(&old.text[d.body.clone()], &inside)).is_some()
     })
+}
+
+/// `ranges` (sorted, disjoint) moved to where they are once `edits` (sorted,
+/// disjoint, each inside one range or outside all) are made.
+fn shift_ranges(ranges: &[Range<usize>], edits: &[Edit]) -> Vec<Range<usize>> {
+    let delta = |e: &Edit| e.text.len() as isize - e.range.len() as isize;
+    ranges
+        .iter()
+        .map(|r| {
+            let before: isize = edits
+                .iter()
+                .filter(|e| e.range.end <= r.start)
+                .map(delta)
+                .sum();
+            let within: isize = edits
+                .iter()
+                .filter(|e| e.range.start >= r.start && e.range.start < r.end)
+                .map(delta)
+                .sum();
+            (r.start as isize + before) as usize..(r.end as isize + before + within) as usize
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn layout(text: &[u8]) -> Option<Vec<Range<usize>>> {
+        let occ = source::word_occurrences(text, "bv_page");
+        let defines = source::scan_defines(text);
+        let blanked = source::blank_define_bodies(text, &defines);
+        parse_file(&blanked, &LineIndex::new(text), &occ, &defines, true).1
+    }
+
+    #[test]
+    fn fast_path_parses_only_the_items_that_hold_a_site() {
+        let text = b"\
+int broken = = 1 +;
+static void f(struct bio_vec *bv, struct page *p)
+{
+\tlist_for_each_entry(x, y, z)
+\t\tfoo(x);
+\tbv->bv_page = p;
+}
+int tail;
+";
+        let isl = layout(text).expect("the fast path is taken");
+        assert_eq!(isl.len(), 1);
+        assert!(text[isl[0].clone()].starts_with(b"static void f("));
+        // The loop macro without a `;` is an error inside the body, which the
+        // fast path tolerates as the whole-file path does.
+        assert!(syntax::parse(&text[isl[0].clone()]).root_node().has_error());
+        let out = Engine::new(RuleFile::default_rule()).rewrite(text);
+        let new = String::from_utf8(out.new_text.unwrap()).unwrap();
+        assert!(new.contains("\tbvec_set_page(bv, p);\n"), "{new}");
+    }
+
+    #[test]
+    fn a_layout_that_does_not_parse_as_items_falls_back_to_the_file() {
+        // The lexer ends an item at the `}` of a struct whose declarator is
+        // on the next line: the piece does not parse as an item.
+        let text = b"struct s {\n\tstruct page *bv_page;\n}\ns_var;\n";
+        assert_eq!(layout(text), None);
+        // A read in a directive between items: no item holds it.
+        let text = b"#if X(bv_page)\n#endif\nvoid f(struct bio_vec *b) { g(b->bv_page); }\n";
+        assert_eq!(layout(text), None);
+        // Only #define bodies hold sites: nothing to parse but the bodies.
+        let text = b"#define P(b) ((b)->bv_page)\nint x;\n";
+        assert_eq!(layout(text), Some(vec![]));
+    }
 
     /// The fast path (searching only subtrees that hold an occurrence) finds
     /// what the simple path (searching everything) finds, on every fixture.

@@ -1,5 +1,5 @@
-//! A C source file as bytes: positions, word occurrences, and the extents of
-//! `#define` directives.
+//! A C source file as bytes: positions, word occurrences, the extents of
+//! `#define` directives, and a lexer's guess at the top-level items.
 //!
 //! Tree-sitter's C grammar ends a macro body at the first comment and gives
 //! what follows a `\`-continued line to the top level, where it becomes ERROR
@@ -132,6 +132,128 @@ pub fn blank_define_bodies(text: &[u8], defines: &[Define]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// What a byte range of a file is at its top level, as [`top_level`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// A declaration or function definition: from its first token at bracket
+    /// depth 0 to the `;` that ends it at depth 0, or to a `}` that closes
+    /// depth 0 with nothing but blanks and comments after it on its line.
+    Item,
+    /// A comment between items.
+    Comment,
+}
+
+/// The top-level items of `text` and the comments between them, in order.
+/// Directives between items belong to neither; directives inside an item
+/// (an `#ifdef` in a function body) belong to it.
+///
+/// This is a lexer's guess, made without parsing: it knows comments, string
+/// and character literals, directives and brackets. `None` when the brackets
+/// do not balance. A guess can be wrong (a conditional that opens a brace in
+/// each branch, a declaration split across `#if`s); the caller parses each
+/// span and trusts the guess only when every span parses cleanly.
+pub fn top_level(text: &[u8]) -> Option<Vec<(Span, Range<usize>)>> {
+    let n = text.len();
+    let mut spans = Vec::new();
+    let mut depth = 0usize;
+    let mut item: Option<usize> = None;
+    let mut line_start = true;
+    let mut i = 0;
+    while i < n {
+        let c = text[i];
+        if line_start {
+            let mut j = i;
+            while j < n && (text[j] == b' ' || text[j] == b'\t') {
+                j += 1;
+            }
+            if j < n && text[j] == b'#' {
+                i = directive_end(text, j);
+                line_start = false;
+                continue;
+            }
+            line_start = false;
+        }
+        match c {
+            b'\n' => {
+                line_start = true;
+                i += 1;
+            }
+            b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => i += 1,
+            // A line continuation outside a directive joins two lines.
+            b'\\' if text.get(i + 1) == Some(&b'\n') => i += 2,
+            b'\\' if text.get(i + 1) == Some(&b'\r') && text.get(i + 2) == Some(&b'\n') => i += 3,
+            b'/' if matches!(text.get(i + 1), Some(b'*' | b'/')) => {
+                let end = if text[i + 1] == b'*' {
+                    block_comment_end(text, i)
+                } else {
+                    line_comment_end(text, i)
+                };
+                if item.is_none() {
+                    spans.push((Span::Comment, i..end));
+                }
+                i = end;
+            }
+            _ => {
+                let start = *item.get_or_insert(i);
+                i = match c {
+                    b'"' | b'\'' => quoted_end(text, i),
+                    _ => i + 1,
+                };
+                match c {
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' => depth = depth.checked_sub(1)?,
+                    _ => {}
+                }
+                let ends = depth == 0
+                    && match c {
+                        b';' => true,
+                        b'}' => rest_of_line_blank(text, i),
+                        _ => false,
+                    };
+                if ends {
+                    spans.push((Span::Item, start..i));
+                    item = None;
+                }
+            }
+        }
+    }
+    if let Some(start) = item {
+        spans.push((Span::Item, start..n));
+    }
+    Some(spans)
+}
+
+/// True when only blanks and comments follow `i` up to the end of its line.
+fn rest_of_line_blank(text: &[u8], mut i: usize) -> bool {
+    while i < text.len() {
+        match text[i] {
+            b' ' | b'\t' | b'\r' => i += 1,
+            b'\n' => return true,
+            b'/' if text.get(i + 1) == Some(&b'/') => return true,
+            b'/' if text.get(i + 1) == Some(&b'*') => i = block_comment_end(text, i),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The smallest set of [`top_level`] spans covering every offset in
+/// `offsets` (sorted), merged where they touch. `None` when the file has no
+/// trustworthy layout or an offset lies outside every span (in a directive
+/// between items, say).
+pub fn islands(text: &[u8], offsets: &[usize]) -> Option<Vec<Range<usize>>> {
+    let spans = top_level(text)?;
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for &o in offsets {
+        let k = spans.partition_point(|(_, r)| r.end <= o);
+        let (_, r) = spans.get(k).filter(|(_, r)| r.start <= o)?;
+        if out.last() != Some(r) {
+            out.push(r.clone());
+        }
+    }
+    Some(out)
 }
 
 /// End (exclusive, before the newline) of the directive whose `#` is at `i`.
@@ -304,6 +426,68 @@ mod tests {
         let blanked = blank_define_bodies(text, &scan_defines(text));
         assert_eq!(blanked.len(), text.len());
         assert_eq!(&blanked[..], b"#define A(x) 0\n             \nint a;\n");
+    }
+
+    fn spans(text: &str) -> Vec<(Span, &str)> {
+        top_level(text.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|(k, r)| (k, &text[r]))
+            .collect()
+    }
+
+    #[test]
+    fn top_level_items_end_at_semicolons_and_closing_lines() {
+        let text = "\
+#include <linux/bio.h>
+/* doc */
+struct s {
+\tint a;
+} __packed;
+static void f(struct bio_vec *bv)
+{
+#ifdef X
+\tbv->bv_page = 0; /* } */
+#endif
+} // end
+#define M(x) 0
+int g(void) { return '}'; }
+";
+        assert_eq!(
+            spans(text),
+            vec![
+                (Span::Comment, "/* doc */"),
+                (Span::Item, "struct s {\n\tint a;\n} __packed;"),
+                (
+                    Span::Item,
+                    "static void f(struct bio_vec *bv)\n{\n#ifdef X\n\tbv->bv_page = 0; /* } */\n#endif\n}"
+                ),
+                (Span::Comment, "// end"),
+                (Span::Item, "int g(void) { return '}'; }"),
+            ]
+        );
+    }
+
+    #[test]
+    fn unbalanced_brackets_have_no_layout() {
+        assert_eq!(top_level(b"void f(void) { }}\n"), None);
+        assert_eq!(top_level(b"int a = (1;\n").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn islands_cover_each_offset_or_give_up() {
+        let text =
+            b"int a;\nint f(void) { return x->bv_page; }\n/* bv_page */\n#if bv_page\n#endif\n";
+        let occ = word_occurrences(text, "bv_page");
+        assert_eq!(occ.len(), 3);
+        let isl = islands(text, &occ[..2]).unwrap();
+        let got: Vec<&[u8]> = isl.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(
+            got,
+            vec![&b"int f(void) { return x->bv_page; }"[..], b"/* bv_page */"]
+        );
+        // In a directive between items: no island holds it.
+        assert_eq!(islands(text, &occ), None);
     }
 
     #[test]

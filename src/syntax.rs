@@ -6,8 +6,11 @@
 //! the C layer only.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
 use tree_sitter::{Node, Parser, Tree};
+
+use crate::source::LineIndex;
 
 /// Parses `text` as C. Tree-sitter only fails without a language or when
 /// cancelled, neither of which can happen here.
@@ -18,6 +21,41 @@ pub fn parse(text: &[u8]) -> Tree {
 /// Parses `text` reusing `old`, a tree of an earlier version already told of
 /// the edits (`Tree::edit`): tree-sitter reparses only what changed.
 pub fn parse_with(text: &[u8], old: Option<&Tree>) -> Tree {
+    with_parser(|p| p.parse(text, old).expect("parser has a language"))
+}
+
+/// Parses only the byte `ranges` of `text` (sorted, disjoint), as if they
+/// were one text; nodes keep their offsets in `text`. `lines` indexes
+/// `text`. The engine uses it for the top-level items that hold a site:
+/// parsing them costs a fraction of parsing the file.
+pub fn parse_ranges(text: &[u8], lines: &LineIndex, ranges: &[Range<usize>]) -> Tree {
+    let point = |off: usize| {
+        let (line, col) = lines.line_col(off);
+        tree_sitter::Point {
+            row: line - 1,
+            column: col - 1,
+        }
+    };
+    let ranges: Vec<tree_sitter::Range> = ranges
+        .iter()
+        .map(|r| tree_sitter::Range {
+            start_byte: r.start,
+            end_byte: r.end,
+            start_point: point(r.start),
+            end_point: point(r.end),
+        })
+        .collect();
+    with_parser(|p| {
+        p.set_included_ranges(&ranges)
+            .expect("ranges are sorted and disjoint");
+        let tree = p.parse(text, None);
+        // The parser is shared by the thread: back to the whole text.
+        p.set_included_ranges(&[]).expect("empty ranges are valid");
+        tree.expect("parser has a language")
+    })
+}
+
+fn with_parser<R>(f: impl FnOnce(&mut Parser) -> R) -> R {
     thread_local! {
         static PARSER: RefCell<Parser> = RefCell::new({
             let mut p = Parser::new();
@@ -26,11 +64,7 @@ pub fn parse_with(text: &[u8], old: Option<&Tree>) -> Tree {
             p
         });
     }
-    PARSER.with(|p| {
-        p.borrow_mut()
-            .parse(text, old)
-            .expect("parser has a language")
-    })
+    PARSER.with(|p| f(&mut p.borrow_mut()))
 }
 
 /// Number of ERROR and MISSING nodes in the tree below `node`.
@@ -70,6 +104,18 @@ pub fn in_error_region(node: Node) -> bool {
             None => return false,
         }
     }
+}
+
+/// True when every ERROR and MISSING node below `root` is inside the body
+/// of a function definition at the top level: the top-level structure
+/// parsed, and what did not parse is confined to statements, which
+/// [`in_error_region`] then distrusts one by one.
+pub fn errors_only_in_function_bodies(root: Node) -> bool {
+    let mut cursor = root.walk();
+    let ok = root.children(&mut cursor).all(|item| {
+        !item.has_error() || (item.kind() == "function_definition" && !error_outside_blocks(item))
+    });
+    ok && !root.is_error() && !root.is_missing()
 }
 
 fn error_outside_blocks(n: Node) -> bool {
