@@ -9,6 +9,7 @@ mod count;
 mod e2e;
 mod kernel;
 mod syntax;
+mod walkers;
 
 use std::process::ExitCode;
 
@@ -47,6 +48,16 @@ enum Task {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
         runs: u32,
     },
+    /// Time the two parallel walkers src/walk.rs could use (ignore, and
+    /// walkdir with rayon) on the prefilter's job over a kernel tree.
+    Walkers {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+        /// Timed runs of each walker, alternating.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        runs: u32,
+    },
     /// Print every occurrence of a word in the code (not comments or
     /// literals) of the C files under PATH, as the e2e check counts them.
     Count {
@@ -67,6 +78,7 @@ fn main() -> ExitCode {
         }),
         Task::E2e { version } => e2e::run(&version),
         Task::Bench { version, runs } => bench::run(&version, runs).map(|()| true),
+        Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
         Task::Count { path, word } => count::print(&path, &word).map(|()| true),
     };
     // Exit codes follow grep: 1 when a check found a problem, 2 when the
