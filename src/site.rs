@@ -179,7 +179,13 @@ pub fn classify(root: Node, src: &[u8], start: usize, end: usize) -> Occurrence 
         };
         return Occurrence::Code(kind);
     }
-    let kind = kind_of(leaf, src);
+    let mut kind = kind_of(leaf, src);
+    // Where tree-sitter misreads the call (at file scope, `static_assert(
+    // sizeof_field(struct bio_vec, bv_page) == ...)` becomes a declarator),
+    // the tokens around the name still say what it is.
+    if kind == Kind::Identifier && named_by_member_macro(src, start, end) {
+        kind = Kind::Offsetof;
+    }
     // `sizeof_field(struct bio_vec, bv_page)` has a type where tree-sitter
     // wants an expression, an ERROR in the statement; the member it names is
     // still plain to see.
@@ -206,6 +212,47 @@ fn kind_of(leaf: Node, src: &[u8]) -> Kind {
         }
         _ => Kind::Identifier,
     }
+}
+
+/// True when `src[start..end]` is the last argument of a call of one of
+/// [`MEMBER_NAMING_MACROS`], judged from the tokens: `NAME(..., word)`.
+fn named_by_member_macro(src: &[u8], start: usize, end: usize) -> bool {
+    let blank = |b: &u8| b.is_ascii_whitespace();
+    let after = src[end..].iter().find(|b| !blank(b));
+    if after != Some(&b')') {
+        return false;
+    }
+    let Some(comma) = src[..start].iter().rposition(|b| !blank(b)) else {
+        return false;
+    };
+    if src[comma] != b',' {
+        return false;
+    }
+    let mut depth = 0usize;
+    let mut i = comma;
+    let open = loop {
+        if i == 0 {
+            return false;
+        }
+        i -= 1;
+        match src[i] {
+            b')' => depth += 1,
+            b'(' if depth == 0 => break i,
+            b'(' => depth -= 1,
+            b';' | b'{' | b'}' => return false,
+            _ => {}
+        }
+    };
+    let name_end = src[..open]
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(0, |k| k + 1);
+    let name_start = src[..name_end]
+        .iter()
+        .rposition(|&b| !crate::source::is_ident_byte(b))
+        .map_or(0, |k| k + 1);
+    std::str::from_utf8(&src[name_start..name_end])
+        .is_ok_and(|name| MEMBER_NAMING_MACROS.contains(&name))
 }
 
 fn in_field_declaration(mut n: Node) -> bool {
@@ -288,7 +335,9 @@ mod tests {
             a = b->bv_page; /* bv_page */ c.bv_page = d; e->bv_page += 1; (f->bv_page)++;\n\
             --g.bv_page; p = &h->bv_page; READ_ONCE(i->bv_page); s = \"bv_page\";\n\
             struct bio_vec v = { .bv_page = p }; n = offsetof(struct bio_vec, bv_page);\n\
-            m = sizeof_field(struct bio_vec, bv_page); int bv_page; WRITE_ONCE(x, j->bv_page);\n}\n";
+            m = sizeof_field(struct bio_vec, bv_page); int bv_page; WRITE_ONCE(x, j->bv_page);\n}\n\
+            static_assert(sizeof_field(struct bio_vec, bv_page) ==\n sizeof_field(skb_frag_t, netmem));\n\
+            int g(int bv_page);\n";
         assert_eq!(
             kinds(code),
             vec![
@@ -305,6 +354,8 @@ mod tests {
                 "offsetof",
                 "identifier",
                 "read",
+                "offsetof",
+                "identifier",
             ]
         );
     }
