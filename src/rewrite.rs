@@ -65,23 +65,13 @@ impl Engine {
         if !self.may_match(text) {
             return FileOutcome::default();
         }
-        let mut occ: Vec<(usize, usize)> = Vec::new();
-        if let Some(words) = &self.tracked {
-            for w in words {
-                occ.extend(
-                    source::word_occurrences(text, w)
-                        .into_iter()
-                        .map(|o| (o, o + w.len())),
-                );
-            }
-            occ.sort_unstable();
-        }
+        let occ = self.occurrences(text);
         let offsets: Vec<usize> = occ.iter().map(|o| o.0).collect();
         let prune = self.prune && self.tracked.is_some();
 
         let lines = LineIndex::new(text);
         let defines = source::scan_defines(text);
-        let blanked = source::blank_define_bodies(text, &defines);
+        let blanked = masked(text, &defines, &offsets);
         let (tree, islands) = parse_file(&blanked, &lines, &offsets, &defines, prune);
         let root = tree.root_node();
 
@@ -166,6 +156,18 @@ impl Engine {
                 "rules made overlapping edits here; the file is left unchanged",
             );
             None
+        } else if edits.iter().any(|e| {
+            blanked[e.range.clone()] != text[e.range.clone()]
+                && !defines.iter().any(|d| d.body.contains(&e.range.start))
+        }) {
+            // The replacement was rendered from the masked text, which
+            // differs from the file inside this edit (a #define or a loop
+            // macro within a GNU statement expression, say).
+            leave_all(
+                &mut sites,
+                "an edit spans code the engine masked before parsing (a #define or a loop macro); the file is left unchanged",
+            );
+            None
         } else {
             let new = apply(text, &edits);
             let old = Parsed {
@@ -174,7 +176,9 @@ impl Engine {
                 tree: &tree,
                 islands: islands.as_deref(),
             };
-            if parses_as_well(&old, &new, &edits, &macro_trees) {
+            let new_offsets: Vec<usize> = self.occurrences(&new).iter().map(|o| o.0).collect();
+            let new_masked = masked(&new, &source::scan_defines(&new), &new_offsets);
+            if parses_as_well(&old, &new, &new_masked, &edits, &macro_trees) {
                 Some(new)
             } else {
                 leave_all(
@@ -185,6 +189,20 @@ impl Engine {
             }
         };
         FileOutcome { sites, new_text }
+    }
+
+    /// Byte ranges of the tracked words' occurrences, in order.
+    fn occurrences(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut occ = Vec::new();
+        for w in self.tracked.iter().flatten() {
+            occ.extend(
+                source::word_occurrences(text, w)
+                    .into_iter()
+                    .map(|o| (o, o + w.len())),
+            );
+        }
+        occ.sort_unstable();
+        occ
     }
 
     fn has_context(&self) -> bool {
@@ -269,6 +287,21 @@ pub fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
     out
 }
 
+/// The text the main parse sees: `#define` bodies blanked, and the names of
+/// loop macros used without braces overwritten with `while`, unless their
+/// arguments hold an occurrence (those stay as they are, distrusted: the
+/// macro may assign to them).
+fn masked(text: &[u8], defines: &[Define], offsets: &[usize]) -> Vec<u8> {
+    let mut out = source::blank_define_bodies(text, defines);
+    let names: Vec<Range<usize>> = source::loop_macros(&out)
+        .into_iter()
+        .filter(|(_, args)| !offsets.iter().any(|o| args.contains(o)))
+        .map(|(name, _)| name)
+        .collect();
+    source::mask_loop_macros(&mut out, &names);
+    out
+}
+
 /// The tree the rules run on, and the byte ranges it covers (`None`: the
 /// whole file). On the fast path only the top-level items that hold an
 /// occurrence outside `#define` bodies are parsed, which is most of the
@@ -320,17 +353,17 @@ struct Parsed<'a> {
 fn parses_as_well(
     old: &Parsed,
     new: &[u8],
+    new_blanked: &[u8],
     edits: &[Edit],
     macro_trees: &[(&Define, Option<syntax::MacroTree>)],
 ) -> bool {
-    let new_blanked = source::blank_define_bodies(new, &source::scan_defines(new));
     let new_lines = LineIndex::new(new);
     let new_tree = match old.islands {
         // No item was parsed: every edit is in a #define body.
         Some([]) => None,
         Some(islands) => {
             let moved = shift_ranges(islands, edits);
-            Some(syntax::parse_ranges(&new_blanked, &new_lines, &moved))
+            Some(syntax::parse_ranges(new_blanked, &new_lines, &moved))
         }
         None => {
             let (first, last) = (&edits[0], &edits[edits.len() - 1]);
@@ -352,7 +385,7 @@ fn parses_as_well(
                 old_end_position: point(old.lines, last.range.end),
                 new_end_position: point(&new_lines, new_end),
             });
-            Some(syntax::parse_with(&new_blanked, Some(&tree)))
+            Some(syntax::parse_with(new_blanked, Some(&tree)))
         }
     };
     if let Some(new_tree) = new_tree {

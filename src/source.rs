@@ -256,6 +256,128 @@ pub fn islands(text: &[u8], offsets: &[usize]) -> Option<Vec<Range<usize>>> {
     Some(out)
 }
 
+/// The names of loop macros used without braces: a line that starts (after
+/// blanks) with an identifier containing `for_each`, its parenthesised
+/// arguments, nothing else on the line, and a statement other than a block
+/// on the next line:
+///
+/// ```c
+///     __bio_for_each_segment(bv, bio, iter, start)
+///             pages[nr_pages++] = bv.bv_page;
+/// ```
+///
+/// Tree-sitter reads that as one broken expression, so the statement would
+/// be distrusted. Overwriting the name with `while` (see [`mask_loop_macros`])
+/// makes it a loop whose body parses; Coccinelle's parser has the same
+/// heuristic for names containing `for_each`. Returns each name's range and
+/// its arguments' range (from `(` to `)`).
+pub fn loop_macros(text: &[u8]) -> Vec<(Range<usize>, Range<usize>)> {
+    let n = text.len();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut line_start = true;
+    while i < n {
+        let c = text[i];
+        if line_start {
+            line_start = false;
+            let mut j = i;
+            while j < n && (text[j] == b' ' || text[j] == b'\t') {
+                j += 1;
+            }
+            if j < n && text[j] == b'#' {
+                i = directive_end(text, j);
+                continue;
+            }
+            if j > i {
+                if let Some(found) = loop_macro_at(text, j) {
+                    out.push(found);
+                }
+            }
+        }
+        match c {
+            b'\n' => {
+                line_start = true;
+                i += 1;
+            }
+            b'/' if text.get(i + 1) == Some(&b'*') => i = block_comment_end(text, i),
+            b'/' if text.get(i + 1) == Some(&b'/') => i = line_comment_end(text, i),
+            b'"' | b'\'' => i = quoted_end(text, i),
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+fn loop_macro_at(text: &[u8], start: usize) -> Option<(Range<usize>, Range<usize>)> {
+    let name_end = ident_at(text, start, text.len());
+    let name = &text[start..name_end];
+    if name.first().is_none_or(u8::is_ascii_digit)
+        || memchr::memmem::find(name, b"for_each").is_none()
+    {
+        return None;
+    }
+    let mut i = name_end;
+    while i < text.len() && (text[i] == b' ' || text[i] == b'\t') {
+        i += 1;
+    }
+    if text.get(i) != Some(&b'(') {
+        return None;
+    }
+    let open = i;
+    let mut depth = 0usize;
+    let close = loop {
+        match *text.get(i)? {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    break i + 1;
+                }
+            }
+            b';' | b'{' | b'}' | b'#' => return None,
+            b'/' if matches!(text.get(i + 1), Some(b'*' | b'/')) => {
+                i = if text[i + 1] == b'*' {
+                    block_comment_end(text, i)
+                } else {
+                    line_comment_end(text, i)
+                };
+                continue;
+            }
+            b'"' | b'\'' => {
+                i = quoted_end(text, i);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    };
+    if !rest_of_line_blank(text, close) {
+        return None;
+    }
+    // The next token starts a statement, not a block or the end of a call.
+    let mut j = close;
+    loop {
+        match text.get(j) {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => j += 1,
+            Some(b'/') if text.get(j + 1) == Some(&b'*') => j = block_comment_end(text, j),
+            Some(b'/') if text.get(j + 1) == Some(&b'/') => j = line_comment_end(text, j),
+            Some(b'{' | b';' | b'#' | b'}' | b')') | None => return None,
+            Some(_) => break,
+        }
+    }
+    Some((start..name_end, open..close))
+}
+
+/// Overwrites each name in `names` (ranges from [`loop_macros`]) with
+/// `while` and blanks, keeping offsets.
+pub fn mask_loop_macros(text: &mut [u8], names: &[Range<usize>]) {
+    for r in names {
+        let name = &mut text[r.clone()];
+        name.fill(b' ');
+        name[..5].copy_from_slice(b"while");
+    }
+}
+
 /// End (exclusive, before the newline) of the directive whose `#` is at `i`.
 fn directive_end(text: &[u8], mut i: usize) -> usize {
     let n = text.len();
