@@ -613,6 +613,44 @@ int g(void) { return '}'; }
     }
 
     #[test]
+    fn loop_macros_only_where_an_unbraced_statement_follows() {
+        let text = "\
+void f(void)
+{
+\tlist_for_each_entry(a, b, c)
+\t\tfoo(a);
+\tlist_for_each_entry(a, b, c) {
+\t}
+\tlist_for_each_entry(a, b, c)
+\t{
+\t}
+\tcall_for_each(x);
+\tx = for_each_count(y)
+\t\t+ 1;
+\t/* for_each_in_comment(a)
+\t\tfoo(a); */
+}
+for_each_at_top(a)
+\tfoo(a);
+";
+        let found: Vec<(&str, &str)> = loop_macros(text.as_bytes())
+            .into_iter()
+            .map(|(n, a)| (&text[n], &text[a]))
+            .collect();
+        assert_eq!(found, vec![("list_for_each_entry", "(a, b, c)")]);
+        let mut masked = text.as_bytes().to_vec();
+        let names: Vec<_> = loop_macros(text.as_bytes())
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        mask_loop_macros(&mut masked, &names);
+        assert_eq!(masked.len(), text.len());
+        assert!(String::from_utf8(masked)
+            .unwrap()
+            .contains("\twhile              (a, b, c)\n\t\tfoo(a);"));
+    }
+
+    #[test]
     fn words_respect_identifier_boundaries() {
         let t = b"bv_page bv_pages xbv_page a->bv_page;";
         assert_eq!(word_occurrences(t, "bv_page"), vec![0, 29]);
