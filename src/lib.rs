@@ -11,7 +11,9 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod definition;
 pub mod diff;
+pub mod helper;
 pub mod matcher;
 pub mod rewrite;
 pub mod rule;

@@ -207,6 +207,43 @@ impl RuleFile {
     }
 }
 
+/// A call that a rule's plus code writes: `bvec_set_page(E, V)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmittedCall {
+    /// The function called.
+    pub name: String,
+    /// How many arguments the rule passes.
+    pub n_args: usize,
+    /// Where the fragment that writes it starts in the rule file.
+    pub pos: Pos,
+}
+
+impl RuleFile {
+    /// The calls the rules' plus code writes, one per name and argument
+    /// count, in rule order. Helpers the tree must define with these
+    /// arities for the output to compile.
+    pub fn emitted_calls(&self) -> Vec<EmittedCall> {
+        let mut out: Vec<EmittedCall> = Vec::new();
+        for rule in &self.rules {
+            let mut codes = Vec::new();
+            rule.body.codes(&mut codes);
+            for code in codes {
+                let Some(t) = &code.replacement else { continue };
+                for (name, n_args) in t.calls() {
+                    if !out.iter().any(|c| c.name == name && c.n_args == n_args) {
+                        out.push(EmittedCall {
+                            name,
+                            n_args,
+                            pos: code.pos,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 impl Pat {
     /// All code fragments below this pattern.
     pub fn codes<'a>(&'a self, out: &mut Vec<&'a Code>) {
@@ -221,6 +258,37 @@ impl Pat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_rule_emits_the_2015_helpers() {
+        let calls: Vec<(String, usize)> = RuleFile::default_rule()
+            .emitted_calls()
+            .into_iter()
+            .map(|c| (c.name, c.n_args))
+            .collect();
+        assert_eq!(
+            calls,
+            vec![("bvec_set_page".into(), 2), ("bvec_page".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn emitted_calls_look_inside_arguments() {
+        let rf = RuleFile::parse(
+            "t.cocci",
+            "@@\nexpression E, S, L, O;\n@@\n- sg_set_page(S, E->bv_page, L, O)\n+ sg_set_pfn(S, bvec_pfn(E), L, O)\n",
+        )
+        .unwrap();
+        let calls: Vec<(String, usize)> = rf
+            .emitted_calls()
+            .into_iter()
+            .map(|c| (c.name, c.n_args))
+            .collect();
+        assert_eq!(
+            calls,
+            vec![("sg_set_pfn".into(), 4), ("bvec_pfn".into(), 1)]
+        );
+    }
 
     #[test]
     fn default_rule_tracks_bv_page() {

@@ -94,6 +94,48 @@ pub struct Template {
     pub lvalue: bool,
 }
 
+impl Template {
+    /// The calls of named functions in the plus code, with their argument
+    /// counts, outermost first: the template is rendered with a placeholder
+    /// name in each slot and parsed as C.
+    pub fn calls(&self) -> Vec<(String, usize)> {
+        let mut text = String::from("void __bvmig_rule(void) {\n");
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => text.push_str(t),
+                Piece::Slot { meta, addr_of, .. } => {
+                    if *addr_of {
+                        text.push('&');
+                    }
+                    text.push_str(&format!("__bvmig_m{meta}"));
+                }
+            }
+        }
+        text.push_str("\n;}\n");
+        let tree = syntax::parse(text.as_bytes());
+        let mut out = Vec::new();
+        collect_calls(tree.root_node(), text.as_bytes(), &mut out);
+        out
+    }
+}
+
+fn collect_calls(n: Node, src: &[u8], out: &mut Vec<(String, usize)>) {
+    if n.kind() == "call_expression" {
+        let callee = n.child_by_field_name("function");
+        let args = n.child_by_field_name("arguments");
+        if let (Some(f), Some(a)) = (callee, args) {
+            if f.kind() == "identifier" {
+                let name = String::from_utf8_lossy(&src[f.byte_range()]).into_owned();
+                out.push((name, a.named_child_count()));
+            }
+        }
+    }
+    let mut cursor = n.walk();
+    for c in n.named_children(&mut cursor) {
+        collect_calls(c, src, out);
+    }
+}
+
 type PosErr = (Pos, String);
 
 /// A fragment's text, as joined for tree-sitter, with each token's offset.

@@ -1,0 +1,428 @@
+//! Definitions of the functions a rule emits, looked up in the tree before
+//! its output is trusted. A helper that already exists with another number
+//! of parameters (Linux 6.3's four-argument `bvec_set_page()`, which stable
+//! trees such as 6.1 have too) turns every call the rule writes into a
+//! compile error; Coccinelle writes them without a word.
+//!
+//! Definitions are found in C text: function definitions and prototypes by
+//! tree-sitter (the file with its `#define` bodies blanked), function-like
+//! macros by the `source` lexer. Only files that contain one of the names
+//! are parsed.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tree_sitter::Node;
+
+use crate::rule::EmittedCall;
+use crate::source::{self, LineIndex};
+use crate::syntax;
+
+/// How many arguments a definition takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Params {
+    /// Exactly this many.
+    Exactly(usize),
+    /// This many or more (`...`).
+    AtLeast(usize),
+}
+
+impl Params {
+    /// True when a call with `n` arguments fits.
+    pub fn accepts(self, n: usize) -> bool {
+        match self {
+            Params::Exactly(k) => n == k,
+            Params::AtLeast(k) => n >= k,
+        }
+    }
+}
+
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (prefix, k) = match *self {
+            Params::Exactly(k) => ("", k),
+            Params::AtLeast(k) => ("at least ", k),
+        };
+        let s = if k == 1 { "" } else { "s" };
+        write!(f, "{prefix}{k} parameter{s}")
+    }
+}
+
+/// What kind of definition was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefKind {
+    /// A function definition (with a body).
+    Function,
+    /// A prototype.
+    Prototype,
+    /// A function-like macro.
+    Macro,
+}
+
+impl DefKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DefKind::Function => "defined",
+            DefKind::Prototype => "declared",
+            DefKind::Macro => "a macro",
+        }
+    }
+}
+
+/// One definition of a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definition {
+    /// The function or macro name.
+    pub name: String,
+    /// Its parameters.
+    pub params: Params,
+    /// What it is.
+    pub kind: DefKind,
+    /// The file, as it is named in messages.
+    pub file: String,
+    /// 1-based line and column of the name.
+    pub line: usize,
+    /// 1-based byte column.
+    pub col: usize,
+}
+
+/// A call the rule writes that a definition in the tree does not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// What the rule writes.
+    pub call: EmittedCall,
+    /// What the tree has.
+    pub def: Definition,
+}
+
+impl Conflict {
+    /// The one-line error, naming the definition's place, what the rule
+    /// writes (`rule` is the rule file's name) and what to do.
+    pub fn message(&self, rule: &str) -> String {
+        let d = &self.def;
+        let kind = match d.kind {
+            DefKind::Macro => "is a macro".to_string(),
+            k => format!("is {}", k.as_str()),
+        };
+        let n = self.call.n_args;
+        format!(
+            "{}:{}:{}: {}() {kind} with {}, but {rule}:{}:{} calls it with {n} argument{}: \
+             run a rule written for this tree (--rule FILE), or make the rule emit a helper \
+             of another name",
+            d.file,
+            d.line,
+            d.col,
+            d.name,
+            d.params,
+            self.call.pos.line,
+            self.call.pos.col,
+            if n == 1 { "" } else { "s" },
+        )
+    }
+}
+
+/// Definitions of any of `names` in C `text`, named `file` in the result,
+/// in file order.
+pub fn in_text(text: &[u8], file: &str, names: &[&str]) -> Vec<Definition> {
+    if !names
+        .iter()
+        .any(|n| memchr::memmem::find(text, n.as_bytes()).is_some())
+    {
+        return Vec::new();
+    }
+    let lines = LineIndex::new(text);
+    let mut out = Vec::new();
+    let mut push = |name: &str, params, kind, off: usize| {
+        let (line, col) = lines.line_col(off);
+        out.push(Definition {
+            name: name.to_string(),
+            params,
+            kind,
+            file: file.to_string(),
+            line,
+            col,
+        });
+    };
+    let defines = source::scan_defines(text);
+    for d in &defines {
+        let (Some(params), true) = (&d.params, names.contains(&d.name.as_str())) else {
+            continue;
+        };
+        let variadic = params.last().is_some_and(|p| p.ends_with("..."));
+        let n = params.len() - usize::from(variadic);
+        let p = if variadic {
+            Params::AtLeast(n)
+        } else {
+            Params::Exactly(n)
+        };
+        // The name is the last of its spelling before the body.
+        let name_off =
+            memchr::memmem::rfind(&text[..d.body.start], d.name.as_bytes()).unwrap_or(d.body.start);
+        push(&d.name, p, DefKind::Macro, name_off);
+    }
+    let blanked = source::blank_define_bodies(text, &defines);
+    let tree = syntax::parse(&blanked);
+    let mut found = Vec::new();
+    declarations(tree.root_node(), &blanked, names, &mut found);
+    for (name_node, params, kind) in found {
+        let name = std::str::from_utf8(&blanked[name_node.byte_range()]).unwrap_or_default();
+        push(name, params, kind, name_node.start_byte());
+    }
+    out.sort_by_key(|d| (d.line, d.col));
+    out
+}
+
+/// Function definitions and prototypes of `names` at file scope (inside
+/// preprocessor conditionals too).
+fn declarations<'t>(
+    n: Node<'t>,
+    src: &[u8],
+    names: &[&str],
+    out: &mut Vec<(Node<'t>, Params, DefKind)>,
+) {
+    let mut cursor = n.walk();
+    for c in n.named_children(&mut cursor) {
+        match c.kind() {
+            "function_definition" | "declaration" => {
+                let kind = if c.kind() == "function_definition" {
+                    DefKind::Function
+                } else {
+                    DefKind::Prototype
+                };
+                let mut dc = c.walk();
+                for d in c.children_by_field_name("declarator", &mut dc) {
+                    if let Some((name, params)) = function_declarator(d, src) {
+                        let text = std::str::from_utf8(&src[name.byte_range()]).unwrap_or("");
+                        if names.contains(&text) {
+                            out.push((name, params, kind));
+                        }
+                    }
+                }
+            }
+            k if k.starts_with("preproc_") => declarations(c, src, names, out),
+            _ => {}
+        }
+    }
+}
+
+/// The name and parameters of the function that declarator `d` declares.
+fn function_declarator<'t>(mut d: Node<'t>, src: &[u8]) -> Option<(Node<'t>, Params)> {
+    // Through `*f(...)`, `(f)(...)` and attributes to the function declarator.
+    while d.kind() != "function_declarator" {
+        d = match d.kind() {
+            "pointer_declarator" | "parenthesized_declarator" | "attributed_declarator" => d
+                .child_by_field_name("declarator")
+                .or_else(|| d.named_child(0))?,
+            _ => return None,
+        };
+    }
+    let mut name = d.child_by_field_name("declarator")?;
+    while name.kind() == "parenthesized_declarator" {
+        name = name.named_child(0)?;
+    }
+    if name.kind() != "identifier" {
+        return None;
+    }
+    let list = d.child_by_field_name("parameters")?;
+    let mut cursor = list.walk();
+    let mut n = 0;
+    let mut variadic = false;
+    for p in list.named_children(&mut cursor) {
+        match p.kind() {
+            "parameter_declaration" => {
+                // `(void)` declares none.
+                let only_void = p.child_by_field_name("declarator").is_none()
+                    && p.child_by_field_name("type")
+                        .is_some_and(|t| &src[t.byte_range()] == b"void");
+                if !only_void {
+                    n += 1;
+                }
+            }
+            "variadic_parameter" => variadic = true,
+            _ => {}
+        }
+    }
+    Some((
+        name,
+        if variadic {
+            Params::AtLeast(n)
+        } else {
+            Params::Exactly(n)
+        },
+    ))
+}
+
+/// Where to look for the definitions of helpers for a run over `paths`:
+/// the `include` directory of each kernel tree they lie in (the nearest
+/// ancestor holding `include/linux`), else the path itself.
+pub fn search_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        let Ok(abs) = fs::canonicalize(p) else {
+            continue;
+        };
+        let start = if abs.is_dir() {
+            abs.clone()
+        } else {
+            abs.parent().map_or_else(|| abs.clone(), Path::to_path_buf)
+        };
+        let root = start
+            .ancestors()
+            .find(|a| a.join("include/linux").is_dir())
+            .map_or(abs, |a| a.join("include"));
+        if !roots.iter().any(|r| root.starts_with(r)) {
+            roots.retain(|r| !r.starts_with(&root));
+            roots.push(root);
+        }
+    }
+    roots.sort();
+    roots
+}
+
+/// Definitions of `names` in the C files under `roots` (files or
+/// directories), named relative to each root's parent for a directory.
+/// Unreadable files are skipped: the walk reports them.
+pub fn scan(roots: &[PathBuf], names: &[&str]) -> Vec<Definition> {
+    let mut out = Vec::new();
+    for root in roots {
+        let base = if root.is_dir() {
+            root.parent().unwrap_or(root)
+        } else {
+            root.parent().unwrap_or(Path::new(""))
+        };
+        let walk = ignore::WalkBuilder::new(root)
+            .standard_filters(false)
+            .follow_links(false)
+            .sort_by_file_path(Path::cmp)
+            .build();
+        for entry in walk.flatten() {
+            let path = entry.path();
+            let is_c = matches!(path.extension().and_then(|e| e.to_str()), Some("c" | "h"));
+            if !is_c || !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let Ok(text) = fs::read(path) else { continue };
+            let name = path
+                .strip_prefix(base)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            out.extend(in_text(&text, &name, names));
+        }
+    }
+    out
+}
+
+/// Each call in `calls` that some definition of its name in `defs` does
+/// not accept. A name defined several times (one per configuration) is in
+/// conflict when any of its definitions refuses the call.
+pub fn conflicts(calls: &[EmittedCall], defs: &[Definition]) -> Vec<Conflict> {
+    let mut out = Vec::new();
+    for call in calls {
+        for def in defs.iter().filter(|d| d.name == call.name) {
+            if !def.params.accepts(call.n_args) {
+                out.push(Conflict {
+                    call: call.clone(),
+                    def: def.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::{Pos, RuleFile};
+
+    fn found(text: &str) -> Vec<(String, Params, DefKind, usize)> {
+        in_text(
+            text.as_bytes(),
+            "x.h",
+            &["bvec_set_page", "bvec_page", "bvec_pfn"],
+        )
+        .into_iter()
+        .map(|d| (d.name, d.params, d.kind, d.line))
+        .collect()
+    }
+
+    #[test]
+    fn finds_functions_prototypes_and_macros_with_their_arity() {
+        let text = "\
+/* bvec_set_page(bv, page) in a comment is not a definition */
+static inline void bvec_set_page(struct bio_vec *bv, struct page *page,
+\t\tunsigned int len, unsigned int offset)
+{
+\tbv->bv_page = page;
+}
+#ifdef CONFIG_X
+struct page *bvec_page(const struct bio_vec *bv);
+#endif
+#define bvec_pfn(bv, ...) ((bv)->bv_pfn)
+static inline void other(void) { bvec_page(0); }
+";
+        assert_eq!(
+            found(text),
+            vec![
+                (
+                    "bvec_set_page".into(),
+                    Params::Exactly(4),
+                    DefKind::Function,
+                    2
+                ),
+                (
+                    "bvec_page".into(),
+                    Params::Exactly(1),
+                    DefKind::Prototype,
+                    8
+                ),
+                ("bvec_pfn".into(), Params::AtLeast(1), DefKind::Macro, 10),
+            ]
+        );
+        assert_eq!(
+            found("int bvec_page(void);\nint (*bvec_set_page)(int);\n"),
+            vec![(
+                "bvec_page".into(),
+                Params::Exactly(0),
+                DefKind::Prototype,
+                1
+            )]
+        );
+    }
+
+    #[test]
+    fn the_2015_rule_conflicts_with_the_four_argument_helper() {
+        let calls = RuleFile::default_rule().emitted_calls();
+        let defs = in_text(
+            b"#include <linux/mm.h>\n\nstatic inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n{\n}\n\nstatic inline struct page *bvec_page(const struct bio_vec *bv) { return 0; }\n",
+            "include/linux/bvec.h",
+            &["bvec_set_page", "bvec_page"],
+        );
+        let c = conflicts(&calls, &defs);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].call.name, "bvec_set_page");
+        assert_eq!(c[0].call.pos, Pos { line: 20, col: 3 });
+        assert_eq!(
+            c[0].message("rules/bv_page.cocci"),
+            "include/linux/bvec.h:3:20: bvec_set_page() is defined with 4 parameters, but \
+             rules/bv_page.cocci:20:3 calls it with 2 arguments: run a rule written for this \
+             tree (--rule FILE), or make the rule emit a helper of another name"
+        );
+    }
+
+    #[test]
+    fn search_roots_are_the_kernel_include_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        fs::create_dir_all(root.join("include/linux")).unwrap();
+        fs::create_dir_all(root.join("drivers/block")).unwrap();
+        fs::write(root.join("drivers/block/a.c"), "").unwrap();
+        let got = search_roots(&[root.join("drivers/block"), root.join("drivers/block/a.c")]);
+        assert_eq!(got, vec![root.join("include")]);
+        let other = tempfile::tempdir().unwrap();
+        let other = other.path().canonicalize().unwrap();
+        assert_eq!(search_roots(std::slice::from_ref(&other)), vec![other]);
+    }
+}
