@@ -12,16 +12,79 @@
 // include/linux/bvec.h. bvmig picks this rule by itself where the tree's
 // bvec_set_page() takes four arguments.
 //
-// Not yet here: fusing adjacent writes of bv_page, bv_len and bv_offset of
-// one bio_vec into one four-argument bvec_set_page() call, as kernel commits
-// after 6.3 did by hand (it needs statement sequences in the rule language).
+// Three adjacent writes of bv_page, bv_len and bv_offset of one bio_vec,
+// in any order, become one call of that four-argument bvec_set_page(), the
+// way kernel commits after 6.3 converted such code by hand. bvmig merges
+// them only when the call means the same: no comment among them, and the
+// values free of side effects and not reading the fields being written.
+// Otherwise each write is converted alone.
 @ bv_page_modern @
 identifier fn != {bvec_page, bvec_set_page, __bvec_set_page};
-expression E, V;
+expression E, V, BV, P, L, O;
 @@
 fn(...) {
 <...
 (
+- BV->bv_page = P;
+- BV->bv_len = L;
+- BV->bv_offset = O;
++ bvec_set_page(BV, P, L, O);
+|
+- BV->bv_page = P;
+- BV->bv_offset = O;
+- BV->bv_len = L;
++ bvec_set_page(BV, P, L, O);
+|
+- BV->bv_len = L;
+- BV->bv_page = P;
+- BV->bv_offset = O;
++ bvec_set_page(BV, P, L, O);
+|
+- BV->bv_len = L;
+- BV->bv_offset = O;
+- BV->bv_page = P;
++ bvec_set_page(BV, P, L, O);
+|
+- BV->bv_offset = O;
+- BV->bv_page = P;
+- BV->bv_len = L;
++ bvec_set_page(BV, P, L, O);
+|
+- BV->bv_offset = O;
+- BV->bv_len = L;
+- BV->bv_page = P;
++ bvec_set_page(BV, P, L, O);
+|
+- BV.bv_page = P;
+- BV.bv_len = L;
+- BV.bv_offset = O;
++ bvec_set_page(&BV, P, L, O);
+|
+- BV.bv_page = P;
+- BV.bv_offset = O;
+- BV.bv_len = L;
++ bvec_set_page(&BV, P, L, O);
+|
+- BV.bv_len = L;
+- BV.bv_page = P;
+- BV.bv_offset = O;
++ bvec_set_page(&BV, P, L, O);
+|
+- BV.bv_len = L;
+- BV.bv_offset = O;
+- BV.bv_page = P;
++ bvec_set_page(&BV, P, L, O);
+|
+- BV.bv_offset = O;
+- BV.bv_page = P;
+- BV.bv_len = L;
++ bvec_set_page(&BV, P, L, O);
+|
+- BV.bv_offset = O;
+- BV.bv_len = L;
+- BV.bv_page = P;
++ bvec_set_page(&BV, P, L, O);
+|
 - E->bv_page = V
 + __bvec_set_page(E, V)
 |

@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use crate::rule::{Code, MetaKind, NameRef, PNode, Pat, Piece, Rule};
+use crate::rule::{Code, MetaKind, NameRef, PNode, Pat, Piece, Rule, Template};
 use crate::syntax::{self, prec};
 
 /// A replacement of the file's bytes `range` by `text`.
@@ -211,10 +211,145 @@ impl<'a> Matcher<'a> {
             self.out.edits.push(edit);
             return;
         }
+        let merged = if node.kind() == "compound_statement" {
+            self.sequences(pat, node, region)
+        } else {
+            Vec::new()
+        };
         let mut cursor = node.walk();
         for child in node.children(&mut cursor) {
-            self.nest(pat, child, region);
+            if !merged.contains(&child.id()) {
+                self.nest(pat, child, region);
+            }
         }
+    }
+
+    /// Statement-sequence fragments of `pat` (its branches, in order)
+    /// matched against the statements of `block`, left to right. Returns the
+    /// ids of the statements that a sequence replaced.
+    fn sequences(&mut self, pat: &Pat, block: Node, region: Region) -> Vec<usize> {
+        let mut codes = Vec::new();
+        pat.codes(&mut codes);
+        codes.retain(|c| matches!(c.pattern, PNode::Seq(_)) && c.replacement.is_some());
+        if codes.is_empty() {
+            return Vec::new();
+        }
+        let mut cursor = block.walk();
+        let stmts: Vec<Node> = block
+            .named_children(&mut cursor)
+            .filter(|c| !c.is_extra())
+            .collect();
+        let mut merged = Vec::new();
+        let mut i = 0;
+        'at: while i < stmts.len() {
+            for code in &codes {
+                let PNode::Seq(items) = &code.pattern else {
+                    continue;
+                };
+                let Some(window) = stmts.get(i..i + items.len()) else {
+                    continue;
+                };
+                if !window.iter().any(|s| self.has_occurrence(*s, region)) {
+                    continue;
+                }
+                let mut binds: Binds = vec![None; self.rule.metavars.len()];
+                let all = items
+                    .iter()
+                    .zip(window)
+                    .all(|(p, s)| self.match_pnode(p, *s, &mut binds, region));
+                if !all {
+                    continue;
+                }
+                if let Some(edit) = self.try_seq(code, block, window, &binds, pat, region) {
+                    self.out.edits.push(edit);
+                    merged.extend(window.iter().map(|s| s.id()));
+                    i += window.len();
+                    continue 'at;
+                }
+            }
+            i += 1;
+        }
+        merged
+    }
+
+    /// Checks and renders a matched sequence. A sequence that cannot be
+    /// merged safely is not an error: its statements go on to the other
+    /// branches one by one.
+    fn try_seq(
+        &mut self,
+        code: &Code,
+        block: Node,
+        window: &[Node],
+        binds: &Binds,
+        nest: &Pat,
+        region: Region,
+    ) -> Option<Edit> {
+        let tpl = code.replacement.as_ref()?;
+        let (first, last) = (window[0], window[window.len() - 1]);
+        if window
+            .iter()
+            .any(|s| s.has_error() || syntax::in_error_region(*s))
+        {
+            return None;
+        }
+        // A comment between or inside the statements would have no place.
+        let mut cursor = block.walk();
+        let comment_between = block.children(&mut cursor).any(|c| {
+            c.kind() == "comment"
+                && c.start_byte() > first.start_byte()
+                && c.end_byte() < last.end_byte()
+        });
+        let mut inside = Vec::new();
+        for s in window {
+            collect_comments(*s, binds, &mut inside);
+        }
+        if comment_between || !inside.is_empty() {
+            return None;
+        }
+        // One call evaluates its arguments in no set order, each once: every
+        // binding it uses must be free of side effects and must not read what
+        // the statements write.
+        let written = Written::of(window, region);
+        for piece in &tpl.pieces {
+            if let Piece::Slot { meta, .. } = piece {
+                let b = binds[*meta]?;
+                if !syntax::is_pure(b) || written.read_by(b, region) {
+                    return None;
+                }
+            }
+        }
+        let mut consumed = Vec::new();
+        for s in window {
+            consumed.extend(self.consumed_tokens(*s, binds, region));
+        }
+        let text = self.render(tpl, binds, nest, region);
+        self.out.rewritten.extend(consumed);
+        Some(Edit {
+            range: region.file_off(first.start_byte())..region.file_off(last.end_byte()),
+            text,
+            prec: prec::PRIMARY,
+        })
+    }
+
+    /// The template with its slots filled, bindings searched for nested
+    /// matches of `nest`.
+    fn render(&mut self, tpl: &Template, binds: &Binds, nest: &Pat, region: Region) -> Vec<u8> {
+        let mut text = Vec::new();
+        let mut rendered: Vec<Option<Vec<Edit>>> = vec![None; binds.len()];
+        for piece in &tpl.pieces {
+            match piece {
+                Piece::Text(t) => text.extend_from_slice(t.as_bytes()),
+                Piece::Slot { meta, req, addr_of } => {
+                    let b = binds[*meta].expect("template metavariables are bound");
+                    if rendered[*meta].is_none() {
+                        rendered[*meta] = Some(self.nested_edits(nest, b, region));
+                    }
+                    let inner = rendered[*meta].as_deref().unwrap_or(&[]);
+                    self.render_slot(b, *req, *addr_of, inner, region, &mut text);
+                }
+            }
+        }
+        text
     }
 
     /// Collects the edits inside `node` into a separate list (for bindings).
@@ -306,21 +441,7 @@ impl<'a> Matcher<'a> {
             }
         }
         // Accepted: render the template, bindings searched for matches too.
-        let mut text = Vec::new();
-        let mut rendered: Vec<Option<Vec<Edit>>> = vec![None; binds.len()];
-        for piece in &tpl.pieces {
-            match piece {
-                Piece::Text(t) => text.extend_from_slice(t.as_bytes()),
-                Piece::Slot { meta, req, addr_of } => {
-                    let b = binds[*meta].expect("template metavariables are bound");
-                    if rendered[*meta].is_none() {
-                        rendered[*meta] = Some(self.nested_edits(nest, b, region));
-                    }
-                    let inner = rendered[*meta].as_deref().unwrap_or(&[]);
-                    self.render_slot(b, *req, *addr_of, inner, region, &mut text);
-                }
-            }
-        }
+        let mut text = self.render(tpl, &binds, nest, region);
         self.keep_comments(node, &binds, region, &mut text);
         let mut prec_out = tpl.prec;
         if let Some(parent) = node.parent() {
@@ -500,6 +621,8 @@ impl<'a> Matcher<'a> {
         region: Region,
     ) -> bool {
         match p {
+            // A sequence matches the children of a block, in `sequences`.
+            PNode::Seq(_) => false,
             PNode::Meta(m) => {
                 let var = &self.rule.metavars[*m];
                 let fits = match var.kind {
@@ -549,6 +672,74 @@ impl<'a> Matcher<'a> {
                 tc.next().is_none()
             }
         }
+    }
+}
+
+/// What a sequence of statements writes: the variables and the fields its
+/// assignments and updates store to, and whether any store goes through a
+/// pointer or an index.
+struct Written {
+    names: Vec<Vec<u8>>,
+    fields: Vec<Vec<u8>>,
+    through_memory: bool,
+}
+
+impl Written {
+    fn of(stmts: &[Node], region: Region) -> Written {
+        fn walk(n: Node, region: Region, w: &mut Written) {
+            let target = match n.kind() {
+                "assignment_expression" => n.child_by_field_name("left"),
+                "update_expression" => n.child_by_field_name("argument"),
+                _ => None,
+            };
+            if let Some(t) = target.map(syntax::strip_parens) {
+                match t.kind() {
+                    "identifier" => w.names.push(region.slice(t).to_vec()),
+                    "field_expression" => match t.child_by_field_name("field") {
+                        Some(f) => w.fields.push(region.slice(f).to_vec()),
+                        None => w.through_memory = true,
+                    },
+                    _ => w.through_memory = true,
+                }
+            }
+            let mut c = n.walk();
+            for ch in n.children(&mut c) {
+                walk(ch, region, w);
+            }
+        }
+        let mut w = Written {
+            names: Vec::new(),
+            fields: Vec::new(),
+            through_memory: false,
+        };
+        for s in stmts {
+            walk(*s, region, &mut w);
+        }
+        w
+    }
+
+    /// True when evaluating `n` may read something written: a written
+    /// variable, a field of a written name (whatever the base: pointers may
+    /// alias), or any memory when a store went through a pointer or index.
+    fn read_by(&self, n: Node, region: Region) -> bool {
+        let hit = match n.kind() {
+            "identifier" => self.names.iter().any(|w| w == region.slice(n)),
+            "field_expression" => {
+                self.through_memory
+                    || n.child_by_field_name("field")
+                        .is_some_and(|f| self.fields.iter().any(|w| w == region.slice(f)))
+            }
+            "subscript_expression" => self.through_memory,
+            "pointer_expression" => {
+                self.through_memory
+                    && n.child_by_field_name("operator")
+                        .is_some_and(|o| region.slice(o) == b"*")
+            }
+            _ => false,
+        };
+        let mut c = n.walk();
+        let below = n.children(&mut c).any(|ch| self.read_by(ch, region));
+        hit || below
     }
 }
 

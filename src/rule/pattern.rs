@@ -53,6 +53,9 @@ impl Tok {
 pub enum PNode {
     /// A metavariable, by index into the rule's declarations.
     Meta(usize),
+    /// Consecutive statements of one block (`- a; - b;`), matched in order
+    /// with nothing between them. Only at the root of a fragment.
+    Seq(Vec<PNode>),
     /// A syntax node; `text` is set on leaves.
     Node {
         /// Tree-sitter kind.
@@ -196,9 +199,18 @@ pub(super) fn compile_code(toks: &[Tok], metavars: &[Metavar]) -> Result<Code, P
 
     let joined = Joined::new(&matched, false);
     let (tree, src) = parse_fragment(&joined)?;
-    let root = fragment_root(&tree, &joined)?;
+    let roots = fragment_roots(&tree, &joined)?;
     let mut counts = vec![0usize; metavars.len()];
-    let pattern = to_pnode(root, src.as_bytes(), metavars, &joined, &mut counts)?;
+    let mut pnodes = roots
+        .iter()
+        .map(|r| to_pnode(*r, src.as_bytes(), metavars, &joined, &mut counts))
+        .collect::<Result<Vec<_>, _>>()?;
+    let is_seq = pnodes.len() > 1;
+    let pattern = if is_seq {
+        PNode::Seq(pnodes)
+    } else {
+        pnodes.pop().expect("a fragment has a root")
+    };
     let mut fields = Vec::new();
     literal_fields(&pattern, &mut fields);
 
@@ -212,7 +224,19 @@ pub(super) fn compile_code(toks: &[Tok], metavars: &[Metavar]) -> Result<Code, P
         }
         let pj = Joined::new(&plus, true);
         let (ptree, psrc) = parse_fragment(&pj)?;
-        let proot = fragment_root(&ptree, &pj)?;
+        let proots = fragment_roots(&ptree, &pj)?;
+        let [proot] = proots[..] else {
+            return Err((
+                pj.pos_of(0),
+                "'+' code of several statements is not supported yet; write one statement".into(),
+            ));
+        };
+        if is_seq && !proot.kind().ends_with("_statement") {
+            return Err((
+                pj.pos_of(0),
+                "'+' code replacing several statements must be a statement: end it with ';'".into(),
+            ));
+        }
         let mut pcounts = vec![0usize; metavars.len()];
         let template = to_template(proot, psrc.as_bytes(), metavars, &pj, &counts, &mut pcounts)?;
         duplicated = (0..metavars.len())
@@ -252,6 +276,37 @@ fn first_error(node: Node) -> Option<Node> {
         .find(|n| n.has_error())
         .and_then(first_error);
     found
+}
+
+/// The nodes that span exactly the fragment: an expression, a statement, or
+/// several statements in a row.
+fn fragment_roots<'t>(tree: &'t tree_sitter::Tree, j: &Joined) -> Result<Vec<Node<'t>>, PosErr> {
+    if let Ok(root) = fragment_root(tree, j) {
+        return Ok(vec![root]);
+    }
+    let start = HEAD.len();
+    let end = start + j.text.len();
+    let body = tree
+        .root_node()
+        .named_child(0)
+        .and_then(|f| f.child_by_field_name("body"));
+    let mut stmts = Vec::new();
+    if let Some(body) = body {
+        let mut cursor = body.walk();
+        stmts.extend(
+            body.named_children(&mut cursor)
+                .filter(|c| !c.is_extra() && c.start_byte() >= start && c.end_byte() <= end),
+        );
+    }
+    let covers = stmts.len() > 1
+        && stmts.first().is_some_and(|s| s.start_byte() == start)
+        && stmts.last().is_some_and(|s| s.end_byte() == end)
+        && stmts.iter().all(|s| s.kind().ends_with("_statement"));
+    if covers {
+        Ok(stmts)
+    } else {
+        fragment_root(tree, j).map(|r| vec![r])
+    }
 }
 
 /// The node that spans exactly the fragment: an expression, or a statement.
@@ -343,6 +398,9 @@ fn to_pnode(
 }
 
 fn literal_fields(p: &PNode, out: &mut Vec<String>) {
+    if let PNode::Seq(items) = p {
+        items.iter().for_each(|c| literal_fields(c, out));
+    }
     if let PNode::Node {
         kind,
         text,
@@ -506,6 +564,26 @@ mod tests {
             e,
             "t.cocci:5:13: metavariable 'V' is used in '+' code but not bound by the '-' code"
         );
+    }
+
+    #[test]
+    fn statement_sequences() {
+        let rf = RuleFile::parse(
+            "t.cocci",
+            "@@\nexpression E, P, L;\n@@\n- E->bv_page = P;\n- E->bv_len = L;\n+ f(E, P, L);\n",
+        )
+        .unwrap();
+        let mut codes = Vec::new();
+        rf.rules[0].body.codes(&mut codes);
+        let PNode::Seq(items) = &codes[0].pattern else {
+            panic!("a sequence: {:?}", codes[0].pattern);
+        };
+        assert_eq!(items.len(), 2);
+        assert_eq!(codes[0].fields, vec!["bv_page", "bv_len"]);
+        let e = code("- E->bv_page = V;\n- E->bv_len = 0;\n+ f(E, V)\n").unwrap_err();
+        assert!(e.contains("must be a statement: end it with ';'"), "{e}");
+        let e = code("- E->bv_page = V;\n+ f(E);\n+ g(V);\n").unwrap_err();
+        assert!(e.contains("several statements is not supported yet"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! the diff must apply with `git apply` and `patch -p1`; the input and the
 //! rewritten file must both compile (`gcc -fsyntax-only` with
 //! `fixtures/rewrite/kernel.h`); and a second run over the result must be
-//! empty. `UPDATE_EXPECT=1` rewrites the expectations instead of comparing.
+//! empty. A `rule` file names another rule to run, `cflags` adds compiler
+//! flags, `nocompile` skips compiling. `UPDATE_EXPECT=1` rewrites the
+//! expectations instead of comparing.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -96,7 +98,18 @@ fn check_case(case: &Case, update: bool) -> Result<(), String> {
     let tmp = TempDir::new();
     let input = fs::read(case.dir.join(&case.input)).map_err(|e| e.to_string())?;
     fs::write(tmp.path().join(&case.input), &input).unwrap();
-    let out = bvmig(tmp.path(), &["patch", &case.input]);
+    // A fixture may run another rule than the default: `rule` names it,
+    // relative to the repository (copied in, so the report is stable).
+    let mut args = vec!["patch".to_string()];
+    if let Ok(rule) = fs::read_to_string(case.dir.join("rule")) {
+        let src = fixtures_dir().parent().unwrap().join(rule.trim());
+        fs::copy(&src, tmp.path().join("rule.cocci"))
+            .map_err(|e| format!("{}: {e}", src.display()))?;
+        args.extend(["--rule".to_string(), "rule.cocci".to_string()]);
+    }
+    args.push(case.input.clone());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = bvmig(tmp.path(), &args);
     if out.code != 0 {
         return Err(format!(
             "exit status {}, stderr:\n{}",
@@ -142,7 +155,7 @@ fn check_case(case: &Case, update: bool) -> Result<(), String> {
     let rewritten = tmp.path().join(&case.input);
     compile(case, &rewritten).map_err(|e| format!("the rewritten file does not compile:\n{e}"))?;
     // Idempotent: nothing more to do on the output.
-    let again = bvmig(tmp.path(), &["patch", &case.input]);
+    let again = bvmig(tmp.path(), &args);
     if !again.stdout.is_empty() {
         return Err(format!(
             "a second run is not empty:\n{}",
