@@ -9,6 +9,7 @@ mod count;
 mod e2e;
 mod kernel;
 mod syntax;
+mod vs_spatch;
 mod walkers;
 
 use std::process::ExitCode;
@@ -58,6 +59,17 @@ enum Task {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
         runs: u32,
     },
+    /// Run Coccinelle's spatch and bvmig with the same rule on the files of
+    /// a kernel tree that hold bv_page, and compare them site by site.
+    VsSpatch {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+        /// The rule file (default: rules/bv_page-modern.cocci, which fits
+        /// Debian's trees).
+        #[arg(long, value_name = "FILE")]
+        rule: Option<std::path::PathBuf>,
+    },
     /// Print every occurrence of a word in the code (not comments or
     /// literals) of the C files under PATH, as the e2e check counts them.
     Count {
@@ -78,6 +90,9 @@ fn main() -> ExitCode {
         }),
         Task::E2e { version } => e2e::run(&version),
         Task::Bench { version, runs } => bench::run(&version, runs).map(|()| true),
+        Task::VsSpatch { version, rule } => {
+            vs_spatch::run(&version, &rule.unwrap_or_else(vs_spatch::default_rule))
+        }
         Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
         Task::Count { path, word } => count::print(&path, &word).map(|()| true),
     };
