@@ -478,6 +478,44 @@ int tail;
         assert_eq!(layout(text), Some(vec![]));
     }
 
+    #[test]
+    fn initializer_members_and_struct_members_are_fragments_too() {
+        let rule = "\
+@ members @
+expression X;
+@@
+(
+- struct page *bv_page;
++ pfn_t bv_pfn;
+|
+- .bv_page = X
++ .bv_pfn = page_to_pfn_t(X)
+)
+";
+        let engine = Engine::new(RuleFile::parse("t.cocci", rule).unwrap());
+        let text = b"\
+struct bio_vec {
+\tstruct page\t*bv_page;
+\tunsigned int\tbv_len;
+};
+#define BV(p) ((struct bio_vec) { .bv_page = (p), .bv_len = 1 })
+static struct bio_vec zero = { .bv_page = NULL, .bv_len = 0 };
+";
+        let out = engine.rewrite(text);
+        assert_eq!(
+            String::from_utf8(out.new_text.unwrap()).unwrap(),
+            "\
+struct bio_vec {
+\tpfn_t bv_pfn;
+\tunsigned int\tbv_len;
+};
+#define BV(p) ((struct bio_vec) { .bv_pfn = page_to_pfn_t(p), .bv_len = 1 })
+static struct bio_vec zero = { .bv_pfn = page_to_pfn_t(NULL), .bv_len = 0 };
+"
+        );
+        assert!(out.sites.iter().all(|s| s.status == Status::Rewritten));
+    }
+
     /// The fast path (searching only subtrees that hold an occurrence) finds
     /// what the simple path (searching everything) finds, on every fixture.
     #[test]

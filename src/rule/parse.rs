@@ -1,7 +1,7 @@
 //! The SmPL reader: headers, metavariable declarations, and the body's
 //! tokens and structure. Code fragments go to `pattern` to become trees.
 
-use super::pattern::{compile_code, Tok, TokKind};
+use super::pattern::{compile_fragment, Tok, TokKind};
 use super::{Constraint, MetaKind, Metavar, NameRef, Pat, Pos, Rule, RuleError, RuleFile, Sign};
 
 /// Reads a whole rule file.
@@ -519,8 +519,7 @@ impl Structure<'_> {
                         }
                         self.at += 1;
                     }
-                    let code = compile_code(&self.toks[s..self.at], self.metavars)?;
-                    items.push(Pat::Code(Box::new(code)));
+                    items.push(compile_fragment(&self.toks[s..self.at], self.metavars)?);
                 }
                 TokKind::DisjSep | TokKind::DisjClose => {
                     return Err((t.pos, format!("'{}' outside a disjunction", t.text)))

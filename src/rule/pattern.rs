@@ -5,7 +5,7 @@
 
 use tree_sitter::Node;
 
-use super::{Code, MetaKind, Metavar, Pos, Sign};
+use super::{Code, MetaKind, Metavar, Pat, Pos, Sign};
 use crate::syntax::{self, prec};
 
 /// What a body token is.
@@ -170,11 +170,43 @@ impl Joined {
     }
 }
 
+/// The C around a fragment, for tree-sitter: a function body (expressions
+/// and statements), then an initializer list (`.bv_page = X`), then a struct
+/// body (`struct page *bv_page;`). Every head has the length of [`HEAD`], so
+/// that offsets in the fragment are the same whichever parsed.
+const WRAPPERS: [(&str, &str); 3] = [
+    (HEAD, "\n;}\n"),
+    ("struct __bvmig_s __vv = {\n", "\n};\n"),
+    ("struct __bvmig_s {       \n", "\n};\n"),
+];
 const HEAD: &str = "void __bvmig_rule(void) {\n";
-const TAIL: &str = "\n;}\n";
+/// The struct body among [`WRAPPERS`].
+const FIELD_WRAPPER: usize = 2;
 
-/// Compiles the tokens of one fragment.
-pub(super) fn compile_code(toks: &[Tok], metavars: &[Metavar]) -> Result<Code, PosErr> {
+/// Compiles the tokens of one fragment. A declaration without an
+/// initializer (`struct page *bv_page;`) means a local variable in a
+/// function and a member in a struct: it becomes a disjunction of both.
+pub(super) fn compile_fragment(toks: &[Tok], metavars: &[Metavar]) -> Result<Pat, PosErr> {
+    let code = compile_code(toks, metavars, None)?;
+    let kind_of = |c: &Code| match &c.pattern {
+        PNode::Node { kind, .. } => *kind,
+        _ => "",
+    };
+    if kind_of(&code) == "declaration" {
+        if let Ok(member) = compile_code(toks, metavars, Some(FIELD_WRAPPER)) {
+            if kind_of(&member) == "field_declaration" {
+                return Ok(Pat::Disj(vec![
+                    Pat::Code(Box::new(code)),
+                    Pat::Code(Box::new(member)),
+                ]));
+            }
+        }
+    }
+    Ok(Pat::Code(Box::new(code)))
+}
+
+/// Compiles the tokens of one fragment, in wrapper `only` if given.
+fn compile_code(toks: &[Tok], metavars: &[Metavar], only: Option<usize>) -> Result<Code, PosErr> {
     let pos = toks[0].pos;
     let has = |s: Sign| toks.iter().any(|t| t.sign == s);
     if has(Sign::Context) && has(Sign::Minus) {
@@ -198,7 +230,7 @@ pub(super) fn compile_code(toks: &[Tok], metavars: &[Metavar]) -> Result<Code, P
     let plus: Vec<&Tok> = toks.iter().filter(|t| t.sign == Sign::Plus).collect();
 
     let joined = Joined::new(&matched, false);
-    let (tree, src) = parse_fragment(&joined)?;
+    let (tree, src) = parse_fragment(&joined, only)?;
     let roots = fragment_roots(&tree, &joined)?;
     let mut counts = vec![0usize; metavars.len()];
     let mut pnodes = roots
@@ -223,7 +255,7 @@ pub(super) fn compile_code(toks: &[Tok], metavars: &[Metavar]) -> Result<Code, P
             ));
         }
         let pj = Joined::new(&plus, true);
-        let (ptree, psrc) = parse_fragment(&pj)?;
+        let (ptree, psrc) = parse_fragment(&pj, only)?;
         let proots = fragment_roots(&ptree, &pj)?;
         let [proot] = proots[..] else {
             return Err((
@@ -255,15 +287,33 @@ pub(super) fn compile_code(toks: &[Tok], metavars: &[Metavar]) -> Result<Code, P
     })
 }
 
-fn parse_fragment(j: &Joined) -> Result<(tree_sitter::Tree, String), PosErr> {
-    let src = format!("{HEAD}{}{TAIL}", j.text);
-    let tree = syntax::parse(src.as_bytes());
-    if tree.root_node().has_error() {
-        let bad =
-            first_error(tree.root_node()).map_or(0, |n| n.start_byte().saturating_sub(HEAD.len()));
-        return Err((j.pos_of(bad), format!("'{}' does not parse as C", j.text)));
+/// Parses a fragment in the first wrapper where it is C and spans whole
+/// nodes (found again by [`fragment_roots`]); returns the tree and its text.
+fn parse_fragment(j: &Joined, only: Option<usize>) -> Result<(tree_sitter::Tree, String), PosErr> {
+    let mut first_err = None;
+    for (k, (head, tail)) in WRAPPERS.into_iter().enumerate() {
+        if only.is_some_and(|o| o != k) {
+            continue;
+        }
+        debug_assert_eq!(head.len(), HEAD.len());
+        let src = format!("{head}{}{tail}", j.text);
+        let tree = syntax::parse(src.as_bytes());
+        if tree.root_node().has_error() {
+            if first_err.is_none() {
+                let bad = first_error(tree.root_node())
+                    .map_or(0, |n| n.start_byte().saturating_sub(HEAD.len()));
+                first_err = Some((j.pos_of(bad), format!("'{}' does not parse as C", j.text)));
+            }
+            continue;
+        }
+        match fragment_roots(&tree, j) {
+            Ok(_) => return Ok((tree, src)),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
     }
-    Ok((tree, src))
+    Err(first_err.expect("a wrapper was tried"))
 }
 
 fn first_error(node: Node) -> Option<Node> {
@@ -278,68 +328,55 @@ fn first_error(node: Node) -> Option<Node> {
     found
 }
 
-/// The nodes that span exactly the fragment: an expression, a statement, or
-/// several statements in a row.
+/// The nodes that span exactly the fragment: an expression, a statement,
+/// several statements in a row, an initializer member or a struct member.
 fn fragment_roots<'t>(tree: &'t tree_sitter::Tree, j: &Joined) -> Result<Vec<Node<'t>>, PosErr> {
-    if let Ok(root) = fragment_root(tree, j) {
-        return Ok(vec![root]);
-    }
     let start = HEAD.len();
     let end = start + j.text.len();
-    let body = tree
-        .root_node()
-        .named_child(0)
-        .and_then(|f| f.child_by_field_name("body"));
-    let mut stmts = Vec::new();
-    if let Some(body) = body {
-        let mut cursor = body.walk();
-        stmts.extend(
-            body.named_children(&mut cursor)
-                .filter(|c| !c.is_extra() && c.start_byte() >= start && c.end_byte() <= end),
-        );
-    }
-    let covers = stmts.len() > 1
-        && stmts.first().is_some_and(|s| s.start_byte() == start)
-        && stmts.last().is_some_and(|s| s.end_byte() == end)
-        && stmts.iter().all(|s| s.kind().ends_with("_statement"));
-    if covers {
-        Ok(stmts)
-    } else {
-        fragment_root(tree, j).map(|r| vec![r])
-    }
-}
-
-/// The node that spans exactly the fragment: an expression, or a statement.
-fn fragment_root<'t>(tree: &'t tree_sitter::Tree, j: &Joined) -> Result<Node<'t>, PosErr> {
-    let start = HEAD.len();
-    let end = start + j.text.len();
-    let body = tree
-        .root_node()
-        .named_child(0)
-        .and_then(|f| f.child_by_field_name("body"))
-        .ok_or_else(|| {
-            (
-                j.pos_of(0),
-                format!("'{}' is not an expression or a statement", j.text),
-            )
-        })?;
-    let stmt = body.named_child(0).filter(|s| s.start_byte() == start);
-    let found = stmt.and_then(|s| {
-        if s.end_byte() == end {
-            Some(s)
-        } else if s.kind() == "expression_statement" {
-            s.named_child(0)
-                .filter(|e| e.start_byte() == start && e.end_byte() == end)
-        } else {
-            None
-        }
-    });
-    found.ok_or_else(|| {
+    let not_one = || {
         (
             j.pos_of(0),
             format!("'{}' is not one expression or one statement", j.text),
         )
-    })
+    };
+    let body = container(tree.root_node()).ok_or_else(not_one)?;
+    let mut cursor = body.walk();
+    let kids: Vec<Node> = body
+        .named_children(&mut cursor)
+        .filter(|c| !c.is_extra() && c.start_byte() >= start && c.start_byte() < end)
+        .collect();
+    match kids[..] {
+        [one] if one.start_byte() == start && one.end_byte() == end => Ok(vec![one]),
+        [one] if one.start_byte() == start && one.kind() == "expression_statement" => one
+            .named_child(0)
+            .filter(|e| e.start_byte() == start && e.end_byte() == end)
+            .map(|e| vec![e])
+            .ok_or_else(not_one),
+        [first, .., last]
+            if first.start_byte() == start
+                && last.end_byte() == end
+                && kids.iter().all(|k| k.kind().ends_with("_statement")) =>
+        {
+            Ok(kids)
+        }
+        _ => Err(not_one()),
+    }
+}
+
+/// The node of a wrapper that holds the fragment.
+fn container(root: Node) -> Option<Node> {
+    let mut queue = std::collections::VecDeque::from([root]);
+    while let Some(n) = queue.pop_front() {
+        if matches!(
+            n.kind(),
+            "compound_statement" | "initializer_list" | "field_declaration_list"
+        ) {
+            return Some(n);
+        }
+        let mut cursor = n.walk();
+        queue.extend(n.named_children(&mut cursor));
+    }
+    None
 }
 
 fn meta_of(node: Node, src: &[u8], metavars: &[Metavar]) -> Option<usize> {
