@@ -47,6 +47,8 @@ pub struct Outcome {
     pub excluded: Vec<(Range<usize>, String)>,
     /// Ranges of the functions and macros the rule's context matched.
     pub contexts: Vec<Range<usize>>,
+    /// Matches made: edits, and matches of context code (no minus code).
+    pub n_matched: usize,
 }
 
 /// A tree to match: its text, and where that text's byte 0 is in the file.
@@ -324,6 +326,7 @@ impl<'a> Matcher<'a> {
         }
         let text = self.render(tpl, binds, nest, region);
         self.out.rewritten.extend(consumed);
+        self.out.n_matched += 1;
         Some(Edit {
             range: region.file_off(first.start_byte())..region.file_off(last.end_byte()),
             text,
@@ -377,7 +380,10 @@ impl<'a> Matcher<'a> {
         if !self.match_pnode(&code.pattern, node, &mut binds, region) {
             return None;
         }
-        let tpl = code.replacement.as_ref()?;
+        let Some(tpl) = code.replacement.as_ref() else {
+            self.out.n_matched += 1;
+            return None;
+        };
         let src = region.text;
         let consumed = self.consumed_tokens(node, &binds, region);
         let reject = |me: &mut Self, why: String| {
@@ -454,6 +460,7 @@ impl<'a> Matcher<'a> {
             }
         }
         self.out.rewritten.extend(consumed);
+        self.out.n_matched += 1;
         Some(Edit {
             range: region.file_off(node.start_byte())..region.file_off(node.end_byte()),
             text,
@@ -627,6 +634,27 @@ impl<'a> Matcher<'a> {
                 let var = &self.rule.metavars[*m];
                 let fits = match var.kind {
                     MetaKind::Expression => syntax::is_expression(t.kind()),
+                    MetaKind::Constant => {
+                        matches!(
+                            t.kind(),
+                            "number_literal"
+                                | "char_literal"
+                                | "string_literal"
+                                | "concatenated_string"
+                                | "true"
+                                | "false"
+                                | "null"
+                        ) || (t.kind() == "identifier" && is_capitalised(region.slice(t)))
+                    }
+                    MetaKind::Type => matches!(
+                        t.kind(),
+                        "type_identifier"
+                            | "primitive_type"
+                            | "sized_type_specifier"
+                            | "struct_specifier"
+                            | "union_specifier"
+                            | "enum_specifier"
+                    ),
                     MetaKind::Identifier => {
                         matches!(
                             t.kind(),
@@ -755,6 +783,15 @@ fn collect_comments<'t>(node: Node<'t>, binds: &Binds<'t>, out: &mut Vec<Node<'t
     for child in node.children(&mut cursor) {
         collect_comments(child, binds, out);
     }
+}
+
+/// True for a name in capitals (`PAGE_SIZE`, `SZ_4K`): a macro constant by
+/// the kernel's convention.
+fn is_capitalised(name: &[u8]) -> bool {
+    name.first().is_some_and(u8::is_ascii_uppercase)
+        && name
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
 }
 
 /// True when `a` and `b` are the same tokens, spacing and comments aside.

@@ -67,16 +67,53 @@ impl Engine {
         }
         let occ = self.occurrences(text);
         let offsets: Vec<usize> = occ.iter().map(|o| o.0).collect();
-        let prune = self.prune && self.tracked.is_some();
+        // Pruning (and parsing only the items that hold an occurrence) is
+        // sound for a rule whose every fragment names a tracked field; a
+        // fragment without one (context code such as `bvec_page(X)`) may
+        // match anywhere.
+        let tracked = self.tracked.as_deref().unwrap_or(&[]);
+        let prunable: Vec<bool> = self
+            .rules
+            .rules
+            .iter()
+            .map(|r| {
+                let mut codes = Vec::new();
+                r.body.codes(&mut codes);
+                codes
+                    .iter()
+                    .all(|c| c.fields.iter().any(|f| tracked.contains(f)))
+            })
+            .collect();
+        let fast = self.prune && self.tracked.is_some() && prunable.iter().all(|p| *p);
 
         let lines = LineIndex::new(text);
         let defines = source::scan_defines(text);
         let blanked = masked(text, &defines, &offsets);
-        let (tree, islands) = parse_file(&blanked, &lines, &offsets, &defines, prune);
+        let (tree, islands) = parse_file(&blanked, &lines, &offsets, &defines, fast);
         let root = tree.root_node();
 
-        let mut outcomes = Vec::new();
-        for rule in &self.rules.rules {
+        // Each #define body holding an occurrence is parsed alone.
+        let mut macro_trees = Vec::new();
+        for d in &defines {
+            let has_occ = offsets.iter().any(|o| d.body.contains(o));
+            if !has_occ && self.tracked.is_some() {
+                continue;
+            }
+            macro_trees.push((d, syntax::parse_macro_body(&text[d.body.clone()])));
+        }
+
+        // The rules in order, each over the file and the macro bodies; a
+        // rule whose `depends on` does not hold for this file is skipped.
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        let mut matched: Vec<&str> = Vec::new();
+        for (rule, &prunable) in self.rules.rules.iter().zip(&prunable) {
+            let prune = self.prune && self.tracked.is_some() && prunable;
+            if let Some(dep) = &rule.depends {
+                if !dep.holds(&|r| matched.contains(&r)) {
+                    outcomes.push(Outcome::default());
+                    continue;
+                }
+            }
             let mut m = Matcher::new(rule, &offsets, prune, site::LVALUE_MACROS);
             m.run(Region {
                 text: &blanked,
@@ -84,33 +121,26 @@ impl Engine {
                 base: 0,
                 macro_def: None,
             });
-            outcomes.push(m.finish());
-        }
-
-        // Each #define body holding an occurrence, parsed and matched alone.
-        let mut macro_trees = Vec::new();
-        for d in &defines {
-            let has_occ = offsets.iter().any(|o| d.body.contains(o));
-            if !has_occ && self.tracked.is_some() {
-                continue;
-            }
-            let body = &text[d.body.clone()];
-            let parsed = syntax::parse_macro_body(body);
-            if let Some(mt) = &parsed {
+            let mut outcome = m.finish();
+            for (d, parsed) in &macro_trees {
+                let Some(mt) = parsed else { continue };
                 let base = d.body.start as isize - mt.prefix_len as isize;
                 let params = d.params.as_deref().unwrap_or(&[]);
-                for (rule, outcome) in self.rules.rules.iter().zip(&mut outcomes) {
-                    let mut m = Matcher::new(rule, &offsets, prune, site::LVALUE_MACROS);
-                    m.run(Region {
-                        text: &mt.text,
-                        root: mt.tree.root_node(),
-                        base,
-                        macro_def: Some((&d.name, params)),
-                    });
-                    merge(outcome, m.finish());
+                let mut m = Matcher::new(rule, &offsets, prune, site::LVALUE_MACROS);
+                m.run(Region {
+                    text: &mt.text,
+                    root: mt.tree.root_node(),
+                    base,
+                    macro_def: Some((&d.name, params)),
+                });
+                merge(&mut outcome, m.finish());
+            }
+            if outcome.n_matched > 0 {
+                if let Some(name) = &rule.name {
+                    matched.push(name);
                 }
             }
-            macro_trees.push((d, parsed));
+            outcomes.push(outcome);
         }
 
         let mut sites = Vec::new();
@@ -226,6 +256,7 @@ fn merge(into: &mut Outcome, from: Outcome) {
     into.rejected.extend(from.rejected);
     into.excluded.extend(from.excluded);
     into.contexts.extend(from.contexts);
+    into.n_matched += from.n_matched;
 }
 
 /// Why site `s` of `kind` ends as it does.
@@ -514,6 +545,91 @@ static struct bio_vec zero = { .bv_pfn = page_to_pfn_t(NULL), .bv_len = 0 };
 "
         );
         assert!(out.sites.iter().all(|s| s.status == Status::Rewritten));
+    }
+
+    fn run_rule(rule: &str, text: &str) -> String {
+        let engine = Engine::new(RuleFile::parse("t.cocci", rule).unwrap());
+        let out = engine.rewrite(text.as_bytes());
+        String::from_utf8(out.new_text.unwrap_or_else(|| text.as_bytes().to_vec())).unwrap()
+    }
+
+    #[test]
+    fn depends_on_runs_a_rule_only_where_the_other_matched() {
+        let rule = "\
+@ has_helper @
+expression X;
+@@
+bvec_page(X)
+
+@ convert depends on has_helper @
+expression E;
+@@
+- E->bv_page
++ bvec_page(E)
+
+@ mark depends on !has_helper && !convert @
+expression E;
+@@
+- E->bv_page
++ RAW_PAGE(E)
+";
+        let with = "int f(struct bio_vec *b) { return g(bvec_page(b)) + h(b->bv_page); }\n";
+        assert_eq!(
+            run_rule(rule, with),
+            "int f(struct bio_vec *b) { return g(bvec_page(b)) + h(bvec_page(b)); }\n"
+        );
+        let without = "int f(struct bio_vec *b) { return h(b->bv_page); }\n";
+        assert_eq!(
+            run_rule(rule, without),
+            "int f(struct bio_vec *b) { return h(RAW_PAGE(b)); }\n"
+        );
+    }
+
+    #[test]
+    fn regex_constant_and_type_metavariables() {
+        let rule = "\
+@@
+identifier fn =~ \"^bio_\";
+identifier other !~ \"^bio_\";
+constant C;
+type T;
+expression E;
+@@
+(
+- fn(E->bv_page, C)
++ fn(bvec_page(E), C)
+|
+- (T *)E->bv_page
++ (T *)bvec_page(E)
+)
+";
+        let text = "\
+void f(struct bio_vec *b)
+{
+\tbio_add(b->bv_page, PAGE_SIZE);
+\tbio_add(b->bv_page, 4096);
+\tbio_add(b->bv_page, len);
+\tother_add(b->bv_page, 1);
+\tp = (struct page *)b->bv_page;
+}
+";
+        assert_eq!(
+            run_rule(rule, text),
+            "\
+void f(struct bio_vec *b)
+{
+\tbio_add(bvec_page(b), PAGE_SIZE);
+\tbio_add(bvec_page(b), 4096);
+\tbio_add(b->bv_page, len);
+\tother_add(b->bv_page, 1);
+\tp = (struct page *)bvec_page(b);
+}
+"
+        );
+        let e = RuleFile::parse("t.cocci", "@@\nidentifier f =~ \"(\";\n@@\n- f\n+ g\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "t.cocci:2:17: bad regular expression: unclosed group");
     }
 
     /// The fast path (searching only subtrees that hold an occurrence) finds

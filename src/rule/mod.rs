@@ -70,6 +70,8 @@ pub struct RuleFile {
 pub struct Rule {
     /// The name in the header, if any.
     pub name: Option<String>,
+    /// `depends on ...`: the rule runs on a file only when this holds.
+    pub depends: Option<Dep>,
     /// Declared metavariables; patterns refer to them by index.
     pub metavars: Vec<Metavar>,
     /// What the rule matches and how it rewrites.
@@ -83,6 +85,11 @@ pub enum MetaKind {
     Expression,
     /// `identifier I;` matches a name.
     Identifier,
+    /// `constant C;` matches a literal (number, character, string), or a
+    /// name in capitals, which the kernel spells macros with (`PAGE_SIZE`).
+    Constant,
+    /// `type T;` matches a type (`struct page`, `unsigned int`, `pfn_t`).
+    Type,
 }
 
 /// A constraint on what an identifier metavariable may match.
@@ -92,7 +99,23 @@ pub enum Constraint {
     In(Vec<String>),
     /// `!= {a, b}`
     NotIn(Vec<String>),
+    /// `=~ "re"`: the regular expression matches somewhere in the name.
+    Matches(Regex),
+    /// `!~ "re"`: it matches nowhere in the name.
+    NotMatches(Regex),
 }
+
+/// A compiled regular expression that compares by its source.
+#[derive(Debug, Clone)]
+pub struct Regex(pub regex::Regex);
+
+impl PartialEq for Regex {
+    fn eq(&self, other: &Regex) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Regex {}
 
 impl Constraint {
     /// True when `name` satisfies the constraint.
@@ -100,17 +123,45 @@ impl Constraint {
         match self {
             Constraint::In(set) => set.iter().any(|s| s == name),
             Constraint::NotIn(set) => !set.iter().any(|s| s == name),
+            Constraint::Matches(re) => re.0.is_match(name),
+            Constraint::NotMatches(re) => !re.0.is_match(name),
         }
     }
 }
 
 impl fmt::Display for Constraint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (op, set) = match self {
-            Constraint::In(s) => ("=", s),
-            Constraint::NotIn(s) => ("!=", s),
-        };
-        write!(f, "{op} {{{}}}", set.join(", "))
+        match self {
+            Constraint::In(s) => write!(f, "= {{{}}}", s.join(", ")),
+            Constraint::NotIn(s) => write!(f, "!= {{{}}}", s.join(", ")),
+            Constraint::Matches(re) => write!(f, "=~ {:?}", re.0.as_str()),
+            Constraint::NotMatches(re) => write!(f, "!~ {:?}", re.0.as_str()),
+        }
+    }
+}
+
+/// A `depends on` condition over the names of earlier rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dep {
+    /// The named rule matched in this file.
+    Rule(String),
+    /// `!d`
+    Not(Box<Dep>),
+    /// `a && b`
+    And(Box<Dep>, Box<Dep>),
+    /// `a || b`
+    Or(Box<Dep>, Box<Dep>),
+}
+
+impl Dep {
+    /// Evaluates the condition, `matched` telling which rules matched.
+    pub fn holds(&self, matched: &dyn Fn(&str) -> bool) -> bool {
+        match self {
+            Dep::Rule(r) => matched(r),
+            Dep::Not(d) => !d.holds(matched),
+            Dep::And(a, b) => a.holds(matched) && b.holds(matched),
+            Dep::Or(a, b) => a.holds(matched) || b.holds(matched),
+        }
     }
 }
 

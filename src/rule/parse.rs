@@ -2,7 +2,9 @@
 //! tokens and structure. Code fragments go to `pattern` to become trees.
 
 use super::pattern::{compile_fragment, Tok, TokKind};
-use super::{Constraint, MetaKind, Metavar, NameRef, Pat, Pos, Rule, RuleError, RuleFile, Sign};
+use super::{
+    Constraint, Dep, MetaKind, Metavar, NameRef, Pat, Pos, Regex, Rule, RuleError, RuleFile, Sign,
+};
 
 /// Reads a whole rule file.
 pub(super) fn parse_file(path: &str, text: &str) -> Result<RuleFile, RuleError> {
@@ -35,7 +37,19 @@ pub(super) fn parse_file(path: &str, text: &str) -> Result<RuleFile, RuleError> 
             };
             return Err(err(i + 1, 1, msg));
         }
-        let (name, header_line) = parse_header(line).map_err(|(col, m)| err(i + 1, col, m))?;
+        let (header, header_line) = parse_header(line).map_err(|(col, m)| err(i + 1, col, m))?;
+        if let Some(dep) = &header.depends {
+            let known = |r: &str| rules.iter().any(|x: &Rule| x.name.as_deref() == Some(r));
+            if let Some(unknown) = dep_names(dep).into_iter().find(|r| !known(r)) {
+                return Err(err(
+                    i + 1,
+                    word_col(line, "depends", unknown),
+                    format!(
+                        "'depends on' names '{unknown}', which is not an earlier rule of this file"
+                    ),
+                ));
+            }
+        }
         i += 1;
         // Metavariable declarations, up to the `@@` line.
         let decl_start = i;
@@ -68,7 +82,8 @@ pub(super) fn parse_file(path: &str, text: &str) -> Result<RuleFile, RuleError> 
         .body()
         .map_err(|(p, m)| err(p.line, p.col, m))?;
         rules.push(Rule {
-            name,
+            name: header.name,
+            depends: header.depends,
             metavars,
             body,
         });
@@ -89,13 +104,19 @@ fn skip_block_comment(lines: &[&str], mut i: usize) -> usize {
     i + 1
 }
 
-/// Parses `@@` or `@ name @`; returns the name.
-fn parse_header(line: &str) -> Result<(Option<String>, usize), (usize, String)> {
+/// A parsed rule header.
+struct Header {
+    name: Option<String>,
+    depends: Option<Dep>,
+}
+
+/// Parses `@@`, `@ name @`, and either with `depends on COND`, `exists` or
+/// `forall` after the name.
+fn parse_header(line: &str) -> Result<(Header, usize), (usize, String)> {
     let rest = &line[1..];
     let Some(close) = rest.find('@') else {
         return Err((1, "rule header has no closing '@'".into()));
     };
-    let words: Vec<&str> = rest[..close].split_whitespace().collect();
     let after = rest[close + 1..].trim();
     if !after.is_empty() && !after.starts_with("//") {
         return Err((
@@ -103,20 +124,144 @@ fn parse_header(line: &str) -> Result<(Option<String>, usize), (usize, String)> 
             format!("unexpected '{after}' after the rule header"),
         ));
     }
-    // Only an optional name is supported; name the first word beyond it.
+    // Words with their 1-based columns in `line`.
+    let inner = &rest[..close];
+    let mut words: Vec<(&str, usize)> = Vec::new();
+    let bytes = inner.as_bytes();
+    let mut j = 0;
+    while j < bytes.len() {
+        let c = bytes[j];
+        let s = j;
+        if c.is_ascii_whitespace() {
+            j += 1;
+            continue;
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+                j += 1;
+            }
+        } else if matches!(inner.get(j..j + 2), Some("&&") | Some("||")) {
+            j += 2;
+        } else {
+            j += 1;
+        }
+        words.push((&inner[s..j], s + 2));
+    }
+    let mut i = 0;
     let name = words
         .first()
-        .filter(|w| is_ident(w) && !is_header_keyword(w));
-    let extra = words.get(usize::from(name.is_some()));
-    if let Some(word) = extra {
-        let start = line.find(rest[..close].trim_start()).unwrap_or(1);
-        let col = start + rest[..close].trim_start().find(word).unwrap_or(0) + 1;
-        return Err((
-            col,
-            format!("rule header '{word}' is not supported yet (only '@@' and '@name@')"),
-        ));
+        .filter(|(w, _)| is_ident(w) && !is_header_keyword(w))
+        .map(|(w, _)| w.to_string());
+    i += usize::from(name.is_some());
+    let mut depends = None;
+    while let Some(&(word, col)) = words.get(i) {
+        match word {
+            // Without '...' between statements, every match is on one
+            // path: exists and forall mean the same here.
+            "exists" | "forall" => i += 1,
+            "depends" => {
+                if words.get(i + 1).map(|w| w.0) != Some("on") {
+                    return Err((col, "expected 'on' after 'depends'".into()));
+                }
+                let (dep, next) = parse_dep(&words, i + 2, col)?;
+                depends = Some(dep);
+                i = next;
+            }
+            _ => {
+                return Err((
+                    col,
+                    format!(
+                        "rule header '{word}' is not supported (only a name, 'depends on', 'exists' and 'forall')"
+                    ),
+                ))
+            }
+        }
     }
-    Ok((name.map(|n| n.to_string()), 0))
+    Ok((Header { name, depends }, 0))
+}
+
+/// `a || b` over `&&` over `!` and parentheses, from word `i`.
+fn parse_dep(
+    words: &[(&str, usize)],
+    i: usize,
+    col: usize,
+) -> Result<(Dep, usize), (usize, String)> {
+    let (mut left, mut i) = parse_dep_and(words, i, col)?;
+    while words.get(i).map(|w| w.0) == Some("||") {
+        let (right, next) = parse_dep_and(words, i + 1, col)?;
+        left = Dep::Or(Box::new(left), Box::new(right));
+        i = next;
+    }
+    Ok((left, i))
+}
+
+fn parse_dep_and(
+    words: &[(&str, usize)],
+    i: usize,
+    col: usize,
+) -> Result<(Dep, usize), (usize, String)> {
+    let (mut left, mut i) = parse_dep_atom(words, i, col)?;
+    while words.get(i).map(|w| w.0) == Some("&&") {
+        let (right, next) = parse_dep_atom(words, i + 1, col)?;
+        left = Dep::And(Box::new(left), Box::new(right));
+        i = next;
+    }
+    Ok((left, i))
+}
+
+fn parse_dep_atom(
+    words: &[(&str, usize)],
+    i: usize,
+    col: usize,
+) -> Result<(Dep, usize), (usize, String)> {
+    match words.get(i) {
+        Some(("!", _)) => {
+            let (d, next) = parse_dep_atom(words, i + 1, col)?;
+            Ok((Dep::Not(Box::new(d)), next))
+        }
+        Some(("(", c)) => {
+            let (d, next) = parse_dep(words, i + 1, *c)?;
+            if words.get(next).map(|w| w.0) != Some(")") {
+                return Err((*c, "'(' has no closing ')' in 'depends on'".into()));
+            }
+            Ok((d, next + 1))
+        }
+        Some((w, _)) if is_ident(w) && !is_header_keyword(w) => {
+            Ok((Dep::Rule(w.to_string()), i + 1))
+        }
+        Some((w, c)) => Err((
+            *c,
+            format!("expected a rule name in 'depends on', found '{w}'"),
+        )),
+        None => Err((col, "'depends on' needs a rule name".into())),
+    }
+}
+
+/// 1-based column of the whole word `word` after `after` in `line`.
+fn word_col(line: &str, after: &str, word: &str) -> usize {
+    let from = line.find(after).unwrap_or(0);
+    let bytes = line.as_bytes();
+    let is_id = |i: usize| {
+        bytes
+            .get(i)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    };
+    line[from..]
+        .match_indices(word)
+        .map(|(k, _)| from + k)
+        .find(|&k| !is_id(k.wrapping_sub(1)) && !is_id(k + word.len()))
+        .map_or(1, |k| k + 1)
+}
+
+fn dep_names(d: &Dep) -> Vec<&str> {
+    match d {
+        Dep::Rule(r) => vec![r.as_str()],
+        Dep::Not(x) => dep_names(x),
+        Dep::And(a, b) | Dep::Or(a, b) => {
+            let mut v = dep_names(a);
+            v.extend(dep_names(b));
+            v
+        }
+    }
 }
 
 fn is_header_keyword(w: &str) -> bool {
@@ -153,6 +298,14 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
                     j += 1;
                 }
                 words.push((code[s..j].to_string(), first_line + k + 1, s + 1));
+            } else if c == b'"' {
+                let s = j;
+                j += 1;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                j = (j + 1).min(bytes.len());
+                words.push((code[s..j].to_string(), first_line + k + 1, s + 1));
             } else {
                 let two = code.get(j..j + 2);
                 let len = if matches!(two, Some("!=") | Some("=~") | Some("!~")) {
@@ -172,11 +325,13 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
         let kind = match kw.as_str() {
             "expression" => MetaKind::Expression,
             "identifier" => MetaKind::Identifier,
-            "type" | "statement" | "constant" | "fresh" | "idexpression" | "struct" | "union"
-            | "typedef" | "declarer" | "iterator" | "function" | "local" | "global"
-            | "position" | "binary" | "format" | "parameter" | "declaration" | "field"
-            | "initializer" | "symbol" | "list" | "operator" | "assignment" | "enum"
-            | "unsigned" | "signed" | "char" | "int" | "long" | "short" => {
+            "constant" => MetaKind::Constant,
+            "type" => MetaKind::Type,
+            "statement" | "fresh" | "idexpression" | "struct" | "union" | "typedef"
+            | "declarer" | "iterator" | "function" | "local" | "global" | "position" | "binary"
+            | "format" | "parameter" | "declaration" | "field" | "initializer" | "symbol"
+            | "list" | "operator" | "assignment" | "enum" | "unsigned" | "signed" | "char"
+            | "int" | "long" | "short" => {
                 return Err((
                     *line,
                     *col,
@@ -225,13 +380,40 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
                         i = next;
                     }
                     "=~" | "!~" => {
-                        return Err((
-                            *ol,
-                            *oc,
-                            format!(
-                                "regular-expression constraints ('{op}') are not supported yet"
-                            ),
-                        ))
+                        if kind != MetaKind::Identifier {
+                            return Err((
+                                *ol,
+                                *oc,
+                                format!("a '{op}' constraint needs an identifier metavariable"),
+                            ));
+                        }
+                        let Some((lit, rl, rc)) = words.get(i + 1) else {
+                            return Err((
+                                *ol,
+                                *oc,
+                                format!("'{op}' needs a \"regular expression\""),
+                            ));
+                        };
+                        let Some(src) = lit.strip_prefix('"').and_then(|l| l.strip_suffix('"'))
+                        else {
+                            return Err((
+                                *rl,
+                                *rc,
+                                format!("'{op}' needs a \"regular expression\", found '{lit}'"),
+                            ));
+                        };
+                        let re = regex::Regex::new(src).map_err(|e| {
+                            let text = e.to_string();
+                            let last = text.lines().last().unwrap_or("").trim();
+                            let first = last.strip_prefix("error: ").unwrap_or(last).to_string();
+                            (*rl, *rc, format!("bad regular expression: {first}"))
+                        })?;
+                        constraint = Some(if op == "=~" {
+                            Constraint::Matches(Regex(re))
+                        } else {
+                            Constraint::NotMatches(Regex(re))
+                        });
+                        i += 2;
                     }
                     _ => {}
                 }

@@ -392,7 +392,18 @@ fn meta_of(node: Node, src: &[u8], metavars: &[Metavar]) -> Option<usize> {
 
 fn check_meta_place(node: Node, m: usize, metavars: &[Metavar], j: &Joined) -> Result<(), PosErr> {
     let var = &metavars[m];
-    if var.kind == MetaKind::Expression && node.kind() != "identifier" {
+    if var.kind == MetaKind::Type && node.kind() != "type_identifier" {
+        let pos = j.pos_of(node.start_byte() - HEAD.len());
+        return Err((
+            pos,
+            format!(
+                "type metavariable '{}' stands where C needs an expression or a name",
+                var.name
+            ),
+        ));
+    }
+    if matches!(var.kind, MetaKind::Expression | MetaKind::Constant) && node.kind() != "identifier"
+    {
         let pos = j.pos_of(node.start_byte() - HEAD.len());
         return Err((
             pos,

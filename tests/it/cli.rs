@@ -187,8 +187,12 @@ fn a_bad_rule_is_one_error_line_with_its_place_and_nothing_is_written() {
             "r.cocci:5:13: metavariable 'V' is used in '+' code but not bound",
         ),
         (
-            "@ r depends on x @\n@@\n- a\n+ b\n",
-            "r.cocci:1:5: rule header 'depends' is not supported yet",
+            "@ r depends on r @\n@@\n- a\n+ b\n",
+            "r.cocci:1:16: 'depends on' names 'r', which is not an earlier rule of this file",
+        ),
+        (
+            "@ r disable iso @\n@@\n- a\n+ b\n",
+            "r.cocci:1:5: rule header 'disable' is not supported",
         ),
         (
             "@@\nexpression E;\n@@\n* E->bv_page\n",
