@@ -5,6 +5,7 @@
 
 mod bench;
 mod bvmig;
+mod compile_check;
 mod count;
 mod e2e;
 mod kernel;
@@ -70,6 +71,13 @@ enum Task {
         #[arg(long, value_name = "FILE")]
         rule: Option<std::path::PathBuf>,
     },
+    /// Compile every .c file bvmig's patch touches, on a defconfig build of
+    /// a kernel tree, before and after the patch: no new errors or warnings.
+    CompileCheck {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+    },
     /// Print every occurrence of a word in the code (not comments or
     /// literals) of the C files under PATH, as the e2e check counts them.
     Count {
@@ -90,6 +98,7 @@ fn main() -> ExitCode {
         }),
         Task::E2e { version } => e2e::run(&version),
         Task::Bench { version, runs } => bench::run(&version, runs).map(|()| true),
+        Task::CompileCheck { version } => compile_check::run(&version),
         Task::VsSpatch { version, rule } => {
             vs_spatch::run(&version, &rule.unwrap_or_else(vs_spatch::default_rule))
         }
