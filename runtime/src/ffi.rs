@@ -42,6 +42,7 @@ use crate::dma::{
 use crate::memory::{
     DevMemmap, DeviceId, Kmap, MemError, Page, World, MAX_PHYSMEM_BITS, STRUCT_PAGE_SIZE,
 };
+use crate::observe::{BioId, BioState, BvecRef, BvecState, DmaEntry, Event, SgEntry};
 use crate::pfn_t::{page_to_pfn_t, pfn_t_has_page, pfn_t_to_page, PfnT};
 use crate::request::{blk_rq_map_sg, QueueLimits, Request, RequestError};
 use crate::scatterlist::{sg_page, sg_set_pfn, Scatterlist, SgError, SgTable};
@@ -111,10 +112,23 @@ pub struct CBio {
     pub bi_io_vec: *mut RawBioVec,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
+/// The `struct bio_vec` layout C code was compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// `struct page *bv_page` (before the migration).
     Page,
+    /// `pfn_t bv_pfn` and no `bv_page` (after it; `-DBVMIG_LAYOUT_PFN`).
     Pfn,
+}
+
+impl Layout {
+    /// The C value (`BVMIG_ABI_LAYOUT_PAGE` or `BVMIG_ABI_LAYOUT_PFN`).
+    pub fn as_c(self) -> c_int {
+        match self {
+            Layout::Page => BVMIG_LAYOUT_PAGE,
+            Layout::Pfn => BVMIG_LAYOUT_PFN,
+        }
+    }
 }
 
 /// Errors only the C boundary can produce, plus every module's errors.
@@ -160,11 +174,14 @@ pub enum FfiError {
     /// A page-less bvec in the `bv_page` layout.
     #[error("pfn {0:#x} has no struct page, so a bio_vec with bv_page cannot hold it (build with -DBVMIG_LAYOUT_PFN)")]
     PagelessInPageLayout(u64),
+    /// `bvec_page()` of a page-less bvec.
+    #[error("bvec_page() of a page-less bio_vec (pfn {0:#x}) returns NULL: use bvec_pfn()")]
+    PagelessBvecPage(u64),
     /// An unknown DMA direction.
     #[error("invalid dma direction {0}")]
     Direction(c_int),
-    /// A device name that is not UTF-8.
-    #[error("device name is not valid UTF-8")]
+    /// A name that is not UTF-8.
+    #[error("name is not valid UTF-8")]
     Name,
     /// From the memory model.
     #[error(transparent)]
@@ -205,19 +222,22 @@ impl Misuse for FfiError {
             | FfiError::Null(_)
             | FfiError::TableReplaced
             | FfiError::PagelessInPageLayout(_)
+            | FfiError::PagelessBvecPage(_)
             | FfiError::Direction(_) => Severity::Bug,
         }
     }
 }
 
 /// The table of one C bio, as allocated.
-struct TableAlloc {
+pub(crate) struct TableAlloc {
     ptr: *mut RawBioVec,
     cap: usize,
+    /// Allocation order, the bio's name in observations.
+    id: BioId,
 }
 
-struct FfiState {
-    world: World,
+pub(crate) struct FfiState {
+    pub(crate) world: World,
     layout: Layout,
     // C holds pointers to the devices; boxes keep those addresses stable
     // while the vector grows.
@@ -225,8 +245,14 @@ struct FfiState {
     devices: Vec<Box<CDevice>>,
     /// Live C bios by address.
     bios: HashMap<usize, TableAlloc>,
+    next_bio_id: u64,
     /// Live C mappings: frame address and handle, innermost last.
     kmaps: Vec<(usize, Kmap)>,
+    /// What C did, for observation.
+    pub(crate) events: Vec<Event>,
+    /// The `struct bio_vec`s that bio iteration last wrote, by address:
+    /// which segment each holds.
+    segments: HashMap<usize, BvecRef>,
 }
 
 impl Drop for FfiState {
@@ -251,20 +277,28 @@ fn record(err: &impl Misuse) {
     LAST_ERROR.with(|e| *e.borrow_mut() = Some((err.severity(), msg)));
 }
 
+fn misuse(op: &'static str, err: &impl Misuse) -> Event {
+    Event::Misuse {
+        op,
+        severity: err.severity(),
+        message: err.to_string(),
+    }
+}
+
 fn clear() {
     LAST_ERROR.with(|e| *e.borrow_mut() = None);
 }
 
 /// Runs `f` on the thread's world, turning an error into `fail` plus a
-/// recorded last error.
-fn call<T>(fail: T, f: impl FnOnce(&mut FfiState) -> Result<T, FfiError>) -> T {
+/// recorded last error and a misuse event named `op`.
+fn call<T>(op: &'static str, fail: T, f: impl FnOnce(&mut FfiState) -> Result<T, FfiError>) -> T {
     clear();
     let res = STATE.with(|cell| {
         let Ok(mut guard) = cell.try_borrow_mut() else {
             return Err(FfiError::Reentrant);
         };
         let state = guard.as_mut().ok_or(FfiError::NoWorld)?;
-        f(state)
+        f(state).inspect_err(|err| state.events.push(misuse(op, err)))
     });
     res.unwrap_or_else(|err| {
         record(&err);
@@ -272,12 +306,23 @@ fn call<T>(fail: T, f: impl FnOnce(&mut FfiState) -> Result<T, FfiError>) -> T {
     })
 }
 
-/// As [`call`] for functions that need no world: pure conversions.
-fn pure<T>(fail: T, f: impl FnOnce() -> Result<T, FfiError>) -> T {
+/// As [`call`] for functions that need no world: pure conversions. The
+/// misuse event is recorded if the thread has a world.
+fn pure<T>(op: &'static str, fail: T, f: impl FnOnce() -> Result<T, FfiError>) -> T {
     clear();
     f().unwrap_or_else(|err| {
         record(&err);
+        with_state(|s| s.events.push(misuse(op, &err)));
         fail
+    })
+}
+
+/// Runs `f` on the thread's world, if it has one and no runtime call is
+/// running.
+pub(crate) fn with_state<T>(f: impl FnOnce(&mut FfiState) -> T) -> Option<T> {
+    STATE.with(|cell| {
+        let mut guard = cell.try_borrow_mut().ok()?;
+        guard.as_mut().map(f)
     })
 }
 
@@ -453,9 +498,104 @@ impl FfiState {
             bi_max_vecs: cap as c_ushort,
             bi_io_vec: table,
         }));
-        self.bios
-            .insert(bio as usize, TableAlloc { ptr: table, cap });
+        let id = BioId(self.next_bio_id);
+        self.next_bio_id += 1;
+        self.bios.insert(
+            bio as usize,
+            TableAlloc {
+                ptr: table,
+                cap,
+                id,
+            },
+        );
         bio
+    }
+
+    /// Which bio table entry or iteration segment `bvec` is, if the
+    /// runtime knows it.
+    fn bvec_ref(&self, bvec: *const RawBioVec) -> BvecRef {
+        let addr = bvec as usize;
+        let size = std::mem::size_of::<RawBioVec>();
+        for table in self.bios.values() {
+            let base = table.ptr as usize;
+            if addr >= base && addr < base + table.cap * size && (addr - base) % size == 0 {
+                return BvecRef::Table {
+                    bio: table.id,
+                    idx: (addr - base) / size,
+                };
+            }
+        }
+        self.segments
+            .get(&addr)
+            .copied()
+            .unwrap_or(BvecRef::Unknown)
+    }
+
+    /// Allocates a C bio holding `model`, for a world set up from Rust.
+    pub(crate) fn add_bio(&mut self, model: &Bio, bi_rw: c_ulong) -> Result<*mut CBio, FfiError> {
+        let bio = self.alloc_cbio(model.bi_max_vecs());
+        if let Err(err) = self.write_bio(bio, model) {
+            self.free_bio(bio);
+            return Err(err);
+        }
+        // SAFETY: just allocated and registered.
+        unsafe { (*bio).bi_rw = bi_rw };
+        Ok(bio)
+    }
+
+    /// The id of a live C bio.
+    pub(crate) fn bio_id(&self, bio: *const CBio) -> Result<BioId, FfiError> {
+        Ok(self.table(bio)?.id)
+    }
+
+    /// Adds a device to the C side's list and returns its C handle.
+    pub(crate) fn c_device(&mut self, id: DeviceId) -> *mut CDevice {
+        self.add_device(id)
+    }
+
+    /// Every live bio as C left it, in allocation order.
+    pub(crate) fn bio_states(&self) -> Vec<BioState> {
+        let mut bios: Vec<(&usize, &TableAlloc)> = self.bios.iter().collect();
+        bios.sort_by_key(|(_, t)| t.id);
+        bios.into_iter()
+            .map(|(&addr, table)| {
+                // SAFETY: the registry holds only live bios the runtime
+                // allocated.
+                let cbio = unsafe { &*(addr as *const CBio) };
+                let vcnt = usize::from(cbio.bi_vcnt).min(table.cap);
+                // SAFETY: the table holds `cap` initialised entries.
+                let raws = unsafe { std::slice::from_raw_parts(table.ptr, vcnt) };
+                let vecs = raws
+                    .iter()
+                    .map(|&raw| match self.decode_bvec(raw) {
+                        Ok(v) => {
+                            match self
+                                .world
+                                .check_extent(v.bv_pfn(), v.bv_offset(), v.bv_len())
+                            {
+                                Ok(()) => BvecState::Valid {
+                                    phys: v.phys(),
+                                    len: v.bv_len(),
+                                },
+                                Err(err) => BvecState::Invalid(err.to_string()),
+                            }
+                        }
+                        Err(err) => BvecState::Invalid(err.to_string()),
+                    })
+                    .collect();
+                BioState {
+                    id: table.id,
+                    vecs,
+                    iter: cbio.bi_iter,
+                    cloned: cbio.bi_flags & (1 << BIO_CLONED) != 0,
+                }
+            })
+            .collect()
+    }
+
+    /// Number of atomic kmaps C still holds.
+    pub(crate) fn kmaps_held(&self) -> usize {
+        self.kmaps.len()
     }
 }
 
@@ -477,9 +617,9 @@ fn direction(dir: c_int) -> Result<DmaDataDirection, FfiError> {
 
 /// # Safety
 /// `name` is NULL or a NUL-terminated string.
-unsafe fn device_name(name: *const c_char) -> Result<String, FfiError> {
+unsafe fn c_name(name: *const c_char, what: &'static str) -> Result<String, FfiError> {
     if name.is_null() {
-        return Err(FfiError::Null("device name"));
+        return Err(FfiError::Null(what));
     }
     // SAFETY: per the contract above.
     let name = unsafe { CStr::from_ptr(name) };
@@ -489,14 +629,12 @@ unsafe fn device_name(name: *const c_char) -> Result<String, FfiError> {
 // ---------------------------------------------------------------- errors
 
 /// Severity of the last call's error: 0 none, 1 fail, 2 warn, 3 bug.
-#[no_mangle]
 pub extern "C" fn bvmig_last_error_kind() -> c_int {
     LAST_ERROR.with(|e| e.borrow().as_ref().map_or(0, |(sev, _)| sev.as_c()))
 }
 
 /// Message of the last call's error, or "" if it succeeded. Valid until
 /// the next runtime call on this thread.
-#[no_mangle]
 pub extern "C" fn bvmig_last_error_message() -> *const c_char {
     LAST_ERROR.with(|e| {
         e.borrow()
@@ -506,7 +644,6 @@ pub extern "C" fn bvmig_last_error_message() -> *const c_char {
 }
 
 /// Clears the last error.
-#[no_mangle]
 pub extern "C" fn bvmig_clear_error() {
     clear();
 }
@@ -515,7 +652,6 @@ pub extern "C" fn bvmig_clear_error() {
 
 /// Checks the header's struct sizes against the runtime's; the header's
 /// `bvmig_world_create` calls it so a mismatch fails loudly at once.
-#[no_mangle]
 pub extern "C" fn bvmig_abi_check(
     bio: usize,
     bio_vec: usize,
@@ -557,7 +693,6 @@ pub extern "C" fn bvmig_abi_check(
 }
 
 /// Creates this thread's world, empty, for C compiled with `layout`.
-#[no_mangle]
 pub extern "C" fn bvmig_world_create_layout(layout: c_int) -> c_int {
     clear();
     let layout = match layout {
@@ -582,7 +717,10 @@ pub extern "C" fn bvmig_world_create_layout(layout: c_int) -> c_int {
             layout,
             devices: Vec::new(),
             bios: HashMap::new(),
+            next_bio_id: 0,
             kmaps: Vec::new(),
+            events: Vec::new(),
+            segments: HashMap::new(),
         });
         0
     })
@@ -590,7 +728,6 @@ pub extern "C" fn bvmig_world_create_layout(layout: c_int) -> c_int {
 
 /// Destroys this thread's world; every bio, page, device and mapping of
 /// it becomes invalid.
-#[no_mangle]
 pub extern "C" fn bvmig_world_destroy() {
     clear();
     STATE.with(|cell| match cell.try_borrow_mut() {
@@ -600,9 +737,8 @@ pub extern "C" fn bvmig_world_destroy() {
 }
 
 /// Adds DRAM; 0 or -1.
-#[no_mangle]
 pub extern "C" fn bvmig_world_add_dram(phys: u64, bytes: u64) -> c_int {
-    call(-1, |s| {
+    call("world_add_dram", -1, |s| {
         s.world.add_dram(phys, bytes)?;
         Ok(0)
     })
@@ -613,16 +749,15 @@ pub extern "C" fn bvmig_world_add_dram(phys: u64, bytes: u64) -> c_int {
 ///
 /// # Safety
 /// `name` is a NUL-terminated string.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_world_add_pmem(
     name: *const c_char,
     phys: u64,
     bytes: u64,
     memmap_on_device: c_int,
 ) -> *mut CDevice {
-    call(std::ptr::null_mut(), |s| {
+    call("world_add_pmem", std::ptr::null_mut(), |s| {
         // SAFETY: per the contract of this function.
-        let name = unsafe { device_name(name) }?;
+        let name = unsafe { c_name(name, "device name") }?;
         let memmap = if memmap_on_device != 0 {
             DevMemmap::OnDevice
         } else {
@@ -637,23 +772,21 @@ pub unsafe extern "C" fn bvmig_world_add_pmem(
 ///
 /// # Safety
 /// `name` is a NUL-terminated string.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_world_add_dma_device(
     name: *const c_char,
     dma_mask: u64,
 ) -> *mut CDevice {
-    call(std::ptr::null_mut(), |s| {
+    call("world_add_dma_device", std::ptr::null_mut(), |s| {
         // SAFETY: per the contract of this function.
-        let name = unsafe { device_name(name) }?;
+        let name = unsafe { c_name(name, "device name") }?;
         let id = s.world.add_dma_device(&name, dma_mask);
         Ok(s.add_device(id))
     })
 }
 
 /// Unbinds a device's driver; 0 or -1.
-#[no_mangle]
 pub extern "C" fn bvmig_device_unbind(dev: *const CDevice) -> c_int {
-    call(-1, |s| {
+    call("device_unbind", -1, |s| {
         let id = s.device(dev)?;
         s.world.unbind(id)?;
         Ok(0)
@@ -661,9 +794,8 @@ pub extern "C" fn bvmig_device_unbind(dev: *const CDevice) -> c_int {
 }
 
 /// Binds a device's driver again; 0 or -1.
-#[no_mangle]
 pub extern "C" fn bvmig_device_bind(dev: *const CDevice) -> c_int {
-    call(-1, |s| {
+    call("device_bind", -1, |s| {
         let id = s.device(dev)?;
         s.world.bind(id)?;
         Ok(0)
@@ -675,13 +807,12 @@ pub extern "C" fn bvmig_device_bind(dev: *const CDevice) -> c_int {
 ///
 /// # Safety
 /// `out` points to a writable `pfn_t`.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_device_pfn_t(
     dev: *const CDevice,
     index: u64,
     out: *mut PfnT,
 ) -> c_int {
-    call(-1, |s| {
+    call("device_pfn_t", -1, |s| {
         if out.is_null() {
             return Err(FfiError::Null("pfn_t *"));
         }
@@ -693,43 +824,41 @@ pub unsafe extern "C" fn bvmig_device_pfn_t(
 }
 
 /// Number of stale uses reported so far.
-#[no_mangle]
 pub extern "C" fn bvmig_stale_uses() -> usize {
-    call(0, |s| Ok(s.world.stale_uses().len()))
+    call("stale_uses", 0, |s| Ok(s.world.stale_uses().len()))
 }
 
 /// Bytes a `struct page` per frame would cost for every range.
-#[no_mangle]
 pub extern "C" fn bvmig_struct_page_bytes() -> u64 {
-    call(0, |s| Ok(s.world.cost_report().struct_page_bytes()))
+    call("struct_page_bytes", 0, |s| {
+        Ok(s.world.cost_report().struct_page_bytes())
+    })
 }
 
 /// DRAM the pfn model spends on all ranges.
-#[no_mangle]
 pub extern "C" fn bvmig_pfn_model_bytes() -> u64 {
-    call(0, |s| Ok(s.world.cost_report().pfn_model_dram_bytes()))
+    call("pfn_model_bytes", 0, |s| {
+        Ok(s.world.cost_report().pfn_model_dram_bytes())
+    })
 }
 
 /// Bytes of frames really stored.
-#[no_mangle]
 pub extern "C" fn bvmig_stored_bytes() -> u64 {
-    call(0, |s| Ok(s.world.stored_bytes()))
+    call("stored_bytes", 0, |s| Ok(s.world.stored_bytes()))
 }
 
 // ----------------------------------------------------------------- pages
 
 /// `alloc_page`: a free DRAM page, or NULL.
-#[no_mangle]
 pub extern "C" fn bvmig_alloc_page() -> *mut CPage {
-    call(std::ptr::null_mut(), |s| {
+    call("alloc_page", std::ptr::null_mut(), |s| {
         Ok(page_ptr(s.world.alloc_page()?.pfn()))
     })
 }
 
 /// `__free_page`.
-#[no_mangle]
 pub extern "C" fn bvmig_free_page(page: *const CPage) {
-    call((), |s| {
+    call("free_page", (), |s| {
         let pfn = page_pfn(page)?;
         let page = s.world.pfn_to_page(pfn)?;
         Ok(s.world.free_page(page)?)
@@ -738,29 +867,25 @@ pub extern "C" fn bvmig_free_page(page: *const CPage) {
 
 /// `pfn_to_page`: NULL (and an error) for a pfn without a live memmap
 /// entry.
-#[no_mangle]
 pub extern "C" fn bvmig_pfn_to_page(pfn: c_ulong) -> *mut CPage {
-    call(std::ptr::null_mut(), |s| {
+    call("pfn_to_page", std::ptr::null_mut(), |s| {
         Ok(page_ptr(s.world.pfn_to_page(pfn)?.pfn()))
     })
 }
 
 /// `page_to_pfn`: `~0UL` (and an error) for something not a page pointer.
-#[no_mangle]
 pub extern "C" fn bvmig_page_to_pfn(page: *const CPage) -> c_ulong {
-    pure(c_ulong::MAX, || page_pfn(page))
+    pure("page_to_pfn", c_ulong::MAX, || page_pfn(page))
 }
 
 /// `pfn_t_has_page`, as the runtime computes it.
-#[no_mangle]
 pub extern "C" fn bvmig_pfn_t_has_page(pfn: PfnT) -> bool {
     pfn_t_has_page(pfn)
 }
 
 /// `pfn_t_to_page`, as the runtime computes it: NULL for a page-less pfn.
-#[no_mangle]
 pub extern "C" fn bvmig_pfn_t_to_page(pfn: PfnT) -> *mut CPage {
-    pure(std::ptr::null_mut(), || {
+    pure("pfn_t_to_page", std::ptr::null_mut(), || {
         let page = pfn_t_to_page(pfn);
         if let Some(p) = page {
             if p.pfn() >= 1 << (MAX_PHYSMEM_BITS - crate::PAGE_SHIFT) {
@@ -774,18 +899,16 @@ pub extern "C" fn bvmig_pfn_t_to_page(pfn: PfnT) -> *mut CPage {
 // ------------------------------------------------------------------- bio
 
 /// `bio_alloc`: a bio with room for `nr_iovecs` bvecs, or NULL.
-#[no_mangle]
 pub extern "C" fn bvmig_bio_alloc(nr_iovecs: c_uint) -> *mut CBio {
-    call(std::ptr::null_mut(), |s| {
+    call("bio_alloc", std::ptr::null_mut(), |s| {
         let bio = bio_alloc(nr_iovecs as usize)?;
         Ok(s.alloc_cbio(bio.bi_max_vecs()))
     })
 }
 
 /// `bio_put`: frees a bio (not the memory it names).
-#[no_mangle]
 pub extern "C" fn bvmig_bio_put(bio: *mut CBio) {
-    call((), |s| {
+    call("bio_put", (), |s| {
         s.table(bio)?;
         s.free_bio(bio);
         Ok(())
@@ -806,34 +929,31 @@ fn add(
 }
 
 /// `bio_add_page`: `len` on success, 0 on failure (a full bio included).
-#[no_mangle]
 pub extern "C" fn bvmig_bio_add_page(
     bio: *mut CBio,
     page: *const CPage,
     len: c_uint,
     offset: c_uint,
 ) -> c_int {
-    call(0, |s| {
+    call("bio_add", 0, |s| {
         let pfn = page_pfn(page)?;
         add(s, bio, page_to_pfn_t(Page::from_pfn(pfn)), len, offset)
     })
 }
 
 /// `bio_add_pfn`: as [`bvmig_bio_add_page`] for a `pfn_t`.
-#[no_mangle]
 pub extern "C" fn bvmig_bio_add_pfn(
     bio: *mut CBio,
     pfn: PfnT,
     len: c_uint,
     offset: c_uint,
 ) -> c_int {
-    call(0, |s| add(s, bio, pfn, len, offset))
+    call("bio_add", 0, |s| add(s, bio, pfn, len, offset))
 }
 
 /// `bio_advance`.
-#[no_mangle]
 pub extern "C" fn bvmig_bio_advance(bio: *mut CBio, bytes: c_uint) {
-    call((), |s| {
+    call("bio_advance", (), |s| {
         let mut model = s.read_bio(bio)?;
         let res = bio_advance(&mut model, bytes);
         // Past the end the kernel WARNs yet leaves the bio emptied, so the
@@ -845,9 +965,8 @@ pub extern "C" fn bvmig_bio_advance(bio: *mut CBio, bytes: c_uint) {
 
 /// `bio_split`: splits off the first `sectors` sectors as a new bio, or
 /// returns NULL.
-#[no_mangle]
 pub extern "C" fn bvmig_bio_split(bio: *mut CBio, sectors: c_int) -> *mut CBio {
-    call(std::ptr::null_mut(), |s| {
+    call("bio_split", std::ptr::null_mut(), |s| {
         let mut model = s.read_bio(bio)?;
         let sectors = u32::try_from(sectors).map_err(|_| BioError::SplitZero)?;
         let front = bio_split(&mut model, sectors)?;
@@ -870,14 +989,13 @@ pub extern "C" fn bvmig_bio_split(bio: *mut CBio, sectors: c_int) -> *mut CBio {
 /// # Safety
 /// `iter` and `out` point to a readable `struct bvec_iter` and a writable
 /// `struct bio_vec`.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_bio_iter_segment(
     bio: *const CBio,
     iter: *const BvecIter,
     out: *mut RawBioVec,
     multi_page: c_int,
 ) -> bool {
-    call(false, |s| {
+    call("bio_iter_segment", false, |s| {
         if iter.is_null() || out.is_null() {
             return Err(FfiError::Null("bvec_iter or bio_vec"));
         }
@@ -895,6 +1013,15 @@ pub unsafe extern "C" fn bvmig_bio_iter_segment(
         let raw = s.encode_bvec(&seg)?;
         // SAFETY: per the contract of this function.
         unsafe { out.write(raw) };
+        let id = s.bio_id(bio)?;
+        s.segments.insert(
+            out as usize,
+            BvecRef::Segment {
+                bio: id,
+                bi_idx: iter.bi_idx,
+                bi_bvec_done: iter.bi_bvec_done,
+            },
+        );
         Ok(true)
     })
 }
@@ -903,13 +1030,12 @@ pub unsafe extern "C" fn bvmig_bio_iter_segment(
 ///
 /// # Safety
 /// `iter` points to a writable `struct bvec_iter`.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_bio_advance_iter(
     bio: *const CBio,
     iter: *mut BvecIter,
     bytes: c_uint,
 ) -> bool {
-    call(false, |s| {
+    call("bio_advance_iter", false, |s| {
         if iter.is_null() {
             return Err(FfiError::Null("bvec_iter"));
         }
@@ -926,9 +1052,10 @@ pub unsafe extern "C" fn bvmig_bio_advance_iter(
 }
 
 /// `bio_segments`: single-page segments left.
-#[no_mangle]
 pub extern "C" fn bvmig_bio_segments(bio: *const CBio) -> c_uint {
-    call(0, |s| Ok(bio_segments(&s.read_bio(bio)?) as c_uint))
+    call("bio_segments", 0, |s| {
+        Ok(bio_segments(&s.read_bio(bio)?) as c_uint)
+    })
 }
 
 // ------------------------------------------------------------------ kmap
@@ -949,15 +1076,13 @@ fn kmap(s: &mut FfiState, pfn: PfnT) -> Result<*mut c_void, FfiError> {
 }
 
 /// `kmap_atomic_pfn_t`: the address of the frame, or NULL.
-#[no_mangle]
 pub extern "C" fn bvmig_kmap_atomic_pfn_t(pfn: PfnT) -> *mut c_void {
-    call(std::ptr::null_mut(), |s| kmap(s, pfn))
+    call("kmap", std::ptr::null_mut(), |s| kmap(s, pfn))
 }
 
 /// `kmap_atomic`: the address of a page, or NULL.
-#[no_mangle]
 pub extern "C" fn bvmig_kmap_atomic(page: *const CPage) -> *mut c_void {
-    call(std::ptr::null_mut(), |s| {
+    call("kmap", std::ptr::null_mut(), |s| {
         let pfn = page_pfn(page)?;
         kmap(s, page_to_pfn_t(Page::from_pfn(pfn)))
     })
@@ -965,9 +1090,8 @@ pub extern "C" fn bvmig_kmap_atomic(page: *const CPage) -> *mut c_void {
 
 /// `kunmap_atomic` / `kunmap_atomic_pfn_t`: releases the mapping that
 /// contains `addr`.
-#[no_mangle]
 pub extern "C" fn bvmig_kunmap_atomic(addr: *const c_void) {
-    call((), |s| {
+    call("kunmap", (), |s| {
         let addr = addr as usize;
         let page = PAGE_SIZE as usize;
         let pos = s
@@ -981,9 +1105,8 @@ pub extern "C" fn bvmig_kunmap_atomic(addr: *const c_void) {
 }
 
 /// Number of live atomic mappings.
-#[no_mangle]
 pub extern "C" fn bvmig_kmap_depth() -> usize {
-    call(0, |s| Ok(s.world.kmap_depth()))
+    call("kmap_depth", 0, |s| Ok(s.world.kmap_depth()))
 }
 
 // ---------------------------------------------------- scatterlist and DMA
@@ -1014,14 +1137,13 @@ unsafe fn write_sgl(sgl: *mut Scatterlist, table: &SgTable) -> Result<(), FfiErr
 ///
 /// # Safety
 /// `sg` points to a `struct scatterlist`.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_sg_set_pfn(
     sg: *mut Scatterlist,
     pfn: PfnT,
     len: c_uint,
     offset: c_uint,
 ) {
-    pure((), || {
+    pure("sg_set", (), || {
         if sg.is_null() {
             return Err(FfiError::Null("struct scatterlist *"));
         }
@@ -1030,6 +1152,13 @@ pub unsafe extern "C" fn bvmig_sg_set_pfn(
         sg_set_pfn(&mut entry, pfn, len, offset)?;
         // SAFETY: per the contract of this function.
         unsafe { sg.write(entry) };
+        with_state(|s| {
+            s.events.push(Event::SgSet {
+                phys: crate::scatterlist::sg_phys(&entry),
+                offset,
+                length: len,
+            })
+        });
         Ok(())
     })
 }
@@ -1039,9 +1168,8 @@ pub unsafe extern "C" fn bvmig_sg_set_pfn(
 ///
 /// # Safety
 /// `sg` points to a `struct scatterlist`.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_sg_page(sg: *const Scatterlist) -> *mut CPage {
-    pure(std::ptr::null_mut(), || {
+    pure("sg_page", std::ptr::null_mut(), || {
         if sg.is_null() {
             return Err(FfiError::Null("struct scatterlist *"));
         }
@@ -1055,14 +1183,13 @@ pub unsafe extern "C" fn bvmig_sg_page(sg: *const Scatterlist) -> *mut CPage {
 ///
 /// # Safety
 /// `limits` points to a `struct queue_limits`, `sgl` to `nents` entries.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_blk_rq_map_sg(
     limits: *const QueueLimits,
     bio: *const CBio,
     sgl: *mut Scatterlist,
     nents: c_uint,
 ) -> c_int {
-    call(-1, |s| {
+    call("blk_rq_map_sg", -1, |s| {
         if limits.is_null() {
             return Err(FfiError::Null("struct queue_limits *"));
         }
@@ -1087,6 +1214,19 @@ pub unsafe extern "C" fn bvmig_blk_rq_map_sg(
         let n = blk_rq_map_sg(&limits, &rq, &mut table)?;
         // SAFETY: the table has exactly `nents` slots.
         unsafe { write_sgl(sgl, &table) }?;
+        let entries = table
+            .positions()?
+            .into_iter()
+            .take(n)
+            .map(|pos| {
+                table.get(pos).map(|e| SgEntry {
+                    phys: crate::scatterlist::sg_phys(e),
+                    length: e.length,
+                    last: crate::scatterlist::sg_is_last(e),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        s.events.push(Event::MapSg { entries });
         Ok(n as c_int)
     })
 }
@@ -1095,14 +1235,13 @@ pub unsafe extern "C" fn bvmig_blk_rq_map_sg(
 ///
 /// # Safety
 /// `sgl` points to `nents` entries.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_dma_map_sg(
     dev: *const CDevice,
     sgl: *mut Scatterlist,
     nents: c_int,
     dir: c_int,
 ) -> c_int {
-    call(0, |s| {
+    call("dma_map_sg", 0, |s| {
         let id = s.device(dev)?;
         let dir = direction(dir)?;
         let nents = usize::try_from(nents).map_err(|_| SgError::Empty)?;
@@ -1111,6 +1250,23 @@ pub unsafe extern "C" fn bvmig_dma_map_sg(
         let n = dma_map_sg(&mut s.world, id, &mut table, dir)?;
         // SAFETY: the table has exactly `nents` slots.
         unsafe { write_sgl(sgl, &table) }?;
+        let entries = table
+            .positions()?
+            .into_iter()
+            .take(n)
+            .map(|pos| {
+                table.get(pos).map(|e| DmaEntry {
+                    addr: e.dma_address,
+                    len: e.dma_length,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let device = s.world.device_name(id)?.to_owned();
+        s.events.push(Event::DmaMapSg {
+            device,
+            dir,
+            entries,
+        });
         Ok(n as c_int)
     })
 }
@@ -1119,25 +1275,25 @@ pub unsafe extern "C" fn bvmig_dma_map_sg(
 ///
 /// # Safety
 /// `sgl` points to `nents` entries.
-#[no_mangle]
 pub unsafe extern "C" fn bvmig_dma_unmap_sg(
     dev: *const CDevice,
     sgl: *mut Scatterlist,
     nents: c_int,
     dir: c_int,
 ) {
-    call((), |s| {
+    call("dma_unmap_sg", (), |s| {
         let id = s.device(dev)?;
         let dir = direction(dir)?;
         let nents = usize::try_from(nents).map_err(|_| SgError::Empty)?;
         // SAFETY: per the contract of this function.
         let table = unsafe { read_sgl(sgl, nents) }?;
+        let device = s.world.device_name(id)?.to_owned();
+        s.events.push(Event::DmaUnmapSg { device, nents });
         Ok(dma_unmap_sg(&mut s.world, id, &table, dir)?)
     })
 }
 
 /// `dma_map_pfn`: the bus address, or `DMA_MAPPING_ERROR`.
-#[no_mangle]
 pub extern "C" fn bvmig_dma_map_pfn(
     dev: *const CDevice,
     pfn: PfnT,
@@ -1145,24 +1301,32 @@ pub extern "C" fn bvmig_dma_map_pfn(
     size: usize,
     dir: c_int,
 ) -> u64 {
-    call(DMA_MAPPING_ERROR, |s| {
+    call("dma_map", DMA_MAPPING_ERROR, |s| {
         let id = s.device(dev)?;
-        Ok(dma_map_pfn(
-            &mut s.world,
-            id,
-            pfn,
-            offset,
-            size as u64,
-            direction(dir)?,
-        )?)
+        let dir = direction(dir)?;
+        let addr = dma_map_pfn(&mut s.world, id, pfn, offset, size as u64, dir)?;
+        let device = s.world.device_name(id)?.to_owned();
+        s.events.push(Event::DmaMap {
+            device,
+            phys: crate::pfn_t::pfn_t_to_phys(pfn) + offset,
+            size: size as u64,
+            dir,
+            addr,
+        });
+        Ok(addr)
     })
 }
 
 /// `dma_unmap_pfn`.
-#[no_mangle]
 pub extern "C" fn bvmig_dma_unmap_pfn(dev: *const CDevice, addr: u64, size: usize, dir: c_int) {
-    call((), |s| {
+    call("dma_unmap", (), |s| {
         let id = s.device(dev)?;
+        let device = s.world.device_name(id)?.to_owned();
+        s.events.push(Event::DmaUnmap {
+            device,
+            addr,
+            size: size as u64,
+        });
         Ok(dma_unmap_pfn(
             &mut s.world,
             id,
@@ -1170,6 +1334,51 @@ pub extern "C" fn bvmig_dma_unmap_pfn(dev: *const CDevice, addr: u64, size: usiz
             size as u64,
             direction(dir)?,
         )?)
+    })
+}
+
+// ------------------------------------------------------------ observation
+
+/// `bvec_page()` in the `bv_pfn` layout: the page of a bvec, or NULL for a
+/// page-less one. A page-less bvec is reported precisely (which bvec, which
+/// pfn), since the caller is about to use NULL as a page.
+///
+/// # Safety
+/// `bvec` points to a readable `struct bio_vec` of the `bv_pfn` layout.
+pub unsafe extern "C" fn bvmig_bvec_page(bvec: *const RawBioVec) -> *mut CPage {
+    call("bvec_page", std::ptr::null_mut(), |s| {
+        if bvec.is_null() {
+            return Err(FfiError::Null("struct bio_vec *"));
+        }
+        if s.layout != Layout::Pfn {
+            return Err(FfiError::Layout(BVMIG_LAYOUT_PAGE));
+        }
+        // SAFETY: per the contract of this function.
+        let pfn = PfnT::from_raw(unsafe { bvec.read() }.first);
+        if pfn_t_has_page(pfn) {
+            return Ok(page_ptr(crate::pfn_t::pfn_t_to_pfn(pfn)));
+        }
+        let at = s.bvec_ref(bvec);
+        s.events.push(Event::PagelessBvecPage {
+            bvec: at,
+            pfn: crate::pfn_t::pfn_t_to_pfn(pfn),
+            flags: pfn.flags(),
+        });
+        Err(FfiError::PagelessBvecPage(crate::pfn_t::pfn_t_to_pfn(pfn)))
+    })
+}
+
+/// Records a value the program computed (a checksum, a count), so that
+/// runs can be compared on it.
+///
+/// # Safety
+/// `name` is a NUL-terminated string.
+pub unsafe extern "C" fn bvmig_report(name: *const c_char, value: u64) {
+    call("report", (), |s| {
+        // SAFETY: per the contract of this function.
+        let name = unsafe { c_name(name, "report name") }?;
+        s.events.push(Event::Report { name, value });
+        Ok(())
     })
 }
 

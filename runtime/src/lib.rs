@@ -5,7 +5,8 @@
 //! `__pfn_t`") builds: `struct bio_vec` names its memory by a [`pfn_t::PfnT`]
 //! instead of a `struct page *`, so that persistent memory without a memmap
 //! can be the source or target of I/O. Kernel-style C fixtures are compiled
-//! against it through the C ABI in [`ffi`].
+//! into shared objects that reach it through a table of function pointers
+//! ([`ops`]); the process that loads them ([`host`]) provides the runtime.
 //!
 //! # Code map
 //! - [`severity`]: how bad a misuse is (the kernel's BUG / WARN / error).
@@ -18,7 +19,11 @@
 //! - [`dma`]: direct-mapped DMA with a mask, for pfns and scatterlists.
 //! - [`bounce`]: bounce buffering of frames above a queue's limit.
 //! - [`page_model`]: the pre-migration, page-based reference model.
-//! - [`ffi`]: the C ABI.
+//! - [`ffi`]: the C ABI, one `extern "C"` function per kernel call.
+//! - [`ops`]: the table of those functions that loaded C code calls through.
+//! - [`host`]: compiling C with the system compiler, loading it, setting up
+//!   a world for it from Rust and observing what it did.
+//! - [`observe`]: what a C program did, in terms two layouts share.
 //!
 //! **Architecture invariant:** this crate knows nothing about the rewriter;
 //! it models the kernel after the rewrite, and the page-based layer before
@@ -36,7 +41,10 @@ pub mod bounce;
 pub mod bvec;
 pub mod dma;
 pub mod ffi;
+pub mod host;
 pub mod memory;
+pub mod observe;
+pub mod ops;
 pub mod page_model;
 pub mod pfn_t;
 pub mod request;

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use thiserror::Error;
 
 use crate::dma::DmaMapping;
+use crate::observe::MemoryImage;
 use crate::pfn_t::{pfn_t_has_page, pfn_t_to_pfn, PfnT, PFN_DEV, PFN_MAP};
 use crate::severity::{Misuse, Severity};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
@@ -995,6 +996,32 @@ impl World {
     /// Bytes of frames the runtime really holds.
     pub fn stored_bytes(&self) -> u64 {
         self.frames.stored_bytes()
+    }
+
+    /// A copy of every stored frame that holds a non-zero byte.
+    pub fn memory_image(&self) -> MemoryImage {
+        let mut image = MemoryImage::default();
+        for (&pfn, frame) in &self.frames.frames {
+            let mut bytes = vec![0u8; FRAME_BYTES].into_boxed_slice();
+            // SAFETY: as in `FrameStore::read`: a whole frame, copied
+            // through a raw pointer while no C code runs.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    frame.0.get().cast::<u8>(),
+                    bytes.as_mut_ptr(),
+                    FRAME_BYTES,
+                );
+            }
+            if bytes.iter().any(|&b| b != 0) {
+                image.frames.insert(pfn, bytes);
+            }
+        }
+        image
+    }
+
+    /// Number of DMA mappings live on any device.
+    pub fn dma_mappings_live(&self) -> usize {
+        self.dma_maps.len()
     }
 
     fn copy_frames(

@@ -1,27 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Smoke test of the runtime's C ABI, compiled once per bio_vec layout
- * (with and without -DBVMIG_LAYOUT_PFN) by runtime/tests/it/c_abi.rs.
- * It exits non-zero on the first failed check and prints what it read
- * back, which the Rust side asserts on too.
+ * (with and without -DBVMIG_LAYOUT_PFN) into a shared object by
+ * runtime/tests/it/c_abi.rs, which loads it and calls bvmig_smoke().
+ * It stops at the first failed check, and logs what it read back into the
+ * caller's buffer, which the Rust side asserts on too.
  */
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <bvmig/fixture.h>
 
 static int checks;
+static jmp_buf failed;
+static char *log_buf;
+static size_t log_cap, log_len;
 
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (log_len + 1 >= log_cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(log_buf + log_len, log_cap - log_len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		log_len += (size_t)n;
+	if (log_len >= log_cap)
+		log_len = log_cap - 1;
+}
+
+/* Logs the failed check and returns from bvmig_smoke() with -1. */
 #define CHECK(cond)							\
 	do {								\
 		checks++;						\
 		if (!(cond)) {						\
-			fprintf(stderr, "%s:%d: check failed: %s (last error %d: %s)\n", \
-				__FILE__, __LINE__, #cond,		\
-				bvmig_last_error_kind(),		\
-				bvmig_last_error_message());		\
-			exit(1);					\
+			say("%s:%d: check failed: %s (last error %d: %s)\n", \
+			    __FILE__, __LINE__, #cond,			\
+			    bvmig_last_error_kind(),			\
+			    bvmig_last_error_message());		\
+			longjmp(failed, 1);				\
 		}							\
 	} while (0)
 
@@ -129,7 +151,7 @@ static void check_dram_bio(struct device *dma64)
 	CHECK(read_segments(bio, buf, sizeof(buf)) == 3);
 	CHECK(memcmp(buf + 4090, "hello, world", 12) == 0);
 	CHECK(memcmp(buf + 8192, "far away", 8) == 0);
-	printf("read back: %.12s / %.8s\n", buf + 4090, buf + 8192);
+	say("read back: %.12s / %.8s\n", buf + 4090, buf + 8192);
 
 	/* The request maps to two scatterlist entries. */
 	sg_init_table(sgl, 4);
@@ -212,10 +234,11 @@ static void check_pmem_bio(struct device *pmem, struct device *dma32)
 	CHECK(bio_add_pfn(bio, p1, 4096, 0) == 4096);
 	CHECK(bio->bi_vcnt == 1);
 	CHECK(bvec_page(&bio->bi_io_vec[0]) == NULL);
+	CHECK_ERROR(BVMIG_ERR_BUG, "page-less bio_vec");
 	CHECK(bvec_pfn(&bio->bi_io_vec[0]).val == p0.val);
 	CHECK(read_segments(bio, buf, sizeof(buf)) == 2);
 	CHECK(memcmp(buf + 4096, "persistent", 10) == 0);
-	printf("pmem read back: %.10s\n", buf + 4096);
+	say("pmem read back: %.10s\n", buf + 4096);
 
 	/* A page-less scatterlist entry, beyond a 32-bit DMA mask. */
 	sg_init_table(sgl, 2);
@@ -237,10 +260,26 @@ static void check_pmem_bio(struct device *pmem, struct device *dma32)
 }
 #endif
 
-int main(void)
+/*
+ * Runs every check against a world of its own; logs into @log (@cap
+ * bytes). Returns the number of checks passed, or -1.
+ */
+BVMIG_EXPORT int bvmig_smoke(char *log, size_t cap);
+
+int bvmig_smoke(char *log, size_t cap)
 {
 	struct device *pmem, *dma32, *dma64;
 
+	log_buf = log;
+	log_cap = cap;
+	log_len = 0;
+	if (cap)
+		log[0] = '\0';
+	checks = 0;
+	if (setjmp(failed)) {
+		bvmig_world_destroy();
+		return -1;
+	}
 	CHECK(bvmig_world_create() == 0);
 	CHECK(bvmig_world_create() == -1);
 	CHECK_ERROR(BVMIG_ERR_WARN, "already has a world");
@@ -262,7 +301,7 @@ int main(void)
 	CHECK(bvmig_stored_bytes() < 1 * MIB);
 	bvmig_world_destroy();
 
-	printf("%s layout: %d checks passed\n",
-	       BVMIG_ABI_LAYOUT == BVMIG_ABI_LAYOUT_PFN ? "pfn" : "page", checks);
-	return 0;
+	say("%s layout: %d checks passed\n",
+	    BVMIG_ABI_LAYOUT == BVMIG_ABI_LAYOUT_PFN ? "pfn" : "page", checks);
+	return checks;
 }
