@@ -279,7 +279,7 @@ fn record(err: &impl Misuse) {
 
 fn misuse(op: &'static str, err: &impl Misuse) -> Event {
     Event::Misuse {
-        op,
+        op: op.to_owned(),
         severity: err.severity(),
         message: err.to_string(),
     }

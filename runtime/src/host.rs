@@ -16,12 +16,18 @@
 //!
 //! A world lives on one thread (see [`crate::ffi`]), so a [`Session`] and
 //! the calls into C it makes stay on the thread that created them.
+//!
+//! C code under test may crash or loop forever (a wrong rewrite can do
+//! either), so [`run_isolated`] runs a session in a forked child process
+//! with a time limit, and reports a crash or a timeout as an outcome rather
+//! than taking the harness down with it.
 
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_uint, c_ushort, CString, OsString};
-use std::io;
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
@@ -29,7 +35,7 @@ use crate::bio::{bio_add_pfn, bio_alloc, Bio, BIO_MAX_PAGES};
 use crate::bvec::BvecIter;
 use crate::ffi::{self, CBio, CDevice, FfiError, Layout, RawBioVec};
 use crate::memory::{DevMemmap, DeviceId};
-use crate::observe::{BioId, Observation};
+use crate::observe::{BioId, DecodeError, Observation};
 use crate::ops::{BvmigOps, BVMIG_OPS, BVMIG_OPS_VERSION};
 use crate::pfn_t::{pfn_t_to_pfn, PfnT};
 use crate::request::QueueLimits;
@@ -121,6 +127,16 @@ pub enum HostError {
     /// The thread already has a world.
     #[error("this thread already has a runtime world")]
     Busy,
+    /// The child process of an isolated run could not be started or
+    /// waited for.
+    #[error("isolated run: {0}")]
+    Process(io::Error),
+    /// The child process of an isolated run failed before the C code ran.
+    #[error("isolated run: {0}")]
+    Child(String),
+    /// The child's observation did not arrive intact.
+    #[error("isolated run: {0}")]
+    Decode(#[from] DecodeError),
 }
 
 /// The system C compiler: `$CC`, or `cc`.
@@ -710,4 +726,148 @@ impl Session {
         })
         .ok_or(HostError::Busy)
     }
+}
+
+/// How an isolated run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The entry point returned; this is what the C code did.
+    Completed(Observation),
+    /// The process was killed by a signal (a crash in the C code, or in
+    /// the runtime under a pointer C handed it).
+    Crashed {
+        /// The signal number.
+        signal: i32,
+    },
+    /// It was still running when the time limit passed, and was killed.
+    TimedOut(Duration),
+}
+
+/// The name of a signal number, for messages.
+pub fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGILL => "SIGILL",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTRAP => "SIGTRAP",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_owned()
+}
+
+/// Runs `bvmig_fixture` of `obj` on a fresh world made from `setup`, in a
+/// forked child process, for at most `limit`.
+///
+/// The object is loaded in this process before the fork, so the child only
+/// sets up the world, calls C and writes its observation to a file both
+/// share; a child that crashes or hangs cannot hurt this process.
+pub fn run_isolated(
+    obj: &Object,
+    layout: Layout,
+    setup: &Setup,
+    memory: Memory,
+    limit: Duration,
+) -> Result<Outcome, HostError> {
+    let mut record = tempfile::tempfile().map_err(HostError::Process)?;
+    // SAFETY: the child only runs this crate's code and the loaded C
+    // object on this thread, allocates (glibc's malloc is fork-safe),
+    // writes a file and leaves with _exit: nothing that needs a lock
+    // another thread of this process could hold.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(HostError::Process(io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        child(obj, layout, setup, memory, &mut record);
+    }
+    let started = Instant::now();
+    let mut pause = Duration::from_micros(100);
+    let status = loop {
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            break status;
+        }
+        if r < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(HostError::Process(err));
+        }
+        if started.elapsed() > limit {
+            // SAFETY: killing and reaping our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            return Ok(Outcome::TimedOut(limit));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    };
+    if libc::WIFSIGNALED(status) {
+        return Ok(Outcome::Crashed {
+            signal: libc::WTERMSIG(status),
+        });
+    }
+    let mut bytes = Vec::new();
+    record
+        .rewind()
+        .and_then(|()| record.read_to_end(&mut bytes))
+        .map_err(HostError::Process)?;
+    match (libc::WEXITSTATUS(status), bytes.split_first()) {
+        (0, Some((0, obs))) => Ok(Outcome::Completed(Observation::decode(obs)?)),
+        (_, Some((1, msg))) => Err(HostError::Child(String::from_utf8_lossy(msg).into_owned())),
+        (code, _) => Err(HostError::Child(format!(
+            "child exited with status {code} without a record"
+        ))),
+    }
+}
+
+/// The child of [`run_isolated`]: never returns.
+fn child(
+    obj: &Object,
+    layout: Layout,
+    setup: &Setup,
+    memory: Memory,
+    record: &mut std::fs::File,
+) -> ! {
+    // A crash is an outcome here, not something to dump core for.
+    let no_core = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on this process.
+    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut session = Session::new(layout, setup, memory)?;
+        session.run_fixture(obj)
+    }));
+    let mut out = Vec::new();
+    match res {
+        Ok(Ok(obs)) => {
+            out.push(0);
+            out.extend(obs.encode());
+        }
+        Ok(Err(err)) => {
+            out.push(1);
+            out.extend(err.to_string().bytes());
+        }
+        Err(_) => {
+            out.push(1);
+            out.extend(b"the runtime panicked");
+        }
+    }
+    let code = match record.write_all(&out).and_then(|()| record.flush()) {
+        Ok(()) => 0,
+        Err(_) => 2,
+    };
+    // SAFETY: leaving the child without running this process's exit
+    // handlers or destructors, which belong to the parent.
+    unsafe { libc::_exit(code) }
 }

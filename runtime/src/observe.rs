@@ -145,7 +145,7 @@ pub enum Event {
         /// The operation, named the same in both layouts (`kmap` for
         /// `kmap_atomic` and `kmap_atomic_pfn_t`, `bio_add` for
         /// `bio_add_page` and `bio_add_pfn`, ...).
-        op: &'static str,
+        op: String,
         /// What the kernel would have done.
         severity: Severity,
         /// Why, in the runtime's words (not compared: the wording may name
@@ -370,6 +370,362 @@ pub struct Observation {
     pub memory: MemoryImage,
 }
 
+/// An observation record that does not decode (a child process that died
+/// while writing it, say).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("observation record is truncated or corrupt at byte {0}")]
+pub struct DecodeError(pub usize);
+
+/// Little-endian, length-prefixed encoding, for handing an observation
+/// from the process that ran the C code to the one comparing.
+#[derive(Default)]
+struct Enc(Vec<u8>);
+
+impl Enc {
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+}
+
+struct Dec<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl Dec<'_> {
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        let end = self.at + 8;
+        let b = self.buf.get(self.at..end).ok_or(DecodeError(self.at))?;
+        self.at = end;
+        Ok(u64::from_le_bytes(
+            b.try_into().map_err(|_| DecodeError(self.at))?,
+        ))
+    }
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        let at = self.at;
+        u32::try_from(self.u64()?).map_err(|_| DecodeError(at))
+    }
+    fn bytes(&mut self) -> Result<&[u8], DecodeError> {
+        let len = usize::try_from(self.u64()?).map_err(|_| DecodeError(self.at))?;
+        let end = self.at.checked_add(len).ok_or(DecodeError(self.at))?;
+        let b = self.buf.get(self.at..end).ok_or(DecodeError(self.at))?;
+        self.at = end;
+        Ok(b)
+    }
+    fn string(&mut self) -> Result<String, DecodeError> {
+        let at = self.at;
+        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| DecodeError(at))
+    }
+    fn bool(&mut self) -> Result<bool, DecodeError> {
+        Ok(self.u64()? != 0)
+    }
+    fn dir(&mut self) -> Result<DmaDataDirection, DecodeError> {
+        let at = self.at;
+        let v = self.u64()?;
+        DmaDataDirection::from_c(v as i32).ok_or(DecodeError(at))
+    }
+}
+
+fn dir_code(dir: DmaDataDirection) -> u64 {
+    dir as i32 as u64
+}
+
+impl Observation {
+    /// The observation as bytes, for [`Observation::decode`].
+    pub fn encode(&self) -> Vec<u8> {
+        let mut e = Enc::default();
+        e.u64(self.ret as i64 as u64);
+        e.u64(self.events.len() as u64);
+        for ev in &self.events {
+            match ev {
+                Event::SgSet {
+                    phys,
+                    offset,
+                    length,
+                } => {
+                    e.u64(0);
+                    e.u64(*phys);
+                    e.u64((*offset).into());
+                    e.u64((*length).into());
+                }
+                Event::MapSg { entries } => {
+                    e.u64(1);
+                    e.u64(entries.len() as u64);
+                    for x in entries {
+                        e.u64(x.phys);
+                        e.u64(x.length.into());
+                        e.u64(x.last.into());
+                    }
+                }
+                Event::DmaMapSg {
+                    device,
+                    dir,
+                    entries,
+                } => {
+                    e.u64(2);
+                    e.bytes(device.as_bytes());
+                    e.u64(dir_code(*dir));
+                    e.u64(entries.len() as u64);
+                    for x in entries {
+                        e.u64(x.addr);
+                        e.u64(x.len.into());
+                    }
+                }
+                Event::DmaUnmapSg { device, nents } => {
+                    e.u64(3);
+                    e.bytes(device.as_bytes());
+                    e.u64(*nents as u64);
+                }
+                Event::DmaMap {
+                    device,
+                    phys,
+                    size,
+                    dir,
+                    addr,
+                } => {
+                    e.u64(4);
+                    e.bytes(device.as_bytes());
+                    e.u64(*phys);
+                    e.u64(*size);
+                    e.u64(dir_code(*dir));
+                    e.u64(*addr);
+                }
+                Event::DmaUnmap { device, addr, size } => {
+                    e.u64(5);
+                    e.bytes(device.as_bytes());
+                    e.u64(*addr);
+                    e.u64(*size);
+                }
+                Event::PagelessBvecPage { bvec, pfn, flags } => {
+                    e.u64(6);
+                    match bvec {
+                        BvecRef::Table { bio, idx } => {
+                            e.u64(0);
+                            e.u64(bio.0);
+                            e.u64(*idx as u64);
+                        }
+                        BvecRef::Segment {
+                            bio,
+                            bi_idx,
+                            bi_bvec_done,
+                        } => {
+                            e.u64(1);
+                            e.u64(bio.0);
+                            e.u64((*bi_idx).into());
+                            e.u64((*bi_bvec_done).into());
+                        }
+                        BvecRef::Unknown => e.u64(2),
+                    }
+                    e.u64(*pfn);
+                    e.u64(*flags);
+                }
+                Event::Misuse {
+                    op,
+                    severity,
+                    message,
+                } => {
+                    e.u64(7);
+                    e.bytes(op.as_bytes());
+                    e.u64(severity.as_c() as u64);
+                    e.bytes(message.as_bytes());
+                }
+                Event::Report { name, value } => {
+                    e.u64(8);
+                    e.bytes(name.as_bytes());
+                    e.u64(*value);
+                }
+            }
+        }
+        e.u64(self.bios.len() as u64);
+        for bio in &self.bios {
+            e.u64(bio.id.0);
+            e.u64(bio.vecs.len() as u64);
+            for v in &bio.vecs {
+                match v {
+                    BvecState::Valid { phys, len } => {
+                        e.u64(0);
+                        e.u64(*phys);
+                        e.u64((*len).into());
+                    }
+                    BvecState::Invalid(why) => {
+                        e.u64(1);
+                        e.bytes(why.as_bytes());
+                    }
+                }
+            }
+            e.u64(bio.iter.bi_sector);
+            e.u64(bio.iter.bi_size.into());
+            e.u64(bio.iter.bi_idx.into());
+            e.u64(bio.iter.bi_bvec_done.into());
+            e.u64(bio.cloned.into());
+        }
+        e.u64(self.kmaps_held as u64);
+        e.u64(self.dma_mappings_live as u64);
+        e.u64(self.memory.frames.len() as u64);
+        for (pfn, bytes) in &self.memory.frames {
+            e.u64(*pfn);
+            e.bytes(bytes);
+        }
+        e.0
+    }
+
+    /// Decodes what [`Observation::encode`] made.
+    pub fn decode(buf: &[u8]) -> Result<Observation, DecodeError> {
+        let mut d = Dec { buf, at: 0 };
+        let ret = d.u64()? as i64 as i32;
+        let n = d.u64()?;
+        let mut events = Vec::new();
+        for _ in 0..n {
+            let at = d.at;
+            let ev = match d.u64()? {
+                0 => Event::SgSet {
+                    phys: d.u64()?,
+                    offset: d.u32()?,
+                    length: d.u32()?,
+                },
+                1 => {
+                    let n = d.u64()?;
+                    let mut entries = Vec::new();
+                    for _ in 0..n {
+                        entries.push(SgEntry {
+                            phys: d.u64()?,
+                            length: d.u32()?,
+                            last: d.bool()?,
+                        });
+                    }
+                    Event::MapSg { entries }
+                }
+                2 => {
+                    let device = d.string()?;
+                    let dir = d.dir()?;
+                    let n = d.u64()?;
+                    let mut entries = Vec::new();
+                    for _ in 0..n {
+                        entries.push(DmaEntry {
+                            addr: d.u64()?,
+                            len: d.u32()?,
+                        });
+                    }
+                    Event::DmaMapSg {
+                        device,
+                        dir,
+                        entries,
+                    }
+                }
+                3 => Event::DmaUnmapSg {
+                    device: d.string()?,
+                    nents: d.u64()? as usize,
+                },
+                4 => Event::DmaMap {
+                    device: d.string()?,
+                    phys: d.u64()?,
+                    size: d.u64()?,
+                    dir: d.dir()?,
+                    addr: d.u64()?,
+                },
+                5 => Event::DmaUnmap {
+                    device: d.string()?,
+                    addr: d.u64()?,
+                    size: d.u64()?,
+                },
+                6 => {
+                    let bvec = match d.u64()? {
+                        0 => BvecRef::Table {
+                            bio: BioId(d.u64()?),
+                            idx: d.u64()? as usize,
+                        },
+                        1 => BvecRef::Segment {
+                            bio: BioId(d.u64()?),
+                            bi_idx: d.u32()?,
+                            bi_bvec_done: d.u32()?,
+                        },
+                        2 => BvecRef::Unknown,
+                        _ => return Err(DecodeError(at)),
+                    };
+                    Event::PagelessBvecPage {
+                        bvec,
+                        pfn: d.u64()?,
+                        flags: d.u64()?,
+                    }
+                }
+                7 => {
+                    let op = d.string()?;
+                    let severity = match d.u64()? {
+                        1 => Severity::Fail,
+                        2 => Severity::Warn,
+                        3 => Severity::Bug,
+                        _ => return Err(DecodeError(at)),
+                    };
+                    Event::Misuse {
+                        op,
+                        severity,
+                        message: d.string()?,
+                    }
+                }
+                8 => Event::Report {
+                    name: d.string()?,
+                    value: d.u64()?,
+                },
+                _ => return Err(DecodeError(at)),
+            };
+            events.push(ev);
+        }
+        let n = d.u64()?;
+        let mut bios = Vec::new();
+        for _ in 0..n {
+            let id = BioId(d.u64()?);
+            let nv = d.u64()?;
+            let mut vecs = Vec::new();
+            for _ in 0..nv {
+                let at = d.at;
+                vecs.push(match d.u64()? {
+                    0 => BvecState::Valid {
+                        phys: d.u64()?,
+                        len: d.u32()?,
+                    },
+                    1 => BvecState::Invalid(d.string()?),
+                    _ => return Err(DecodeError(at)),
+                });
+            }
+            let iter = BvecIter {
+                bi_sector: d.u64()?,
+                bi_size: d.u32()?,
+                bi_idx: d.u32()?,
+                bi_bvec_done: d.u32()?,
+            };
+            bios.push(BioState {
+                id,
+                vecs,
+                iter,
+                cloned: d.bool()?,
+            });
+        }
+        let kmaps_held = d.u64()? as usize;
+        let dma_mappings_live = d.u64()? as usize;
+        let n = d.u64()?;
+        let mut memory = MemoryImage::default();
+        for _ in 0..n {
+            let pfn = d.u64()?;
+            memory.frames.insert(pfn, d.bytes()?.into());
+        }
+        if d.at != buf.len() {
+            return Err(DecodeError(d.at));
+        }
+        Ok(Observation {
+            ret,
+            events,
+            bios,
+            kmaps_held,
+            dma_mappings_live,
+            memory,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,20 +758,100 @@ mod tests {
     }
 
     #[test]
+    fn observations_round_trip_and_truncation_is_an_error() {
+        let obs = Observation {
+            ret: -12,
+            events: vec![
+                Event::SgSet {
+                    phys: 0x1000,
+                    offset: 4,
+                    length: 8,
+                },
+                Event::MapSg {
+                    entries: vec![SgEntry {
+                        phys: 1,
+                        length: 2,
+                        last: true,
+                    }],
+                },
+                Event::DmaMapSg {
+                    device: "nvme".into(),
+                    dir: DmaDataDirection::ToDevice,
+                    entries: vec![DmaEntry { addr: 5, len: 6 }],
+                },
+                Event::DmaUnmapSg {
+                    device: "nvme".into(),
+                    nents: 3,
+                },
+                Event::DmaMap {
+                    device: "ahci".into(),
+                    phys: 7,
+                    size: 8,
+                    dir: DmaDataDirection::FromDevice,
+                    addr: 9,
+                },
+                Event::DmaUnmap {
+                    device: "ahci".into(),
+                    addr: 9,
+                    size: 8,
+                },
+                Event::PagelessBvecPage {
+                    bvec: BvecRef::Segment {
+                        bio: BioId(2),
+                        bi_idx: 1,
+                        bi_bvec_done: 512,
+                    },
+                    pfn: 0x100000,
+                    flags: 1 << 61,
+                },
+                Event::Misuse {
+                    op: "kmap".into(),
+                    severity: Severity::Warn,
+                    message: "why".into(),
+                },
+                Event::Report {
+                    name: "sum".into(),
+                    value: u64::MAX,
+                },
+            ],
+            bios: vec![BioState {
+                id: BioId(0),
+                vecs: vec![
+                    BvecState::Valid { phys: 3, len: 4 },
+                    BvecState::Invalid("NULL struct page *".into()),
+                ],
+                iter: BvecIter {
+                    bi_sector: 1,
+                    bi_size: 2,
+                    bi_idx: 3,
+                    bi_bvec_done: 4,
+                },
+                cloned: true,
+            }],
+            kmaps_held: 1,
+            dma_mappings_live: 2,
+            memory: image(&[(3, 10, 1)]),
+        };
+        let bytes = obs.encode();
+        assert_eq!(Observation::decode(&bytes), Ok(obs));
+        assert!(Observation::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
     fn misuse_messages_are_not_compared() {
         let a = Event::Misuse {
-            op: "kmap",
+            op: "kmap".into(),
             severity: Severity::Bug,
             message: "page 3".into(),
         };
         let b = Event::Misuse {
-            op: "kmap",
+            op: "kmap".into(),
             severity: Severity::Bug,
             message: "pfn 3".into(),
         };
         assert!(a.same(&b));
         let c = Event::Misuse {
-            op: "kmap",
+            op: "kmap".into(),
             severity: Severity::Warn,
             message: "pfn 3".into(),
         };

@@ -3,8 +3,8 @@
 
 use bvmig_runtime::ffi::Layout;
 use bvmig_runtime::host::{
-    pattern, BioSpec, Compiler, DmaSpec, Memory, Object, PmemSpec, RequestSpec, SegSpec, Session,
-    Setup, PMEM_BASE,
+    pattern, run_isolated, signal_name, BioSpec, Compiler, DmaSpec, Memory, Object, Outcome,
+    PmemSpec, RequestSpec, SegSpec, Session, Setup, PMEM_BASE,
 };
 use bvmig_runtime::memory::DevMemmap;
 use bvmig_runtime::observe::{BvecRef, Event};
@@ -144,4 +144,61 @@ fn a_second_world_on_one_thread_is_refused() {
     let _first = Session::new(Layout::Page, &Setup::default(), Memory::AsDescribed).unwrap();
     let err = Session::new(Layout::Page, &Setup::default(), Memory::AsDescribed).unwrap_err();
     assert!(err.to_string().contains("already has"), "{err}");
+}
+
+fn load(source: &str, layout: Layout, dir: &std::path::Path) -> Object {
+    let file = dir.join("g.c");
+    std::fs::write(&file, source).unwrap();
+    let so = dir.join("g.so");
+    let include = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/include");
+    Compiler::from_env()
+        .shared_object(&file, &include, layout, &so)
+        .unwrap_or_else(|e| panic!("{e}"));
+    Object::load(&so, layout).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn isolated_runs_report_what_in_process_runs_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let obj = load(FIXTURE, Layout::Pfn, dir.path());
+    let limit = std::time::Duration::from_secs(20);
+    let isolated = run_isolated(&obj, Layout::Pfn, &setup(), Memory::AsDescribed, limit).unwrap();
+    let mut session = Session::new(Layout::Pfn, &setup(), Memory::AsDescribed).unwrap();
+    let in_process = session.run_fixture(&obj).unwrap();
+    assert_eq!(isolated, Outcome::Completed(in_process));
+}
+
+#[test]
+fn a_crash_or_a_hang_in_c_is_an_outcome_not_the_end_of_the_harness() {
+    let dir = tempfile::tempdir().unwrap();
+    let crash = load(
+        "#include <bvmig/fixture.h>\n\
+         int bvmig_fixture(struct bvmig_env *env)\n\
+         {\n\tchar *p = kmap_atomic(NULL);\n\tp[env->nr_bios] = 1;\n\treturn 0;\n}\n",
+        Layout::Page,
+        dir.path(),
+    );
+    let limit = std::time::Duration::from_secs(20);
+    let out = run_isolated(
+        &crash,
+        Layout::Page,
+        &setup(),
+        Memory::PagelessAsDram,
+        limit,
+    )
+    .unwrap();
+    assert_eq!(out, Outcome::Crashed { signal: 11 });
+    assert_eq!(signal_name(11), "SIGSEGV");
+
+    let dir = tempfile::tempdir().unwrap();
+    let hang = load(
+        "#include <bvmig/fixture.h>\n\
+         int bvmig_fixture(struct bvmig_env *env)\n\
+         {\n\tvolatile unsigned int n = env->nr_bios;\n\twhile (n)\n\t\t;\n\treturn 0;\n}\n",
+        Layout::Page,
+        dir.path(),
+    );
+    let limit = std::time::Duration::from_millis(300);
+    let out = run_isolated(&hang, Layout::Page, &setup(), Memory::PagelessAsDram, limit).unwrap();
+    assert_eq!(out, Outcome::TimedOut(limit));
 }
