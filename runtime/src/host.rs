@@ -468,6 +468,38 @@ impl Setup {
         })
     }
 
+    /// Where `phys` lies, in the setup's terms: `dram page 3 + 0x10`,
+    /// `pmem0 page 7 + 0x0` (a device page index, as bio segments count
+    /// them), `alloc_page memory page 5 + 0x0`.
+    pub fn describe_phys(&self, phys: u64) -> String {
+        let page = u64::from(PAGE_SIZE);
+        let at = |name: &str, base: u64| {
+            let off = phys - base;
+            format!("{name} page {} + {:#x}", off / page, off % page)
+        };
+        if phys < POOL_BYTES {
+            return at("alloc_page memory", 0);
+        }
+        if phys < DRAM_BASE + self.dram_bytes {
+            return at("dram", DRAM_BASE);
+        }
+        for (spec, base) in self.pmem.iter().zip(self.pmem_bases()) {
+            if phys >= base && phys < base + spec.bytes {
+                let reserve = match spec.memmap {
+                    DevMemmap::None => 0,
+                    DevMemmap::OnDevice => {
+                        (spec.bytes / page * crate::memory::STRUCT_PAGE_SIZE).div_ceil(page)
+                    }
+                };
+                if phys >= base + reserve * page {
+                    return at(&spec.name, base + reserve * page);
+                }
+                return at(&format!("{} (its memmap)", spec.name), base);
+            }
+        }
+        format!("phys {phys:#x}, outside every region")
+    }
+
     /// Physical start of each pmem device.
     fn pmem_bases(&self) -> Vec<u64> {
         let mut next = PMEM_BASE;
