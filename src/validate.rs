@@ -994,12 +994,14 @@ fn statement(setup: &mut Setup, words: &[(usize, &str)]) -> Result<(), ColErr> {
                 }
             }
         }
-        _ => return Err((
-            kcol,
-            format!(
+        _ => {
+            return Err((
+                kcol,
+                format!(
                 "unknown statement '{keyword}' (scenario, dram, pmem, dma, bio, request, limits)"
             ),
-        )),
+            ))
+        }
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! What `struct page` coverage of persistent memory costs, against the pfn
 //! model, and how fast each model iterates segments.
 //!
-//! Run with `cargo run --release -p bvmig-runtime --example cost`. The
+//! Run with `cargo xtask bench-runtime`, or
+//! `cargo run --release -p bvmig-runtime --example cost`. The
 //! memory figures come from the runtime's own accounting
 //! ([`World::cost_report`]); the throughput figures are the median of
 //! several timed runs over the same bio in each model.
