@@ -10,9 +10,14 @@
 //   dma_map_page(D, bvec_page(E), ...)  -> dma_map_pfn(D, bvec_pfn(E), ...)
 //   bio_add_page(B, bvec_page(E), L, O) -> bio_add_pfn(B, bvec_pfn(E), L, O)
 //   bvec_set_page(E, bvec_page(F))      -> bvec_set_pfn(E, bvec_pfn(F))
+//   bvec_page(E) == bvec_page(F)        -> pfn_t_to_pfn(bvec_pfn(E)) == ...
+//   bvec_page(E) != bvec_page(F)        -> pfn_t_to_pfn(bvec_pfn(E)) != ...
 //
-// A bvec_page() that is left (flush_dcache_page(), a comparison of pages,
-// a page stored elsewhere) still compiles in the pfn layout and still needs
+// Two bvecs name the same page exactly when they name the same frame, so
+// a comparison of pages becomes one of pfns (without their flags).
+//
+// A bvec_page() that is left (flush_dcache_page(), a page stored in a
+// variable, a page handed to a page-only API) still compiles in the pfn layout and still needs
 // a struct page: on page-less memory it returns NULL, which bvmig validate
 // reports with the bvec and its pfn.
 @ bv_pfn @
@@ -42,6 +47,12 @@ fn(...) {
 |
 - bvec_set_page(E, bvec_page(F))
 + bvec_set_pfn(E, bvec_pfn(F))
+|
+- bvec_page(E) == bvec_page(F)
++ pfn_t_to_pfn(bvec_pfn(E)) == pfn_t_to_pfn(bvec_pfn(F))
+|
+- bvec_page(E) != bvec_page(F)
++ pfn_t_to_pfn(bvec_pfn(E)) != pfn_t_to_pfn(bvec_pfn(F))
 )
 ...>
 }

@@ -289,8 +289,11 @@ impl Report {
             );
             for p in &f.problems {
                 for (i, line) in p.message.lines().enumerate() {
-                    let lead = if i == 0 { "  - " } else { "    " };
-                    let _ = writeln!(out, "{lead}{}: {line}", f.name);
+                    match i {
+                        0 => writeln!(out, "  - {}: {line}", f.name),
+                        _ => writeln!(out, "      {line}"),
+                    }
+                    .unwrap_or_default();
                 }
             }
         }
@@ -463,7 +466,7 @@ impl Ctx<'_> {
                 .count()
         };
         let moved = count(&final_text).saturating_sub(count(&converted));
-        let _ = write!(rewrite, "; bv_pfn: {moved} moved to the pfn API");
+        let _ = write!(rewrite, "; bv_pfn: {moved} bvec_pfn() calls added");
         report.rewrite = rewrite;
 
         // Build the three versions.

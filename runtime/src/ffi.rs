@@ -122,6 +122,14 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// `bv_page` or `bv_pfn`: the member that names the memory.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Page => "bv_page",
+            Layout::Pfn => "bv_pfn",
+        }
+    }
+
     /// The C value (`BVMIG_ABI_LAYOUT_PAGE` or `BVMIG_ABI_LAYOUT_PFN`).
     pub fn as_c(self) -> c_int {
         match self {

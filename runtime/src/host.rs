@@ -74,7 +74,7 @@ pub enum HostError {
         err: io::Error,
     },
     /// The C compiler rejected the source.
-    #[error("{}: cc failed ({layout:?} layout):\n{stderr}", source_file.display())]
+    #[error("{}: cc failed ({} layout):\n{stderr}", source_file.display(), layout.name())]
     Compile {
         /// The C file.
         source_file: PathBuf,

@@ -141,6 +141,42 @@ fn bvec_page_of_pageless_memory_is_reported_with_bvec_and_pfn() {
     );
 }
 
+/// The engine leaves `bv_page` of an rvalue for a human; in the bv_pfn
+/// layout the access left behind does not compile.
+#[test]
+fn a_raw_access_left_behind_fails_to_compile_in_the_pfn_layout() {
+    let tmp = TempDir::new();
+    tmp.write(
+        "left/fixture.c",
+        "#include <bvmig/fixture.h>\n\
+         int bvmig_fixture(struct bvmig_env *env)\n\
+         {\n\
+         \tunsigned char *p = kmap_atomic(bio_iovec(env->bio[0]).bv_page);\n\
+         \tint x = p[0];\n\n\
+         \tkunmap_atomic(p);\n\
+         \treturn x;\n\
+         }\n",
+    );
+    tmp.write("left/scenario", "scenario a\nbio b dram:1\n");
+    let report = run_in(tmp.path(), &Options::default());
+    let text = report.render();
+    assert_eq!(report.exit_code(), 1, "{text}");
+    assert!(
+        text.contains("bv_page: 0 rewritten, 1 left (4:56: read: 'bio_iovec(env->bio[0])' has no address to pass to the helper)"),
+        "{text}"
+    );
+    assert!(text.contains("left: final does not build: "), "{text}");
+    assert!(
+        text.contains("final.c: cc failed (bv_pfn layout):"),
+        "{text}"
+    );
+    assert!(
+        text.contains("has no member named 'bv_page'")
+            || text.contains("has no member named \u{2018}bv_page\u{2019}"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_broken_scenario_is_reported_with_its_place() {
     let tmp = TempDir::new();
