@@ -1,6 +1,11 @@
 //! The C ABI: kernel-style C fixtures drive the model through these
-//! functions, declared in `fixtures/include/linux/*.h` and
-//! `fixtures/include/bvmig/runtime.h`.
+//! functions, which they reach through the table of [`crate::ops`] (wrapped
+//! by `fixtures/include/bvmig/runtime.h` and the `<linux/*.h>` headers);
+//! none is exported by name.
+//!
+//! Every call also records what C did as [`Event`]s (scatterlist and DMA
+//! entries produced, misuse, reported values) for [`crate::host`] to
+//! observe.
 //!
 //! Each thread has at most one world, created with the `bio_vec` layout its
 //! C code was compiled for: the original one, where `struct bio_vec` holds
