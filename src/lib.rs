@@ -7,7 +7,9 @@
 //! extents) → `syntax` (tree-sitter C, precedence, lvalue and value-use
 //! facts) → `rule` (SmPL) → `matcher` (matches to checked edits) → `site`
 //! (every occurrence classified) → `rewrite` (one file, verified) → `walk`
-//! (a tree, in parallel) → `diff` → `cli`.
+//! (a tree, in parallel) → `diff` → `cli`. `validate` runs the rewrite on
+//! executable fixtures against the reference runtime (`bvmig-runtime`) and
+//! compares what the code does before and after.
 #![deny(missing_docs)]
 
 pub mod cli;
@@ -20,4 +22,5 @@ pub mod rule;
 pub mod site;
 pub mod source;
 pub mod syntax;
+pub mod validate;
 pub mod walk;

@@ -1,9 +1,10 @@
 //! Developer tasks for bvmig, run as `cargo xtask <task>`: fetching kernel
-//! trees, the end-to-end check against a whole tree, and the benchmark
-//! against ripgrep. None of this is product code; it drives the released
-//! binary exactly as a user would.
+//! trees, the end-to-end check against a whole tree, the benchmark against
+//! ripgrep and the runtime's cost benchmark. None of this is product code;
+//! it drives the released binaries exactly as a user would.
 
 mod bench;
+mod bench_runtime;
 mod bvmig;
 mod compile_check;
 mod count;
@@ -78,6 +79,9 @@ enum Task {
         #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
         version: String,
     },
+    /// Print what struct page coverage costs against the pfn model (8 GiB,
+    /// 400 GiB, 6 TiB) and both models' segment-iteration throughput.
+    BenchRuntime,
     /// Print every occurrence of a word in the code (not comments or
     /// literals) of the C files under PATH, as the e2e check counts them.
     Count {
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
             vs_spatch::run(&version, &rule.unwrap_or_else(vs_spatch::default_rule))
         }
         Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
+        Task::BenchRuntime => bench_runtime::run().map(|()| true),
         Task::Count { path, word } => count::print(&path, &word).map(|()| true),
     };
     // Exit codes follow grep: 1 when a check found a problem, 2 when the
