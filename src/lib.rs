@@ -8,13 +8,22 @@
 //! facts) → `rule` (SmPL) → `matcher` (matches to checked edits) → `site`
 //! (every occurrence classified) → `rewrite` (one file, verified) → `walk`
 //! (a tree, in parallel) → `diff` → `cli`.
+//!
+//! Checks build on it: `check` (findings: sites with what to use instead),
+//! `baseline` (accepted findings), `git` (added lines, blame, apply),
+//! `report` and `sarif` (output formats).
 #![deny(missing_docs)]
 
+pub mod baseline;
+pub mod check;
 pub mod cli;
 pub mod diff;
+pub mod git;
 pub mod matcher;
+pub mod report;
 pub mod rewrite;
 pub mod rule;
+pub mod sarif;
 pub mod site;
 pub mod source;
 pub mod syntax;
