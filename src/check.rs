@@ -102,8 +102,9 @@ fn one_line(code: &str) -> String {
 pub struct FileFindings {
     /// Raw accesses to report, in file order.
     pub findings: Vec<Finding>,
-    /// Sites the rule keeps raw (declaration, excluded contexts).
-    pub n_allowed: usize,
+    /// Lines of the sites the rule keeps raw (declaration, excluded
+    /// contexts), which are not reported.
+    pub allowed_lines: Vec<usize>,
 }
 
 /// Turns the engine's outcome for file `name` (whose bytes are `text`) into
@@ -121,7 +122,7 @@ pub fn findings(name: &str, text: &[u8], outcome: &FileOutcome, line_shift: isiz
         let allowed = site.kind == Kind::Declaration
             || outcome.excluded.iter().any(|r| r.contains(&site.offset));
         if allowed {
-            out.n_allowed += 1;
+            out.allowed_lines.push(shift(site.line));
             continue;
         }
         let advice = match &site.status {

@@ -11,7 +11,8 @@
 //!
 //! Checks build on it: `check` (findings: sites with what to use instead),
 //! `baseline` (accepted findings), `git` (added lines, blame, apply),
-//! `report` and `sarif` (output formats).
+//! `report` and `sarif` (output formats); `series` (patches and mboxes) and
+//! `review` (sites on the lines a series adds).
 #![deny(missing_docs)]
 
 pub mod baseline;
@@ -21,9 +22,11 @@ pub mod diff;
 pub mod git;
 pub mod matcher;
 pub mod report;
+pub mod review;
 pub mod rewrite;
 pub mod rule;
 pub mod sarif;
+pub mod series;
 pub mod site;
 pub mod source;
 pub mod syntax;

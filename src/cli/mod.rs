@@ -1,11 +1,13 @@
 //! The command line: clap definitions, dispatch and the pieces the commands
 //! share (loading the rule file, walk options, exit statuses). Each command
 //! lives in its own module: `patch` (the rewrite as a diff or in place),
-//! `check` (sites left, in four formats). Tests call [`run`] through the real binary.
+//! `check` (sites left, in four formats) and `review` (sites on the added
+//! lines of patches). Tests call [`run`] through the real binary.
 
 mod check;
 mod output;
 mod patch;
+mod review;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,11 @@ enum Command {
     /// Example: bvmig check --since v6.12-rc1 --format github
     #[command(after_help = check::EXAMPLES)]
     Check(check::CheckArgs),
+    /// Report raw accesses on the added lines of a patch or a series (mbox).
+    ///
+    /// Example: git format-patch -3 --stdout | bvmig review -
+    #[command(after_help = review::EXAMPLES)]
+    Review(review::ReviewArgs),
 }
 
 /// What `patch` and `check` share: where to look and with which rule.
@@ -99,6 +106,7 @@ where
     match cli.command {
         Command::Patch(args) => patch::run(args),
         Command::Check(args) => check::run(args),
+        Command::Review(args) => review::run(args),
     }
 }
 

@@ -46,7 +46,7 @@ fn golden_outputs_for_the_bundled_tree() {
     );
 }
 
-fn sarif_validator() -> jsonschema::Validator {
+pub fn sarif_validator() -> jsonschema::Validator {
     let mut schema: serde_json::Value = serde_json::from_slice(
         &fs::read(fixtures_dir().join("check/sarif-schema-2.1.0.json")).unwrap(),
     )
@@ -78,7 +78,7 @@ fn sarif_validator() -> jsonschema::Validator {
     jsonschema::validator_for(&schema).expect("the SARIF schema compiles")
 }
 
-fn assert_valid_sarif(v: &jsonschema::Validator, out: &Output) {
+pub fn assert_valid_sarif(v: &jsonschema::Validator, out: &Output) {
     let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("SARIF is JSON");
     let problems: Vec<String> = v
         .iter_errors(&log)

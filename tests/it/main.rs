@@ -4,4 +4,5 @@
 mod check;
 mod cli;
 mod golden;
+mod review;
 mod util;
