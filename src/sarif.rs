@@ -213,7 +213,6 @@ pub fn log(report: &Report) -> Sarif {
         .name(env!("CARGO_PKG_NAME"))
         .version(env!("CARGO_PKG_VERSION"))
         .semantic_version(env!("CARGO_PKG_VERSION"))
-        .information_uri("https://www.kernel.org/doc/html/latest/dev-tools/coccinelle.html")
         .rules(rules)
         .build();
     let mut props = BTreeMap::new();
