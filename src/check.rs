@@ -109,8 +109,16 @@ pub struct FileFindings {
 
 /// Turns the engine's outcome for file `name` (whose bytes are `text`) into
 /// findings. `line_shift` is added to every line number: a text that is a
-/// fragment of a file (a hunk) reports the file's lines.
-pub fn findings(name: &str, text: &[u8], outcome: &FileOutcome, line_shift: isize) -> FileFindings {
+/// fragment of a file (a hunk) reports the file's lines. The enclosing
+/// function costs a second parse of the file (measured: twice the time of
+/// a whole-kernel check), so it is found only when `with_function` asks.
+pub fn findings(
+    name: &str,
+    text: &[u8],
+    outcome: &FileOutcome,
+    line_shift: isize,
+    with_function: bool,
+) -> FileFindings {
     let mut out = FileFindings::default();
     if outcome.sites.is_empty() {
         return out;
@@ -142,7 +150,6 @@ pub fn findings(name: &str, text: &[u8], outcome: &FileOutcome, line_shift: isiz
             .iter()
             .take_while(|&&b| source::is_ident_byte(b))
             .count();
-        let scope = scope.get_or_insert_with(|| Scope::new(text));
         out.findings.push(Finding {
             file: name.to_string(),
             line: shift(site.line),
@@ -150,7 +157,13 @@ pub fn findings(name: &str, text: &[u8], outcome: &FileOutcome, line_shift: isiz
             end_col: site.col + len,
             kind: site.kind,
             advice,
-            function: scope.function_at(site.offset),
+            function: if with_function {
+                scope
+                    .get_or_insert_with(|| Scope::new(text))
+                    .function_at(site.offset)
+            } else {
+                None
+            },
             line_text: line_text(text, &lines, site.line),
             origin: None,
             patch: None,
@@ -274,7 +287,7 @@ mod tests {
     fn check(code: &str, expected: &[&str]) {
         let engine = Engine::new(RuleFile::default_rule());
         let outcome = engine.rewrite(code.as_bytes());
-        let got: Vec<String> = findings("x.c", code.as_bytes(), &outcome, 0)
+        let got: Vec<String> = findings("x.c", code.as_bytes(), &outcome, 0, true)
             .findings
             .iter()
             .map(|f| {
@@ -325,7 +338,7 @@ static void f(struct bio_vec *bv, struct bio_vec *src, struct page **pp)
         let code = "void f(struct bio_vec *a, struct bio_vec *b)\n{\n\tx(a->bv_page);\n\ty(b->bv_page);\n}\n";
         let engine = Engine::new(RuleFile::default_rule());
         let outcome = engine.rewrite(code.as_bytes());
-        let found = findings("x.c", code.as_bytes(), &outcome, 0).findings;
+        let found = findings("x.c", code.as_bytes(), &outcome, 0, false).findings;
         let new = fix("x.c", code.as_bytes(), &[&found[1]]).unwrap().unwrap();
         assert_eq!(
             String::from_utf8(new).unwrap(),

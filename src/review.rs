@@ -266,7 +266,7 @@ pub fn review_hunks(engine: &Engine, patches: &[Patch]) -> Reviewed {
                 let w = wrap(&fragment, &hunk.funcname);
                 let outcome = engine.rewrite(&w.buf);
                 let shift = hunk.new_start as isize - 1 - w.prefix_lines as isize;
-                let found = check::findings(name, &w.buf, &outcome, shift);
+                let found = check::findings(name, &w.buf, &outcome, shift, true);
                 out.n_allowed += found
                     .allowed_lines
                     .iter()
@@ -420,7 +420,7 @@ pub fn review_tree(
         out.n_files += 1;
         let text = read(name);
         let outcome = engine.rewrite(&text);
-        let found = check::findings(name, &text, &outcome, 0);
+        let found = check::findings(name, &text, &outcome, 0, true);
         let origin_of = |line: usize| lines.get(line - 1).copied().flatten();
         out.n_allowed += found
             .allowed_lines

@@ -92,6 +92,10 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
     let walked = walk::walk(&paths, &engine, &args.engine.walk_options());
     errors.extend(walked.errors.iter().cloned());
 
+    // Baselines key on the enclosing function; JSON and SARIF show it.
+    let with_function = baseline.is_some()
+        || args.write_baseline.is_some()
+        || matches!(args.format, Format::Json | Format::Sarif);
     let mut n_allowed = 0;
     let mut n_before_since = 0;
     let mut files: BTreeMap<String, Checked> = BTreeMap::new();
@@ -108,7 +112,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
                 }
             }
         };
-        let mut found = check::findings(&f.name, &text, &f.outcome, 0);
+        let mut found = check::findings(&f.name, &text, &f.outcome, 0, with_function);
         n_allowed += found.allowed_lines.len();
         n_before_since += found.findings.len();
         if let Some((repo, added)) = &since {

@@ -453,3 +453,20 @@ fn output_is_identical_whatever_the_thread_count() {
     assert_eq!(one.stdout, two.stdout);
     assert_eq!(one.stderr, two.stderr);
 }
+
+#[test]
+fn help_has_examples_and_the_exit_statuses() {
+    let t = TempDir::new();
+    for cmd in ["check", "review"] {
+        let help = bvmig(t.path(), &[cmd, "--help"]);
+        assert_eq!(help.code, 0);
+        let text = help.stdout_text();
+        assert!(text.contains("Examples:"), "{cmd}: {text}");
+        assert!(
+            text.contains(
+                "Exit status: 0 when nothing is found, 1 when something is, 2 on errors."
+            ),
+            "{cmd}: {text}"
+        );
+    }
+}
