@@ -147,9 +147,13 @@ struct Wrapped {
     suffix_len: usize,
 }
 
-/// The fragment as it is, or wrapped in a function whose braces balance
-/// it.
-fn wrap(fragment: &[u8], funcname: &str) -> Wrapped {
+/// The fragment as it is and wrapped in a function whose braces balance it,
+/// the likelier reading first: wrapped when the fragment closes more braces
+/// than it opens (it starts inside a block) or has loose statements. When
+/// git's hunk header shows a function's first line, a third reading puts
+/// that line back above the fragment: a hunk that starts in the middle of a
+/// parameter list then parses as the function it is.
+fn readings(fragment: &[u8], funcname: &str) -> Vec<Wrapped> {
     let mut frag = fragment.to_vec();
     if !frag.is_empty() && !frag.ends_with(b"\n") {
         frag.push(b'\n');
@@ -176,11 +180,31 @@ fn wrap(fragment: &[u8], funcname: &str) -> Wrapped {
         suffix_len: suffix.len() + frag.len() - fragment.len(),
         buf,
     };
-    if min < 0 || has_loose_statements(&plain.buf) {
-        wrapped
+    let headed = (min >= 0 && function_of(funcname).is_some()).then(|| {
+        let prefix = format!("{funcname}\n").into_bytes();
+        let suffix = b"}\n".repeat(end.max(0) as usize);
+        let mut buf = prefix.clone();
+        buf.extend(&frag);
+        buf.extend(&suffix);
+        Wrapped {
+            prefix_len: prefix.len(),
+            prefix_lines: 1,
+            suffix_len: suffix.len() + frag.len() - fragment.len(),
+            buf,
+        }
+    });
+    let mut out = if min < 0 || has_loose_statements(&plain.buf) {
+        vec![wrapped, plain]
     } else {
-        plain
-    }
+        vec![plain, wrapped]
+    };
+    out.extend(headed);
+    out
+}
+
+fn parse_errors(text: &[u8]) -> usize {
+    let blanked = source::blank_define_bodies(text, &source::scan_defines(text));
+    syntax::error_count(syntax::parse(&blanked).root_node())
 }
 
 /// True when the fragment, parsed on its own, has statements at the top
@@ -263,10 +287,34 @@ pub fn review_hunks(engine: &Engine, patches: &[Patch]) -> Reviewed {
                 if !engine.may_match(&fragment) {
                     continue;
                 }
-                let w = wrap(&fragment, &hunk.funcname);
-                let outcome = engine.rewrite(&w.buf);
-                let shift = hunk.new_start as isize - 1 - w.prefix_lines as isize;
-                let found = check::findings(name, &w.buf, &outcome, shift, true);
+                // Every reading goes through the engine; the one that
+                // resolves more added sites (rewritten, or kept raw by the
+                // rule's context) wins, then the one that parses better,
+                // then the likelier one.
+                let mut best: Option<(usize, usize, Wrapped, check::FileFindings)> = None;
+                for w in readings(&fragment, &hunk.funcname) {
+                    let outcome = engine.rewrite(&w.buf);
+                    let shift = hunk.new_start as isize - 1 - w.prefix_lines as isize;
+                    let found = check::findings(name, &w.buf, &outcome, shift, true);
+                    let resolved = found
+                        .allowed_lines
+                        .iter()
+                        .filter(|l| added.contains(l))
+                        .count()
+                        + found
+                            .findings
+                            .iter()
+                            .filter(|f| f.fixable() && added.contains(&f.line))
+                            .count();
+                    let errors = parse_errors(&w.buf);
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|b| resolved > b.0 || (resolved == b.0 && errors < b.1));
+                    if better {
+                        best = Some((resolved, errors, w, found));
+                    }
+                }
+                let (_, _, w, found) = best.expect("at least two readings");
                 out.n_allowed += found
                     .allowed_lines
                     .iter()
