@@ -7,18 +7,31 @@
 //! extents) → `syntax` (tree-sitter C, precedence, lvalue and value-use
 //! facts) → `rule` (SmPL) → `matcher` (matches to checked edits) → `site`
 //! (every occurrence classified) → `rewrite` (one file, verified) → `walk`
-//! (a tree, in parallel) → `diff` → `cli`. `validate` runs the rewrite on
-//! executable fixtures against the reference runtime (`bvmig-runtime`) and
-//! compares what the code does before and after.
+//! (a tree, in parallel) → `diff` → `cli`. `definition` and `helper` find
+//! the helpers a rule emits in the tree and choose the rule that fits it.
+//!
+//! Checks build on it: `check` (findings: sites with what to use instead),
+//! `baseline` (accepted findings), `git` (added lines, blame, apply),
+//! `report` and `sarif` (output formats); `series` (patches and mboxes) and
+//! `review` (sites on the lines a series adds). `validate` runs the rewrite
+//! on executable fixtures against the reference runtime (`bvmig-runtime`)
+//! and compares what the code does before and after.
 #![deny(missing_docs)]
 
+pub mod baseline;
+pub mod check;
 pub mod cli;
 pub mod definition;
 pub mod diff;
+pub mod git;
 pub mod helper;
 pub mod matcher;
+pub mod report;
+pub mod review;
 pub mod rewrite;
 pub mod rule;
+pub mod sarif;
+pub mod series;
 pub mod site;
 pub mod source;
 pub mod syntax;

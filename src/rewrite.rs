@@ -31,6 +31,13 @@ pub struct FileOutcome {
     pub sites: Vec<Site>,
     /// The rewritten text, when anything changed.
     pub new_text: Option<Vec<u8>>,
+    /// The edits that made `new_text`, sorted and disjoint; empty when the
+    /// file is left unchanged. `check` names each site's replacement and
+    /// makes a subset of them.
+    pub edits: Vec<Edit>,
+    /// File ranges that the rules' contexts exclude (the helpers' own
+    /// bodies): the raw field stays there by the rule's design.
+    pub excluded: Vec<std::ops::Range<usize>>,
 }
 
 impl Engine {
@@ -218,7 +225,21 @@ impl Engine {
                 None
             }
         };
-        FileOutcome { sites, new_text }
+        let edits = if new_text.is_some() {
+            edits
+        } else {
+            Vec::new()
+        };
+        let excluded = outcomes
+            .iter()
+            .flat_map(|o| o.excluded.iter().map(|(r, _)| r.clone()))
+            .collect();
+        FileOutcome {
+            sites,
+            new_text,
+            edits,
+            excluded,
+        }
     }
 
     /// Byte ranges of the tracked words' occurrences, in order.

@@ -1,7 +1,9 @@
 //! Integration tests: one binary, running the real `bvmig` executable in a
 //! fresh temporary directory per test.
 
+mod check;
 mod cli;
 mod golden;
+mod review;
 mod util;
 mod validate;

@@ -89,3 +89,89 @@ pub fn run_tool(cwd: &Path, tool: &str, args: &[&str]) -> Result<Vec<u8>, String
         ))
     }
 }
+
+/// Copies the directory `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// Runs the real `git` in `cwd` as author `who`, isolated from the user's
+/// and the system's configuration; its stdout, or a panic with its stderr.
+pub fn git_as(cwd: &Path, who: &str, args: &[&str]) -> String {
+    let email = format!(
+        "{}@example.org",
+        who.split_whitespace().next().unwrap_or(who).to_lowercase()
+    );
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", who)
+        .env("GIT_AUTHOR_EMAIL", &email)
+        .env("GIT_COMMITTER_NAME", who)
+        .env("GIT_COMMITTER_EMAIL", &email)
+        .env("GIT_AUTHOR_DATE", "2024-11-17T12:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2024-11-17T12:00:00Z")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs the real `git` in `cwd` as the test's default author.
+pub fn git(cwd: &Path, args: &[&str]) -> String {
+    git_as(cwd, "Test Author", args)
+}
+
+/// `UPDATE_EXPECT=1` rewrites `path` with `actual`; otherwise they must be
+/// equal.
+pub fn expect_file(path: &Path, actual: &str) {
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_EXPECT=1 writes it)", path.display()));
+    assert_eq!(
+        actual,
+        expected,
+        "{} (UPDATE_EXPECT=1 rewrites it)",
+        path.display()
+    );
+}
+
+/// Runs the built `bvmig` in `cwd` with `input` on its stdin.
+pub fn bvmig_stdin(cwd: &Path, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bvmig"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bvmig runs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}

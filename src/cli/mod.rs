@@ -1,0 +1,138 @@
+//! The command line: clap definitions, dispatch and the pieces the commands
+//! share (loading the rule file, walk options, exit statuses). Each command
+//! lives in its own module: `patch` (the rewrite as a diff or in place),
+//! `check` (sites left, in four formats) and `review` (sites on the added
+//! lines of patches). Tests call [`run`] through the real binary.
+
+mod check;
+mod output;
+mod patch;
+mod review;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::rule::{RuleFile, DEFAULT_RULE_NAME};
+use crate::walk::WalkOptions;
+
+/// Rewrite struct bio_vec's bv_page accesses into helper calls, driven by
+/// SmPL rules, over a Linux tree.
+#[derive(Debug, Parser)]
+#[command(name = "bvmig", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// One variant per command; each holds its own `clap::Args` struct and runs
+/// in its own module.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the rewrite as a unified diff (or make it with --in-place).
+    ///
+    /// Example: bvmig patch ~/linux > bv_page.patch
+    #[command(
+        after_help = "Examples:\n  bvmig patch                      # the tree in the current directory\n  bvmig patch drivers/block > x.patch && patch -p1 < x.patch\n  bvmig patch --in-place -j 2 fs/\n  bvmig patch --rule my.cocci mm/page_io.c"
+    )]
+    Patch(patch::PatchArgs),
+    /// Report every raw access left; exit 1 when there is one, 0 when clean.
+    ///
+    /// Example: bvmig check --since v6.12-rc1 --format github
+    #[command(after_help = check::EXAMPLES)]
+    Check(check::CheckArgs),
+    /// Report raw accesses on the added lines of a patch or a series (mbox).
+    ///
+    /// Example: git format-patch -3 --stdout | bvmig review -
+    #[command(after_help = review::EXAMPLES)]
+    Review(review::ReviewArgs),
+}
+
+/// What `patch` and `check` share: where to look and with which rule.
+#[derive(Debug, Clone, clap::Args)]
+struct EngineArgs {
+    /// Kernel trees, directories or C files (default: the current directory).
+    paths: Vec<PathBuf>,
+    /// Run this SmPL rule file instead of the built-in rules/bv_page.cocci.
+    #[arg(long, value_name = "FILE")]
+    rule: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long = "threads", value_name = "N")]
+    threads: Option<usize>,
+    /// Also look at files that .gitignore and .ignore files exclude, and hidden ones.
+    #[arg(long)]
+    no_ignore: bool,
+}
+
+impl EngineArgs {
+    fn paths(&self) -> Vec<PathBuf> {
+        if self.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            self.paths.clone()
+        }
+    }
+
+    fn walk_options(&self) -> WalkOptions {
+        WalkOptions {
+            threads: self.threads.unwrap_or(0),
+            standard_filters: !self.no_ignore,
+        }
+    }
+
+    fn rule_name(&self) -> String {
+        rule_name(self.rule.as_deref())
+    }
+}
+
+/// Runs the command line in `args` and returns the exit status: 0 when the
+/// run completed (and, for `check` and `review`, found nothing), 1 when a
+/// check found something, 2 on errors.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Patch(args) => patch::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Review(args) => review::run(args),
+    }
+}
+
+/// `main` of the binary.
+pub fn main() -> ExitCode {
+    // Panics are caught per file and reported in one line; the default
+    // hook's message and backtrace would only repeat it.
+    std::panic::set_hook(Box::new(|_| {}));
+    run(std::env::args_os())
+}
+
+fn rule_name(path: Option<&Path>) -> String {
+    path.map_or(DEFAULT_RULE_NAME.to_string(), |p| p.display().to_string())
+}
+
+fn load_rules(path: Option<&Path>) -> Result<RuleFile, String> {
+    let Some(path) = path else {
+        return Ok(RuleFile::default_rule());
+    };
+    let name = path.display().to_string();
+    let bytes = fs::read(path).map_err(|e| format!("{name}: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        format!("{name}:{line}:{col}: rule file is not valid UTF-8")
+    })?;
+    RuleFile::parse(&name, &text).map_err(|e| e.to_string())
+}

@@ -1,0 +1,425 @@
+//! Asking a real `git` about a work tree: which lines were added since a
+//! revision (`git diff -U0`), which commit added a line (`git blame
+//! --porcelain`), and applying patches to a scratch directory (`git apply`).
+//!
+//! Every call runs the `git` binary found on `PATH`, with the options that
+//! make its output independent of the user's configuration (prefixes,
+//! colours, external diff drivers, path quoting).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A problem running git or reading what it said.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GitError {
+    /// `git` could not be started.
+    #[error("cannot run git: {0}; is git installed?")]
+    Spawn(std::io::Error),
+    /// `git` ran and failed.
+    #[error("{dir}: git {args} failed: {stderr}")]
+    Failed {
+        /// Where it ran.
+        dir: String,
+        /// Its arguments.
+        args: String,
+        /// Its first line of error output.
+        stderr: String,
+    },
+    /// The directory is not inside a git work tree.
+    #[error("{0}: not inside a git work tree; --since needs one")]
+    NotARepo(String),
+    /// The revision does not name a commit.
+    #[error("{dir}: '{rev}' is not a commit in this repository")]
+    BadRevision {
+        /// The repository.
+        dir: String,
+        /// The revision given.
+        rev: String,
+    },
+}
+
+/// The commit that added a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A commit: its id, its author and its subject.
+    Commit {
+        /// Full hexadecimal id.
+        id: String,
+        /// Author name.
+        author: String,
+        /// Author e-mail address, without angle brackets.
+        email: String,
+        /// The subject line.
+        subject: String,
+    },
+    /// The line is in the work tree or the index, not in a commit.
+    Uncommitted,
+}
+
+impl Origin {
+    /// The kernel's way to name a commit: `added in 1234567890ab ("subject")
+    /// by Name <mail>`, or `not committed yet`.
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::Commit {
+                id,
+                author,
+                email,
+                subject,
+            } => format!(
+                "added in {} (\"{subject}\") by {author} <{email}>",
+                &id[..id.len().min(12)]
+            ),
+            Origin::Uncommitted => "not committed yet".to_string(),
+        }
+    }
+}
+
+/// Lines added to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// These 1-based line ranges of the work tree file.
+    Lines(Vec<Range<usize>>),
+    /// The whole file (untracked, or new since the revision).
+    Whole,
+}
+
+impl Added {
+    /// True when 1-based `line` was added.
+    pub fn contains(&self, line: usize) -> bool {
+        match self {
+            Added::Lines(ranges) => ranges.iter().any(|r| r.contains(&line)),
+            Added::Whole => true,
+        }
+    }
+}
+
+/// A git work tree.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    /// Its top-level directory, canonical.
+    pub top: PathBuf,
+}
+
+fn git(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
+    git_with(dir, args, stdin, &[])
+}
+
+fn git_with(
+    dir: &Path,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<Vec<u8>, GitError> {
+    let mut cmd = Command::new("git");
+    cmd.envs(env.iter().copied());
+    cmd.current_dir(dir)
+        .args(["-c", "core.quotePath=false", "-c", "color.ui=never"])
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("LC_ALL", "C");
+    let mut child = cmd.spawn().map_err(GitError::Spawn)?;
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        // git may stop reading early (a patch it rejects); its status says so.
+        let _ = pipe.write_all(input);
+    }
+    let out = child.wait_with_output().map_err(GitError::Spawn)?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        Err(GitError::Failed {
+            dir: dir.display().to_string(),
+            args: args.join(" "),
+            stderr: stderr
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no message")
+                .trim()
+                .to_string(),
+        })
+    }
+}
+
+impl Repo {
+    /// The work tree that holds `path` (a file or a directory).
+    pub fn discover(path: &Path) -> Result<Repo, GitError> {
+        let dir = if path.is_dir() {
+            path
+        } else {
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        };
+        let out = git(dir, &["rev-parse", "--show-toplevel"], None)
+            .map_err(|_| GitError::NotARepo(path.display().to_string()))?;
+        let top = String::from_utf8_lossy(&out).trim_end().to_string();
+        let top = std::fs::canonicalize(&top).unwrap_or_else(|_| PathBuf::from(top));
+        Ok(Repo { top })
+    }
+
+    /// The path of `file` relative to the top, with `/` separators, or
+    /// `None` when it is outside.
+    pub fn relative(&self, file: &Path) -> Option<String> {
+        let abs = std::fs::canonicalize(file).ok()?;
+        let rel = abs.strip_prefix(&self.top).ok()?;
+        Some(
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/"),
+        )
+    }
+
+    fn run(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        git(&self.top, args, None)
+    }
+
+    /// The lines of the work tree added since `rev`, by file relative to
+    /// the top: `git diff -U0 REV` (committed, staged and unstaged changes),
+    /// plus every line of untracked files that `.gitignore` does not hide.
+    pub fn added_since(&self, rev: &str) -> Result<HashMap<String, Added>, GitError> {
+        let spec = format!("{rev}^{{commit}}");
+        if self
+            .run(&["rev-parse", "--verify", "--quiet", &spec])
+            .is_err()
+        {
+            return Err(GitError::BadRevision {
+                dir: self.top.display().to_string(),
+                rev: rev.to_string(),
+            });
+        }
+        let diff = self.run(&[
+            "diff",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            rev,
+            "--",
+        ])?;
+        let mut added = parse_added(&diff);
+        let untracked = self.run(&["ls-files", "-z", "--others", "--exclude-standard"])?;
+        for name in untracked.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+            added.insert(String::from_utf8_lossy(name).into_owned(), Added::Whole);
+        }
+        Ok(added)
+    }
+
+    /// Who added each of `lines` (1-based) of `file` (relative to the top),
+    /// as the work tree has it: `git blame --porcelain`, one `-L` per line.
+    pub fn blame(&self, file: &str, lines: &[usize]) -> Result<HashMap<usize, Origin>, GitError> {
+        if lines.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ranges: Vec<String> = lines.iter().map(|l| format!("-L{l},{l}")).collect();
+        let mut args = vec!["blame", "--porcelain"];
+        args.extend(ranges.iter().map(String::as_str));
+        args.extend(["--", file]);
+        match self.run(&args) {
+            Ok(out) => Ok(parse_blame(&out)),
+            Err(e) => {
+                // A file that HEAD lacks (new, staged or not) has no history
+                // to blame: all of it is uncommitted.
+                let in_head = self
+                    .run(&["cat-file", "-e", &format!("HEAD:{file}")])
+                    .is_ok();
+                if in_head {
+                    Err(e)
+                } else {
+                    Ok(lines.iter().map(|&l| (l, Origin::Uncommitted)).collect())
+                }
+            }
+        }
+    }
+}
+
+/// Applies `patch` (a unified or git diff) to the files below `dir` with
+/// `git apply`, as a plain patch tool: the repository search stops at `dir`,
+/// so a scratch directory inside some work tree is still patched on its own.
+pub fn apply(dir: &Path, patch: &[u8]) -> Result<(), GitError> {
+    let ceiling = dir.parent().unwrap_or(dir);
+    git_with(
+        dir,
+        &["apply", "--whitespace=nowarn", "-"],
+        Some(patch),
+        &[("GIT_CEILING_DIRECTORIES", ceiling.as_os_str())],
+    )
+    .map(|_| ())
+}
+
+/// Undoes git's C-style quoting of a path (`"a\tb"`), when it is quoted.
+fn unquote(s: &str) -> String {
+    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+        return s.to_string();
+    };
+    let mut out = Vec::new();
+    let b = inner.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            i += 1;
+            match b[i] {
+                b'n' => out.push(b'\n'),
+                b't' => out.push(b'\t'),
+                b'0'..=b'3' if i + 2 < b.len() => {
+                    let oct = std::str::from_utf8(&b[i..i + 3]).unwrap_or("0");
+                    out.push(u8::from_str_radix(oct, 8).unwrap_or(b'?'));
+                    i += 2;
+                }
+                c => out.push(c),
+            }
+        } else {
+            out.push(b[i]);
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The `+` side of a hunk header `@@ -a,b +c,d @@`: 1-based start and count.
+pub fn hunk_new_range(header: &str) -> Option<(usize, usize)> {
+    let rest = header.strip_prefix("@@ -")?;
+    let plus = rest.split_whitespace().nth(1)?.strip_prefix('+')?;
+    let (start, count) = match plus.split_once(',') {
+        Some((s, c)) => (s.parse().ok()?, c.parse().ok()?),
+        None => (plus.parse().ok()?, 1),
+    };
+    Some((start, count))
+}
+
+/// Added line ranges by file from `git diff -U0` output.
+fn parse_added(diff: &[u8]) -> HashMap<String, Added> {
+    let mut out: HashMap<String, Added> = HashMap::new();
+    let mut file: Option<String> = None;
+    for line in diff.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(line);
+        if line.starts_with("diff --git ") {
+            file = None;
+        } else if let Some(path) = line.strip_prefix("+++ ") {
+            let path = unquote(path.trim_end_matches('\t'));
+            file = path.strip_prefix("b/").map(str::to_string);
+        } else if line.starts_with("@@ ") {
+            let (Some(f), Some((start, count))) = (&file, hunk_new_range(&line)) else {
+                continue;
+            };
+            if count == 0 {
+                continue;
+            }
+            if let Added::Lines(v) = out
+                .entry(f.clone())
+                .or_insert_with(|| Added::Lines(Vec::new()))
+            {
+                v.push(start..start + count);
+            }
+        }
+    }
+    out
+}
+
+/// Origins by final line number from `git blame --porcelain` output.
+fn parse_blame(out: &[u8]) -> HashMap<usize, Origin> {
+    #[derive(Default, Clone)]
+    struct Info {
+        author: String,
+        email: String,
+        subject: String,
+    }
+    let mut infos: HashMap<String, Info> = HashMap::new();
+    let mut lines_of: Vec<(String, usize)> = Vec::new();
+    let mut current: Option<String> = None;
+    for line in out.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(line);
+        if line.starts_with('\t') {
+            current = None;
+            continue;
+        }
+        let mut words = line.split(' ');
+        let first = words.next().unwrap_or("");
+        if first.len() == 40 && first.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if let Some(final_line) = words.nth(1).and_then(|w| w.parse().ok()) {
+                lines_of.push((first.to_string(), final_line));
+                infos.entry(first.to_string()).or_default();
+                current = Some(first.to_string());
+            }
+            continue;
+        }
+        let Some(sha) = &current else { continue };
+        let info = infos.entry(sha.clone()).or_default();
+        if let Some(v) = line.strip_prefix("author ") {
+            info.author = v.to_string();
+        } else if let Some(v) = line.strip_prefix("author-mail ") {
+            info.email = v.trim_start_matches('<').trim_end_matches('>').to_string();
+        } else if let Some(v) = line.strip_prefix("summary ") {
+            info.subject = v.to_string();
+        }
+    }
+    lines_of
+        .into_iter()
+        .map(|(sha, line)| {
+            let origin = if sha.bytes().all(|b| b == b'0') {
+                Origin::Uncommitted
+            } else {
+                let i = infos.get(&sha).cloned().unwrap_or_default();
+                Origin::Commit {
+                    id: sha,
+                    author: i.author,
+                    email: i.email,
+                    subject: i.subject,
+                }
+            };
+            (line, origin)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_lines_from_a_zero_context_diff() {
+        let diff = b"diff --git a/x.c b/x.c\nindex 1..2 100644\n--- a/x.c\n+++ b/x.c\n@@ -3,0 +4,2 @@ f\n+a\n+b\n@@ -9 +11 @@\n-c\n+d\n@@ -20,2 +21,0 @@\n-e\n-f\ndiff --git a/gone.c b/gone.c\n--- a/gone.c\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\ndiff --git a/\"t\\tb.c\" b/\"t\\tb.c\"\n--- /dev/null\n+++ \"b/t\\tb.c\"\n@@ -0,0 +1 @@\n+y\n";
+        let added = parse_added(diff);
+        assert_eq!(added.len(), 2, "{added:?}");
+        assert_eq!(added["x.c"], Added::Lines(vec![4..6, 11..12]));
+        assert!(added["t\tb.c"].contains(1) && !added["t\tb.c"].contains(2));
+        assert!(added["x.c"].contains(5) && !added["x.c"].contains(6));
+    }
+
+    #[test]
+    fn blame_porcelain_repeats_headers_once_per_commit() {
+        let sha = "1234567890abcdef1234567890abcdef12345678";
+        let zero = "0000000000000000000000000000000000000000";
+        let out = format!(
+            "{sha} 3 5 1\nauthor A U Thor\nauthor-mail <a@u.thor>\nauthor-time 1\nsummary block: add x\nfilename x.c\n\tline\n{zero} 9 9 1\nauthor Not Committed Yet\nauthor-mail <not.committed.yet>\nsummary Version of x.c from x.c\nfilename x.c\n\tline\n{sha} 4 12 1\nfilename x.c\n\tline\n"
+        );
+        let got = parse_blame(out.as_bytes());
+        let commit = Origin::Commit {
+            id: sha.into(),
+            author: "A U Thor".into(),
+            email: "a@u.thor".into(),
+            subject: "block: add x".into(),
+        };
+        assert_eq!(got[&5], commit);
+        assert_eq!(got[&12], commit);
+        assert_eq!(got[&9], Origin::Uncommitted);
+        assert_eq!(
+            commit.describe(),
+            "added in 1234567890ab (\"block: add x\") by A U Thor <a@u.thor>"
+        );
+    }
+}

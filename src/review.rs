@@ -1,0 +1,616 @@
+//! Reviewing patches: the raw accesses a series adds, each with what to use
+//! instead, and the fix-up as a diff.
+//!
+//! Two ways to see the code:
+//! - **From the hunks alone** ([`review_hunks`]): each hunk's new version (its
+//!   context and added lines) is a fragment of C. A fragment usually starts
+//!   and ends inside a function, so it is also tried wrapped in a function
+//!   (named after the function git shows in the hunk header, so that the
+//!   rule's context still applies) with braces that balance it; whichever
+//!   parses with fewer errors is run through the engine, and positions are
+//!   mapped back to the file's new line numbers. Only sites on added lines
+//!   are reported; the fix-up diff applies on top of that patch.
+//! - **On a tree** ([`review_tree`]): the touched files are copied from the
+//!   tree to a scratch directory, the series is applied with `git apply`, one
+//!   patch at a time (following which patch added each line), and the
+//!   resulting files are checked whole. The fix-up applies on top of the
+//!   series.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::Path;
+
+use similar::{DiffOp, TextDiff};
+
+use crate::check::{self, Finding, PatchRef};
+use crate::diff;
+use crate::git::{self, GitError};
+use crate::rewrite::Engine;
+use crate::series::{Patch, Tag};
+use crate::source;
+use crate::syntax;
+
+/// A problem with `--tree`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReviewError {
+    /// The scratch directory could not be made or filled.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A patch does not apply to the tree.
+    #[error("patch {index} ({subject}) does not apply to {tree}: {source}")]
+    Apply {
+        /// 1-based position of the patch.
+        index: usize,
+        /// Its subject.
+        subject: String,
+        /// The tree.
+        tree: String,
+        /// What git said.
+        source: Box<GitError>,
+    },
+}
+
+/// A suggested fix-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The patch it applies on top of; `None` for the whole series.
+    pub patch: Option<PatchRef>,
+    /// The diff, in `bvmig patch`'s format.
+    pub diff: Vec<u8>,
+}
+
+/// What a review found.
+#[derive(Debug, Default)]
+pub struct Reviewed {
+    /// Raw accesses on added lines, by patch, then file, then position.
+    pub findings: Vec<Finding>,
+    /// Sites on added lines that the rule keeps raw.
+    pub n_allowed: usize,
+    /// Fix-ups for the findings that have a replacement.
+    pub suggestions: Vec<Suggestion>,
+    /// Files (`.c` and `.h`) whose added lines were looked at.
+    pub n_files: usize,
+}
+
+fn is_c(path: &str) -> bool {
+    path.ends_with(".c") || path.ends_with(".h")
+}
+
+fn patch_ref(p: &Patch) -> PatchRef {
+    PatchRef {
+        index: p.index,
+        subject: p.subject.clone(),
+    }
+}
+
+/// The identifier before the first `(` of a hunk header's function text.
+fn function_of(funcname: &str) -> Option<&str> {
+    let head = funcname[..funcname.find('(')?].trim_end();
+    let start = head
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let name = &head[start..];
+    (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
+}
+
+/// Brace depth the fragment reaches at its lowest and at its end, counting
+/// braces outside comments, strings and character constants.
+fn brace_depths(text: &[u8]) -> (isize, isize) {
+    let (mut depth, mut min) = (0isize, 0isize);
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'/' if text.get(i + 1) == Some(&b'/') => {
+                while i < text.len() && text[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if text.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < text.len() && !(text[i] == b'*' && text[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < text.len() && text[i] != q && text[i] != b'\n' {
+                    if text[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                min = min.min(depth);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    (min, depth)
+}
+
+/// A fragment ready for the engine: `prefix`, the fragment, `suffix`.
+struct Wrapped {
+    buf: Vec<u8>,
+    prefix_len: usize,
+    prefix_lines: usize,
+    suffix_len: usize,
+}
+
+/// The fragment as it is and wrapped in a function whose braces balance it,
+/// the likelier reading first: wrapped when the fragment closes more braces
+/// than it opens (it starts inside a block) or has loose statements. When
+/// git's hunk header shows a function's first line, a third reading puts
+/// that line back above the fragment: a hunk that starts in the middle of a
+/// parameter list then parses as the function it is.
+fn readings(fragment: &[u8], funcname: &str) -> Vec<Wrapped> {
+    let mut frag = fragment.to_vec();
+    if !frag.is_empty() && !frag.ends_with(b"\n") {
+        frag.push(b'\n');
+    }
+    let plain = Wrapped {
+        buf: frag.clone(),
+        prefix_len: 0,
+        prefix_lines: 0,
+        suffix_len: frag.len() - fragment.len(),
+    };
+    let (min, end) = brace_depths(fragment);
+    let opens = (-min).max(1) as usize;
+    let closes = (opens as isize + end).max(0) as usize;
+    let name = function_of(funcname).unwrap_or("__bvmig_hunk");
+    let mut prefix = format!("void {name}(void)\n").into_bytes();
+    prefix.extend(b"{\n".repeat(opens));
+    let suffix = b"}\n".repeat(closes);
+    let mut buf = prefix.clone();
+    buf.extend(&frag);
+    buf.extend(&suffix);
+    let wrapped = Wrapped {
+        prefix_len: prefix.len(),
+        prefix_lines: 1 + opens,
+        suffix_len: suffix.len() + frag.len() - fragment.len(),
+        buf,
+    };
+    let headed = (min >= 0 && function_of(funcname).is_some()).then(|| {
+        let prefix = format!("{funcname}\n").into_bytes();
+        let suffix = b"}\n".repeat(end.max(0) as usize);
+        let mut buf = prefix.clone();
+        buf.extend(&frag);
+        buf.extend(&suffix);
+        Wrapped {
+            prefix_len: prefix.len(),
+            prefix_lines: 1,
+            suffix_len: suffix.len() + frag.len() - fragment.len(),
+            buf,
+        }
+    });
+    let mut out = if min < 0 || has_loose_statements(&plain.buf) {
+        vec![wrapped, plain]
+    } else {
+        vec![plain, wrapped]
+    };
+    out.extend(headed);
+    out
+}
+
+fn parse_errors(text: &[u8]) -> usize {
+    let blanked = source::blank_define_bodies(text, &source::scan_defines(text));
+    syntax::error_count(syntax::parse(&blanked).root_node())
+}
+
+/// True when the fragment, parsed on its own, has statements at the top
+/// level that only a function body holds: tree-sitter takes them without an
+/// error, but the rule's function context would not see them. A top-level
+/// call statement (`EXPORT_SYMBOL(f);`) next to a function definition is
+/// C as it stands.
+fn has_loose_statements(text: &[u8]) -> bool {
+    let blanked = source::blank_define_bodies(text, &source::scan_defines(text));
+    let tree = syntax::parse(&blanked);
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    let kinds: Vec<&str> = root.children(&mut cursor).map(|n| n.kind()).collect();
+    let statement = |k: &&str| k.ends_with("_statement") && *k != "expression_statement";
+    let has_function = kinds.contains(&"function_definition");
+    kinds.iter().any(statement) || (!has_function && kinds.contains(&"expression_statement"))
+}
+
+/// Adds `shift` to both line numbers of every `@@` header of `diff`, names
+/// `funcname` after it when the fragment had no function line of its own,
+/// and drops the file header when `keep_header` is false.
+fn shift_hunks(diff: &[u8], shift: usize, funcname: &str, keep_header: bool, out: &mut Vec<u8>) {
+    let mut in_header = true;
+    for line in diff.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b"@@ -") {
+            in_header = false;
+            let text = String::from_utf8_lossy(line);
+            let (ranges, rest) = text[3..].split_once(" @@").unwrap_or((&text[3..], "\n"));
+            let shifted: Vec<String> = ranges
+                .split(' ')
+                .map(|r| {
+                    let (sign, r) = r.split_at(1);
+                    let (start, len) = r.split_once(',').map_or((r, None), |(s, l)| (s, Some(l)));
+                    let start: usize = start.parse().unwrap_or(0) + shift;
+                    match len {
+                        Some(l) => format!("{sign}{start},{l}"),
+                        None => format!("{sign}{start}"),
+                    }
+                })
+                .collect();
+            let rest = if rest.trim().is_empty() && !funcname.is_empty() {
+                format!(" {funcname}\n")
+            } else {
+                rest.to_string()
+            };
+            out.extend(format!("@@ {} @@{rest}", shifted.join(" ")).as_bytes());
+        } else if !in_header || keep_header {
+            out.extend_from_slice(line);
+        }
+    }
+}
+
+/// Reviews `patches` from their hunks alone.
+pub fn review_hunks(engine: &Engine, patches: &[Patch]) -> Reviewed {
+    let mut out = Reviewed::default();
+    let mut files_seen = BTreeSet::new();
+    for patch in patches {
+        let pref = patch_ref(patch);
+        let mut fixup = Vec::new();
+        for file in &patch.files {
+            let Some(name) = file.new_path.as_deref().filter(|n| is_c(n)) else {
+                continue;
+            };
+            files_seen.insert(name.to_string());
+            let mut file_findings = Vec::new();
+            let mut file_diff_started = false;
+            for hunk in &file.hunks {
+                let post: Vec<&(Tag, Vec<u8>)> =
+                    hunk.lines.iter().filter(|l| l.0 != Tag::Removed).collect();
+                if !post.iter().any(|l| l.0 == Tag::Added) {
+                    continue;
+                }
+                let fragment: Vec<u8> = post.iter().flat_map(|l| l.1.iter().copied()).collect();
+                let added: BTreeSet<usize> = post
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| l.0 == Tag::Added)
+                    .map(|(i, _)| hunk.new_start + i)
+                    .collect();
+                if !engine.may_match(&fragment) {
+                    continue;
+                }
+                // Every reading goes through the engine; the one that
+                // resolves more added sites (rewritten, or kept raw by the
+                // rule's context) wins, then the one that parses better,
+                // then the likelier one.
+                let mut best: Option<(usize, usize, Wrapped, check::FileFindings)> = None;
+                for w in readings(&fragment, &hunk.funcname) {
+                    let outcome = engine.rewrite(&w.buf);
+                    let shift = hunk.new_start as isize - 1 - w.prefix_lines as isize;
+                    let found = check::findings(name, &w.buf, &outcome, shift, true);
+                    let resolved = found
+                        .allowed_lines
+                        .iter()
+                        .filter(|l| added.contains(l))
+                        .count()
+                        + found
+                            .findings
+                            .iter()
+                            .filter(|f| f.fixable() && added.contains(&f.line))
+                            .count();
+                    let errors = parse_errors(&w.buf);
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|b| resolved > b.0 || (resolved == b.0 && errors < b.1));
+                    if better {
+                        best = Some((resolved, errors, w, found));
+                    }
+                }
+                let (_, _, w, found) = best.expect("at least two readings");
+                out.n_allowed += found
+                    .allowed_lines
+                    .iter()
+                    .filter(|l| added.contains(l))
+                    .count();
+                let mut hunk_findings: Vec<Finding> = found
+                    .findings
+                    .into_iter()
+                    .filter(|f| added.contains(&f.line))
+                    .map(|mut f| {
+                        f.patch = Some(pref.clone());
+                        f
+                    })
+                    .collect();
+                let chosen: Vec<&Finding> = hunk_findings.iter().collect();
+                if let Ok(Some(new)) = check::fix(name, &w.buf, &chosen) {
+                    let old_frag = &w.buf[w.prefix_len..w.buf.len() - w.suffix_len];
+                    let new_frag = &new[w.prefix_len..new.len() - w.suffix_len];
+                    let mut d = Vec::new();
+                    diff::unified(name, old_frag, new_frag, &mut d);
+                    shift_hunks(
+                        &d,
+                        hunk.new_start - 1,
+                        &hunk.funcname,
+                        !file_diff_started,
+                        &mut fixup,
+                    );
+                    file_diff_started = true;
+                }
+                // A replacement's range is an offset in the wrapped fragment
+                // (its lines are the file's): good for `fix` above only.
+                file_findings.append(&mut hunk_findings);
+            }
+            out.findings.extend(file_findings);
+        }
+        if !fixup.is_empty() {
+            out.suggestions.push(Suggestion {
+                patch: Some(pref),
+                diff: fixup,
+            });
+        }
+    }
+    out.n_files = files_seen.len();
+    out
+}
+
+/// For each line of a file, the patch (1-based index) that added it, or
+/// `None` for a line of the tree.
+type Origins = Vec<Option<usize>>;
+
+fn lines_of(text: &[u8]) -> usize {
+    text.split_inclusive(|&b| b == b'\n').count()
+}
+
+/// `before`'s origins carried to `after`, lines new in `after` from `index`.
+fn carry(before: &[u8], after: &[u8], origins: &Origins, index: usize) -> Origins {
+    let d = TextDiff::configure()
+        .algorithm(similar::Algorithm::Myers)
+        .diff_lines(before, after);
+    let mut out = Vec::with_capacity(lines_of(after));
+    for op in d.ops() {
+        match *op {
+            DiffOp::Equal { old_index, len, .. } => {
+                out.extend((0..len).map(|i| origins.get(old_index + i).copied().flatten()));
+            }
+            DiffOp::Insert { new_len, .. } | DiffOp::Replace { new_len, .. } => {
+                out.extend(std::iter::repeat_n(Some(index), new_len));
+            }
+            DiffOp::Delete { .. } => {}
+        }
+    }
+    out
+}
+
+/// Reviews `patches` applied to a scratch copy of the files they touch in
+/// `tree`.
+pub fn review_tree(
+    engine: &Engine,
+    patches: &[Patch],
+    tree: &Path,
+) -> Result<Reviewed, ReviewError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| ReviewError::Io { path, source }
+    };
+    let scratch = tempfile::Builder::new()
+        .prefix("bvmig-review-")
+        .tempdir()
+        .map_err(io(Path::new("temporary directory")))?;
+    let root = scratch.path();
+    let mut origins: BTreeMap<String, Origins> = BTreeMap::new();
+    let read = |rel: &str| fs::read(root.join(rel)).unwrap_or_default();
+    for patch in patches {
+        if patch.files.is_empty() {
+            continue;
+        }
+        let mut before: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for f in &patch.files {
+            if let Some(old) = &f.old_path {
+                if !origins.contains_key(old) && !root.join(old).exists() {
+                    let src = tree.join(old);
+                    if src.is_file() {
+                        let dest = root.join(old);
+                        if let Some(dir) = dest.parent() {
+                            fs::create_dir_all(dir).map_err(io(dir))?;
+                        }
+                        fs::copy(&src, &dest).map_err(io(&src))?;
+                        let n = lines_of(&read(old));
+                        origins.insert(old.clone(), vec![None; n]);
+                    }
+                }
+                before.insert(old.clone(), read(old));
+            }
+        }
+        git::apply(root, &patch.body).map_err(|source| ReviewError::Apply {
+            index: patch.index,
+            subject: patch.subject.clone(),
+            tree: tree.display().to_string(),
+            source: Box::new(source),
+        })?;
+        for f in &patch.files {
+            let Some(new) = &f.new_path else {
+                if let Some(old) = &f.old_path {
+                    origins.remove(old);
+                }
+                continue;
+            };
+            let (old_text, old_origins) = match &f.old_path {
+                Some(old) => (
+                    before.get(old).cloned().unwrap_or_default(),
+                    origins.get(old).cloned().unwrap_or_default(),
+                ),
+                None => (Vec::new(), Vec::new()),
+            };
+            let carried = carry(&old_text, &read(new), &old_origins, patch.index);
+            if let Some(old) = &f.old_path {
+                if old != new && !patch.files.iter().any(|g| g.new_path.as_ref() == Some(old)) {
+                    origins.remove(old);
+                }
+            }
+            origins.insert(new.clone(), carried);
+        }
+    }
+
+    let mut out = Reviewed::default();
+    let mut fixup = Vec::new();
+    for (name, lines) in &origins {
+        if !is_c(name) || lines.iter().all(Option::is_none) {
+            continue;
+        }
+        out.n_files += 1;
+        let text = read(name);
+        let outcome = engine.rewrite(&text);
+        let found = check::findings(name, &text, &outcome, 0, true);
+        let origin_of = |line: usize| lines.get(line - 1).copied().flatten();
+        out.n_allowed += found
+            .allowed_lines
+            .iter()
+            .filter(|&&l| origin_of(l).is_some())
+            .count();
+        let kept: Vec<Finding> = found
+            .findings
+            .into_iter()
+            .filter_map(|mut f| {
+                let k = origin_of(f.line)?;
+                let p = patches.iter().find(|p| p.index == k)?;
+                f.patch = Some(patch_ref(p));
+                Some(f)
+            })
+            .collect();
+        let chosen: Vec<&Finding> = kept.iter().collect();
+        if let Ok(Some(new)) = check::fix(name, &text, &chosen) {
+            diff::unified(name, &text, &new, &mut fixup);
+        }
+        out.findings.extend(kept);
+    }
+    out.findings.sort_by(|a, b| {
+        let pa = a.patch.as_ref().map_or(0, |p| p.index);
+        let pb = b.patch.as_ref().map_or(0, |p| p.index);
+        (pa, &a.file, a.line, a.col).cmp(&(pb, &b.file, b.line, b.col))
+    });
+    if !fixup.is_empty() {
+        out.suggestions.push(Suggestion {
+            patch: None,
+            diff: fixup,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::RuleFile;
+    use crate::series;
+
+    fn check(patch: &str, expected: &[&str]) -> Reviewed {
+        let engine = Engine::new(RuleFile::default_rule());
+        let patches = series::parse("t.patch", patch.as_bytes()).unwrap();
+        let r = review_hunks(&engine, &patches);
+        let got: Vec<String> = r
+            .findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{}:{}: {}: {} [{}]",
+                    f.file,
+                    f.line,
+                    f.col,
+                    f.kind,
+                    f.message(),
+                    f.function.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        assert_eq!(got, expected);
+        r
+    }
+
+    #[test]
+    fn a_hunk_inside_a_function_is_parsed_as_its_body() {
+        let r = check(
+            "--- a/block/x.c
++++ b/block/x.c
+@@ -40,6 +40,8 @@ static int x_fill(struct bio *bio)
+ 	struct bio_vec bv;
+ 
+ 	bio_for_each_segment(bv, bio, iter) {
++		struct page *p = bv.bv_page;
++		memzero_page(bv.bv_page, bv.bv_offset, bv.bv_len);
+ 		if (bv.bv_len > 4096)
+ 			break;
+ 	}
+ 	return 0;
+ }
+",
+            &[
+                "block/x.c:43:23: read: use bvec_page(&bv) [x_fill]",
+                "block/x.c:44:19: read: use bvec_page(&bv) [x_fill]",
+            ],
+        );
+        assert_eq!(r.suggestions.len(), 1);
+        assert_eq!(
+            String::from_utf8(r.suggestions[0].diff.clone()).unwrap(),
+            "diff --git a/block/x.c b/block/x.c
+--- a/block/x.c
++++ b/block/x.c
+@@ -40,8 +40,8 @@ static int x_fill(struct bio *bio)
+ 	struct bio_vec bv;
+ 
+ 	bio_for_each_segment(bv, bio, iter) {
+-		struct page *p = bv.bv_page;
+-		memzero_page(bv.bv_page, bv.bv_offset, bv.bv_len);
++		struct page *p = bvec_page(&bv);
++		memzero_page(bvec_page(&bv), bv.bv_offset, bv.bv_len);
+ 		if (bv.bv_len > 4096)
+ 			break;
+ 	}
+"
+        );
+    }
+
+    #[test]
+    fn context_lines_are_not_reported_and_helpers_stay_raw() {
+        check(
+            "--- a/include/linux/bvec.h
++++ b/include/linux/bvec.h
+@@ -10,3 +10,4 @@ static inline struct page *bvec_page(const struct bio_vec *bv)
+ {
++	WARN_ON(!bv->bv_page);
+ 	return bv->bv_page;
+ }
+@@ -30,2 +31,7 @@ static inline void bvec_set_page(struct bio_vec *bv, struct page *page)
+ 	bv->bv_page = page;
+ }
++
++static inline struct page **bvec_page_slot(struct bio_vec *bv)
++{
++	return &bv->bv_page;
++}
+",
+            &["include/linux/bvec.h:36:14: address: its address is taken; a helper call has no address [bvec_page_slot]"],
+        );
+    }
+
+    #[test]
+    fn function_names_from_hunk_headers() {
+        assert_eq!(
+            function_of("static int x_fill(struct bio *bio)"),
+            Some("x_fill")
+        );
+        assert_eq!(
+            function_of("struct page *bvec_page(const struct bio_vec *bv)"),
+            Some("bvec_page")
+        );
+        assert_eq!(function_of("struct bio_vec {"), None);
+        assert_eq!(brace_depths(b"} x = '{'; /* { */ \"}\"\n{ {"), (-1, 1));
+    }
+}
