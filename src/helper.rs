@@ -29,7 +29,7 @@ pub struct Helper {
 }
 
 /// The helpers the built-in rules emit.
-pub const HELPERS: &[Helper] = &[
+pub static HELPERS: &[Helper] = &[
     Helper {
         name: "bvec_page",
         n_params: 1,
@@ -124,7 +124,7 @@ pub fn choose(paths: &[PathBuf], given: Option<RuleFile>) -> Result<Choice, Help
         None => vec![
             (
                 RuleFile::parse(DEFAULT_RULE_NAME, DEFAULT_RULE)?,
-                "the tree has no helper of the same name with another arity".to_string(),
+                "the tree defines none of its helpers with other parameters".to_string(),
             ),
             (
                 RuleFile::parse(MODERN_RULE_NAME, MODERN_RULE)?,
@@ -195,6 +195,9 @@ fn missing(calls: &[EmittedCall], defs: &[Definition]) -> (Vec<&'static Helper>,
             None => unknown.push(c.clone()),
         }
     }
+    // In the table's order, which reads best in the header.
+    known.sort_by_key(|h: &&Helper| HELPERS.iter().position(|x| std::ptr::eq(x, *h)));
+    known.dedup_by(|a, b| std::ptr::eq(*a, *b));
     (known, unknown)
 }
 
@@ -294,7 +297,7 @@ mod tests {
             .unwrap();
         assert_eq!(c.rules.path, DEFAULT_RULE_NAME);
         let names: Vec<&str> = c.missing.iter().map(|h| h.name).collect();
-        assert_eq!(names, vec!["bvec_set_page", "bvec_page"]);
+        assert_eq!(names, vec!["bvec_page", "bvec_set_page"]);
         assert!(c.unknown.is_empty());
     }
 
@@ -313,7 +316,7 @@ mod tests {
             "include/linux/bvec.h:9:20 has bvec_set_page() with 4 parameters (Linux 6.3 and later, and stable trees)"
         );
         let names: Vec<&str> = c.missing.iter().map(|h| h.name).collect();
-        assert_eq!(names, vec!["__bvec_set_page", "bvec_page"]);
+        assert_eq!(names, vec!["bvec_page", "__bvec_set_page"]);
         let out = crate::rewrite::Engine::new(c.rules)
             .rewrite(b"void f(struct bio_vec *bv) { bv->bv_page = bv[1].bv_page; }\n");
         assert_eq!(

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output::{self, Format};
-use super::{load_rules, EngineArgs};
+use super::EngineArgs;
 use crate::baseline::Baseline;
 use crate::check::{self, Finding};
 use crate::diff;
@@ -63,8 +63,8 @@ struct Checked {
 
 pub(super) fn run(args: CheckArgs) -> ExitCode {
     let mut errors = Vec::new();
-    let rules = match load_rules(args.engine.rule.as_deref()) {
-        Ok(r) => r,
+    let (rule_name, rules) = match args.engine.choose_rules() {
+        Ok(c) => (c.name, c.choice.rules),
         Err(e) => return output::finish(&[e], 0),
     };
     let baseline = match &args.baseline {
@@ -191,7 +191,6 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         }
     }
 
-    let rule_name = args.engine.rule_name();
     let report = Report {
         command: "check",
         rule: &rule_name,

@@ -1,13 +1,15 @@
 //! The command line: clap definitions, dispatch and the pieces the commands
 //! share (loading the rule file, walk options, exit statuses). Each command
 //! lives in its own module: `patch` (the rewrite as a diff or in place),
-//! `check` (sites left, in four formats) and `review` (sites on the added
-//! lines of patches). Tests call [`run`] through the real binary.
+//! `check` (sites left, in four formats), `review` (sites on the added
+//! lines of patches) and `validate` (semantic fixtures against the
+//! reference runtime). Tests call [`run`] through the real binary.
 
 mod check;
 mod output;
 mod patch;
 mod review;
+mod validate;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::helper;
 use crate::rule::{RuleFile, DEFAULT_RULE_NAME};
 use crate::walk::WalkOptions;
 
@@ -48,6 +51,12 @@ enum Command {
     /// Example: git format-patch -3 --stdout | bvmig review -
     #[command(after_help = review::EXAMPLES)]
     Review(review::ReviewArgs),
+    /// Run the semantic fixtures before and after the rewrite against the
+    /// reference runtime and compare what they did.
+    ///
+    /// Example: bvmig validate fixtures/semantic
+    #[command(after_help = validate::EXAMPLES)]
+    Validate(validate::ValidateArgs),
 }
 
 /// What `patch` and `check` share: where to look and with which rule.
@@ -82,9 +91,29 @@ impl EngineArgs {
         }
     }
 
-    fn rule_name(&self) -> String {
-        rule_name(self.rule.as_deref())
+    /// The rule for this run: the `--rule` file, or the built-in rule that
+    /// fits the tree (see [`helper::choose`]); an error names a helper the
+    /// tree defines with another arity.
+    fn choose_rules(&self) -> Result<Chosen, String> {
+        let given = match &self.rule {
+            Some(p) => Some(load_rules(Some(p))?),
+            None => None,
+        };
+        let choice = helper::choose(&self.paths(), given).map_err(|e| e.to_string())?;
+        let name = match &self.rule {
+            Some(p) => p.display().to_string(),
+            None => choice.rules.path.clone(),
+        };
+        let why = self.rule.is_none().then(|| choice.why.clone());
+        Ok(Chosen { name, why, choice })
     }
+}
+
+/// A rule chosen for a run, with its name and, when bvmig chose it, why.
+struct Chosen {
+    name: String,
+    why: Option<String>,
+    choice: helper::Choice,
 }
 
 /// Runs the command line in `args` and returns the exit status: 0 when the
@@ -107,6 +136,7 @@ where
         Command::Patch(args) => patch::run(args),
         Command::Check(args) => check::run(args),
         Command::Review(args) => review::run(args),
+        Command::Validate(args) => validate::run(args),
     }
 }
 

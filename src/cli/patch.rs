@@ -7,11 +7,12 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{load_rules, EngineArgs};
+use super::{Chosen, EngineArgs};
 use crate::diff;
+use crate::helper::{self, Helper};
 use crate::rewrite::Engine;
 use crate::site::{Kind, Status};
-use crate::walk::{self, Walked};
+use crate::walk::{self, FileReport, Walked};
 
 #[derive(Debug, clap::Args)]
 pub(super) struct PatchArgs {
@@ -23,20 +24,55 @@ pub(super) struct PatchArgs {
     /// Print only the sites left for a human and errors, no summary.
     #[arg(short, long)]
     quiet: bool,
+    /// Do not add the helpers the rule calls and the tree lacks to
+    /// include/linux/bvec.h (they are added by default, so that the patch
+    /// compiles).
+    #[arg(long)]
+    no_helpers: bool,
 }
 
 pub(super) fn run(args: PatchArgs) -> ExitCode {
-    let rules = match load_rules(args.engine.rule.as_deref()) {
-        Ok(r) => r,
+    let chosen = match args.engine.choose_rules() {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("bvmig: error: {e}");
             return ExitCode::from(2);
         }
     };
-    let rule_name = args.engine.rule_name();
-    let engine = Engine::new(rules);
-    let walked = walk::walk(&args.engine.paths(), &engine, &args.engine.walk_options());
+    let Chosen {
+        name: rule_name,
+        why,
+        choice,
+    } = chosen;
+    let missing = choice.missing.clone();
+    let engine = Engine::new(choice.rules);
+    let paths = args.engine.paths();
+    let mut walked = walk::walk(&paths, &engine, &args.engine.walk_options());
     let mut errors = walked.errors.clone();
+    let mut notes = Vec::new();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|h| format!("{}()", h.name)).collect();
+        match helper::bvec_header(&paths) {
+            Some(header) if !args.no_helpers => {
+                if let Err(e) = add_helpers(&mut walked, &header, &missing) {
+                    errors.push(e);
+                } else {
+                    notes.push(format!(
+                        "adds {} to {} (--no-helpers leaves them out)",
+                        names.join(", "),
+                        helper::BVEC_HEADER
+                    ));
+                }
+            }
+            Some(_) => notes.push(format!(
+                "the tree lacks {}; the patch does not compile without them",
+                names.join(", ")
+            )),
+            // No kernel tree around the paths: where the helpers are is
+            // not known.
+            None => {}
+        }
+    }
 
     let mut stdout_buf = Vec::new();
     let mut n_changed = 0;
@@ -68,11 +104,16 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     let _ = write_report(
         &mut err,
         &walked,
-        &rule_name,
+        (&rule_name, why.as_deref()),
         n_changed,
         engine.tracked(),
         args.quiet,
     );
+    if !args.quiet {
+        for n in &notes {
+            let _ = writeln!(err, "bvmig: note: {n}");
+        }
+    }
     for e in &errors {
         let _ = writeln!(err, "bvmig: error: {e}");
     }
@@ -86,7 +127,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
 fn write_report(
     w: &mut impl Write,
     walked: &Walked,
-    rule_name: &str,
+    (rule_name, why): (&str, Option<&str>),
     n_changed: usize,
     tracked: Option<&[String]>,
     quiet: bool,
@@ -112,6 +153,9 @@ fn write_report(
     let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let fields = tracked.map_or("(no prefilter)".to_string(), |t| t.join(", "));
     writeln!(w, "bvmig: rule {rule_name}; field {fields}")?;
+    if let Some(why) = why {
+        writeln!(w, "bvmig: rule chosen because {why}")?;
+    }
     writeln!(
         w,
         "bvmig: {} files walked, {} parsed",
@@ -126,6 +170,32 @@ fn write_report(
         w,
         "bvmig: {n_rewritten} rewritten in {n_changed} files, {n_left} left for a human"
     )?;
+    Ok(())
+}
+
+/// Adds the definitions of `helpers` to `header` (include/linux/bvec.h):
+/// into its rewrite when the walk changed it, else as a new change.
+fn add_helpers(walked: &mut Walked, header: &Path, helpers: &[&Helper]) -> Result<(), String> {
+    let canon = fs::canonicalize(header).map_err(|e| format!("{}: {e}", header.display()))?;
+    let same = |p: &Path| fs::canonicalize(p).is_ok_and(|c| c == canon);
+    let Some(idx) = walked.files.iter().position(|f| same(&f.path)) else {
+        return Err(format!(
+            "{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers",
+            header.display()
+        ));
+    };
+    let f: &mut FileReport = &mut walked.files[idx];
+    if f.old.is_empty() {
+        f.old = fs::read(&f.path).map_err(|e| format!("{}: {e}", f.name))?;
+    }
+    let base = f.outcome.new_text.as_deref().unwrap_or(&f.old);
+    let new = helper::insert(base, helpers).ok_or_else(|| {
+        format!(
+            "{}: no definition of struct bio_vec to add the helpers after",
+            f.name
+        )
+    })?;
+    f.outcome.new_text = Some(new);
     Ok(())
 }
 

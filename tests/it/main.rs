@@ -4,6 +4,7 @@
 mod check;
 mod cli;
 mod golden;
+mod helpers;
 mod review;
 mod util;
 mod validate;

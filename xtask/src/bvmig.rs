@@ -63,6 +63,8 @@ pub struct Summary {
     pub left: Vec<(String, Occurrence)>,
     /// The `bvmig: error: ...` lines, without the prefix.
     pub errors: Vec<String>,
+    /// The `bvmig: note: ...` lines, without the prefix.
+    pub notes: Vec<String>,
 }
 
 impl Summary {
@@ -88,6 +90,8 @@ pub fn parse_stderr(stderr: &str) -> Result<Summary> {
             if let Some(e) = rest.strip_prefix("error: ") {
                 s.errors.push(e.to_string());
             } else if rest.starts_with("rule ") {
+            } else if let Some(n) = rest.strip_prefix("note: ") {
+                s.notes.push(n.to_string());
             } else if let Some(r) = rest.strip_suffix(" parsed") {
                 let (walked, parsed) = r
                     .split_once(" files walked, ")
