@@ -35,5 +35,6 @@ pub mod series;
 pub mod site;
 pub mod source;
 pub mod syntax;
+pub mod types;
 pub mod validate;
 pub mod walk;

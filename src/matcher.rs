@@ -15,12 +15,14 @@
 //! Bindings are themselves searched for matches (`a->bv_page = b->bv_page`),
 //! and rendered with parentheses only where precedence needs them.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use tree_sitter::Node;
 
 use crate::rule::{Code, MetaKind, NameRef, PNode, Pat, Piece, Rule, Template};
 use crate::syntax::{self, prec};
+use crate::types::{Evidence, TypeIndex};
 
 /// A replacement of the file's bytes `range` by `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,9 @@ pub struct Outcome {
     pub contexts: Vec<Range<usize>>,
     /// Matches made: edits, and matches of context code (no minus code).
     pub n_matched: usize,
+    /// For the tracked field tokens an edit rewrites, the weakest evidence
+    /// of the types its typed metavariables were matched on.
+    pub evidence: Vec<(usize, Evidence)>,
 }
 
 /// A tree to match: its text, and where that text's byte 0 is in the file.
@@ -84,6 +89,15 @@ pub struct Matcher<'a> {
     prune: bool,
     lvalue_macros: &'a [syntax::LvalueMacro],
     out: Outcome,
+    /// Types of expressions, for typed metavariables, and the directory of
+    /// the file matched (for its own headers).
+    types: Option<&'a TypeIndex>,
+    dir: Option<&'a std::path::Path>,
+    /// While set, a typed metavariable whose type is unknown matches (to
+    /// tell a site left for want of a type from one of another type).
+    lenient_types: Cell<bool>,
+    /// The weakest evidence of the typed bindings of the current attempt.
+    evidence: Cell<Evidence>,
 }
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
@@ -102,7 +116,19 @@ impl<'a> Matcher<'a> {
             prune,
             lvalue_macros,
             out: Outcome::default(),
+            types: None,
+            dir: None,
+            lenient_types: Cell::new(false),
+            evidence: Cell::new(Evidence::Certain),
         }
+    }
+
+    /// Uses `types` for typed metavariables (without it they never match),
+    /// for a file in directory `dir`.
+    pub fn with_types(mut self, types: &'a TypeIndex, dir: Option<&'a std::path::Path>) -> Self {
+        self.types = Some(types);
+        self.dir = dir;
+        self
     }
 
     /// Everything found so far, edits sorted.
@@ -255,6 +281,7 @@ impl<'a> Matcher<'a> {
                     continue;
                 }
                 let mut binds: Binds = vec![None; self.rule.metavars.len()];
+                self.evidence.set(Evidence::Certain);
                 let all = items
                     .iter()
                     .zip(window)
@@ -272,6 +299,61 @@ impl<'a> Matcher<'a> {
             i += 1;
         }
         merged
+    }
+
+    fn has_typed(&self) -> bool {
+        self.rule.metavars.iter().any(|m| m.kind == MetaKind::Typed)
+    }
+
+    /// After a failed match: when the code would match were the unknown
+    /// types right, its sites are left with that reason (rather than being
+    /// taken for another struct's field, which a known type shows).
+    fn unknown_type(&mut self, code: &Code, node: Node, region: Region) {
+        if !self.has_typed() || code.replacement.is_none() {
+            return;
+        }
+        let mut binds: Binds = vec![None; self.rule.metavars.len()];
+        self.lenient_types.set(true);
+        let would = self.match_pnode(&code.pattern, node, &mut binds, region);
+        self.lenient_types.set(false);
+        if !would {
+            return;
+        }
+        let Some(types) = self.types else { return };
+        // Another type known for a binding says why first: the site is on
+        // another struct; else the unknown types do.
+        let (mut other, mut unknown) = (Vec::new(), Vec::new());
+        for (m, b) in self.rule.metavars.iter().zip(&binds) {
+            let (Some(want), Some(b)) = (m.ty.as_ref(), *b) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(region.slice(b)).into_owned();
+            match types.type_of(b, region.text, self.dir) {
+                (Some(got), ev) if ev >= Evidence::Likely => {
+                    if types.canonical(&got, region.text, self.dir)
+                        != types.canonical(want, region.text, self.dir)
+                    {
+                        other.push(format!("'{text}' is {got}, not {want}"));
+                    }
+                }
+                _ => unknown.push(format!("'{text}' ({want})")),
+            }
+        }
+        let why = if !other.is_empty() {
+            format!("{}: another type's member, not rewritten", other.join(", "))
+        } else if !unknown.is_empty() {
+            format!(
+                "the type of {} is unknown (evidence: unknown); a typed rule rewrites only what declarations show",
+                unknown.join(", ")
+            )
+        } else {
+            return;
+        };
+        for o in self.consumed_tokens(node, &binds, region) {
+            if !self.out.rejected.iter().any(|(r, _)| *r == o) {
+                self.out.rejected.push((o, why.clone()));
+            }
+        }
     }
 
     /// Checks and renders a matched sequence. A sequence that cannot be
@@ -325,6 +407,10 @@ impl<'a> Matcher<'a> {
             consumed.extend(self.consumed_tokens(*s, binds, region));
         }
         let text = self.render(tpl, binds, nest, region);
+        if self.has_typed() {
+            let ev = self.evidence.get();
+            self.out.evidence.extend(consumed.iter().map(|&o| (o, ev)));
+        }
         self.out.rewritten.extend(consumed);
         self.out.n_matched += 1;
         Some(Edit {
@@ -377,7 +463,9 @@ impl<'a> Matcher<'a> {
 
     fn try_code(&mut self, code: &Code, node: Node, nest: &Pat, region: Region) -> Option<Edit> {
         let mut binds: Binds = vec![None; self.rule.metavars.len()];
+        self.evidence.set(Evidence::Certain);
         if !self.match_pnode(&code.pattern, node, &mut binds, region) {
+            self.unknown_type(code, node, region);
             return None;
         }
         let Some(tpl) = code.replacement.as_ref() else {
@@ -458,6 +546,10 @@ impl<'a> Matcher<'a> {
                 text.push(b')');
                 prec_out = prec::PRIMARY;
             }
+        }
+        if self.has_typed() {
+            let ev = self.evidence.get();
+            self.out.evidence.extend(consumed.iter().map(|&o| (o, ev)));
         }
         self.out.rewritten.extend(consumed);
         self.out.n_matched += 1;
@@ -634,6 +726,9 @@ impl<'a> Matcher<'a> {
                 let var = &self.rule.metavars[*m];
                 let fits = match var.kind {
                     MetaKind::Expression => syntax::is_expression(t.kind()),
+                    MetaKind::Typed => {
+                        syntax::is_expression(t.kind()) && self.type_fits(var, t, region)
+                    }
                     MetaKind::Constant => {
                         matches!(
                             t.kind(),
@@ -782,6 +877,28 @@ fn collect_comments<'t>(node: Node<'t>, binds: &Binds<'t>, out: &mut Vec<Node<'t
     let mut cursor = node.walk();
     for child in node.children(&mut cursor) {
         collect_comments(child, binds, out);
+    }
+}
+
+impl Matcher<'_> {
+    /// True when `t`'s type is the typed metavariable `var`'s, known with
+    /// at least `likely` evidence (or unknown, while `lenient_types`).
+    fn type_fits(&self, var: &crate::rule::Metavar, t: Node, region: Region) -> bool {
+        let (Some(types), Some(want)) = (self.types, var.ty.as_ref()) else {
+            return false;
+        };
+        let (got, ev) = types.type_of(t, region.text, self.dir);
+        match got {
+            Some(got) if ev >= Evidence::Likely => {
+                let same = types.canonical(&got, region.text, self.dir)
+                    == types.canonical(want, region.text, self.dir);
+                if same {
+                    self.evidence.set(self.evidence.get().min(ev));
+                }
+                same || self.lenient_types.get()
+            }
+            _ => self.lenient_types.get(),
+        }
     }
 }
 

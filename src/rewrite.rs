@@ -8,16 +8,20 @@
 //! more errors than the original is kept unchanged, its sites reported.
 
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use crate::matcher::{Edit, Matcher, Outcome, Region};
-use crate::rule::RuleFile;
+use crate::rule::{MetaKind, Rule, RuleFile};
 use crate::site::{self, Kind, Occurrence, Site, Status};
 use crate::source::{self, Define, LineIndex};
 use crate::syntax;
+use crate::types::TypeIndex;
 
 /// A rule file ready to run, with what the engine derives from it.
 pub struct Engine {
     rules: RuleFile,
+    /// Types of expressions, when a rule has typed metavariables.
+    types: Option<TypeIndex>,
     tracked: Option<Vec<String>>,
     /// Search only the subtrees that hold an occurrence (the fast path);
     /// off in tests that compare it with the simple path.
@@ -46,9 +50,25 @@ impl Engine {
         let tracked = rules.tracked_fields();
         Engine {
             rules,
+            types: None,
             tracked,
             prune: true,
         }
+    }
+
+    /// Looks up struct members and typedefs in the headers below `roots`
+    /// (the tree's `include/`) for typed metavariables; nothing is read when
+    /// no rule has one.
+    pub fn with_type_roots(mut self, roots: Vec<PathBuf>) -> Engine {
+        let typed = self
+            .rules
+            .rules
+            .iter()
+            .any(|r| r.metavars.iter().any(|m| m.kind == MetaKind::Typed));
+        if typed {
+            self.types = Some(TypeIndex::new(roots));
+        }
+        self
     }
 
     /// Field names whose every occurrence is a site; also the prefilter's
@@ -69,6 +89,12 @@ impl Engine {
 
     /// Runs the rules over one file's text.
     pub fn rewrite(&self, text: &[u8]) -> FileOutcome {
+        self.rewrite_in(text, None)
+    }
+
+    /// Runs the rules over the text of a file in directory `dir`, whose
+    /// headers typed metavariables may need.
+    pub fn rewrite_in(&self, text: &[u8], dir: Option<&Path>) -> FileOutcome {
         if !self.may_match(text) {
             return FileOutcome::default();
         }
@@ -121,7 +147,7 @@ impl Engine {
                     continue;
                 }
             }
-            let mut m = Matcher::new(rule, &offsets, prune, site::LVALUE_MACROS);
+            let mut m = self.matcher(rule, &offsets, prune, dir);
             m.run(Region {
                 text: &blanked,
                 root,
@@ -133,7 +159,7 @@ impl Engine {
                 let Some(mt) = parsed else { continue };
                 let base = d.body.start as isize - mt.prefix_len as isize;
                 let params = d.params.as_deref().unwrap_or(&[]);
-                let mut m = Matcher::new(rule, &offsets, prune, site::LVALUE_MACROS);
+                let mut m = self.matcher(rule, &offsets, prune, dir);
                 m.run(Region {
                     text: &mt.text,
                     root: mt.tree.root_node(),
@@ -169,12 +195,22 @@ impl Engine {
             let Some(kind) = kind else { continue };
             let (line, col) = lines.line_col(s);
             let status = status_of(s, kind, &outcomes, self.has_context());
+            let evidence = (status == Status::Rewritten)
+                .then(|| {
+                    outcomes
+                        .iter()
+                        .flat_map(|o| &o.evidence)
+                        .find(|(o, _)| *o == s)
+                        .map(|(_, ev)| *ev)
+                })
+                .flatten();
             sites.push(Site {
                 offset: s,
                 line,
                 col,
                 kind,
                 status,
+                evidence,
             });
         }
 
@@ -239,6 +275,20 @@ impl Engine {
             new_text,
             edits,
             excluded,
+        }
+    }
+
+    fn matcher<'m>(
+        &'m self,
+        rule: &'m Rule,
+        offsets: &'m [usize],
+        prune: bool,
+        dir: Option<&'m Path>,
+    ) -> Matcher<'m> {
+        let m = Matcher::new(rule, offsets, prune, site::LVALUE_MACROS);
+        match &self.types {
+            Some(t) => m.with_types(t, dir),
+            None => m,
         }
     }
 

@@ -144,6 +144,8 @@ pub struct Site {
     pub kind: Kind,
     /// Rewritten, or left and why.
     pub status: Status,
+    /// For a site a typed rule rewrote: how sure the types were.
+    pub evidence: Option<crate::types::Evidence>,
 }
 
 /// How an occurrence's token relates to code.

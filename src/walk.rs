@@ -164,8 +164,9 @@ impl Ctx<'_> {
         self.n_parsed.fetch_add(1, Ordering::Relaxed);
         // A bug in the engine must not take the run down, nor print a
         // backtrace: the file is reported and the run goes on.
-        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| self.engine.rewrite(buf)))
-        {
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.engine.rewrite_in(buf, path.parent())
+        })) {
             Ok(o) => o,
             Err(p) => {
                 let what = p

@@ -88,7 +88,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         None => None,
     };
 
-    let engine = Engine::new(rules);
+    let engine = Engine::new(rules).with_type_roots(crate::types::roots(&paths));
     let walked = walk::walk(&paths, &engine, &args.engine.walk_options());
     errors.extend(walked.errors.iter().cloned());
 

@@ -45,8 +45,8 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
         choice,
     } = chosen;
     let missing = choice.missing.clone();
-    let engine = Engine::new(choice.rules);
     let paths = args.engine.paths();
+    let engine = Engine::new(choice.rules).with_type_roots(crate::types::roots(&paths));
     let mut walked = walk::walk(&paths, &engine, &args.engine.walk_options());
     let mut errors = walked.errors.clone();
     let mut notes = Vec::new();
@@ -170,6 +170,25 @@ fn write_report(
         w,
         "bvmig: {n_rewritten} rewritten in {n_changed} files, {n_left} left for a human"
     )?;
+    // A typed rule says how sure the types of what it rewrote were.
+    let mut by_evidence: BTreeMap<crate::types::Evidence, usize> = BTreeMap::new();
+    for s in walked.files.iter().flat_map(|f| &f.outcome.sites) {
+        if let Some(ev) = s.evidence {
+            *by_evidence.entry(ev).or_default() += 1;
+        }
+    }
+    if !by_evidence.is_empty() {
+        let parts: Vec<String> = by_evidence
+            .iter()
+            .rev()
+            .map(|(ev, n)| format!("{n} {ev}"))
+            .collect();
+        writeln!(
+            w,
+            "bvmig: types of the rewritten sites: {}",
+            parts.join(", ")
+        )?;
+    }
     Ok(())
 }
 

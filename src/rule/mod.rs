@@ -90,6 +90,9 @@ pub enum MetaKind {
     Constant,
     /// `type T;` matches a type (`struct page`, `unsigned int`, `pfn_t`).
     Type,
+    /// `struct bio_vec *BV;` matches an expression of that type, as far as
+    /// declarations tell (see `types`); its type is in [`Metavar::ty`].
+    Typed,
 }
 
 /// A constraint on what an identifier metavariable may match.
@@ -174,6 +177,8 @@ pub struct Metavar {
     pub kind: MetaKind,
     /// A constraint on identifiers.
     pub constraint: Option<Constraint>,
+    /// The type of a typed expression metavariable.
+    pub ty: Option<crate::types::CType>,
 }
 
 /// A function name in a context: a metavariable or a literal name.

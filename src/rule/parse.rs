@@ -319,19 +319,98 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
         }
     }
     let mut vars: Vec<Metavar> = Vec::new();
+    let mut typedefs: Vec<String> = Vec::new();
     let mut i = 0;
     while i < words.len() {
         let (kw, line, col) = &words[i];
+        // `typedef NAME;` declares a type name for typed metavariables.
+        if kw == "typedef" {
+            match (words.get(i + 1), words.get(i + 2).map(|w| w.0.as_str())) {
+                (Some((name, _, _)), Some(";")) if is_ident(name) => {
+                    typedefs.push(name.clone());
+                    i += 3;
+                    continue;
+                }
+                _ => {
+                    return Err((
+                        *line,
+                        *col,
+                        "expected 'typedef NAME;' (a type name for typed metavariables)".into(),
+                    ))
+                }
+            }
+        }
+        // `struct NAME *A, B;` or `TYPEDEF *A;`: typed expressions.
+        let typed_base = match kw.as_str() {
+            "struct" | "union" => match words.get(i + 1) {
+                Some((name, _, _)) if is_ident(name) => {
+                    i += 1;
+                    Some(format!("{kw} {name}"))
+                }
+                _ => return Err((*line, *col, format!("expected a name after '{kw}'"))),
+            },
+            k if typedefs.iter().any(|t| t == k) => Some(k.to_string()),
+            _ => None,
+        };
+        if let Some(base) = typed_base {
+            i += 1;
+            loop {
+                let mut ptr = 0u8;
+                while words.get(i).map(|w| w.0.as_str()) == Some("*") {
+                    ptr += 1;
+                    i += 1;
+                }
+                let Some((name, nl, nc)) = words.get(i) else {
+                    return Err((
+                        *line,
+                        *col,
+                        "metavariable declaration has no closing ';'".into(),
+                    ));
+                };
+                if !is_ident(name) {
+                    return Err((
+                        *nl,
+                        *nc,
+                        format!("expected a metavariable name, found '{name}'"),
+                    ));
+                }
+                if vars.iter().any(|v| &v.name == name) {
+                    return Err((*nl, *nc, format!("metavariable '{name}' is declared twice")));
+                }
+                vars.push(Metavar {
+                    name: name.clone(),
+                    kind: MetaKind::Typed,
+                    constraint: None,
+                    ty: Some(crate::types::CType::new(&base, ptr)),
+                });
+                i += 1;
+                match words.get(i).map(|w| w.0.as_str()) {
+                    Some(",") => i += 1,
+                    Some(";") => {
+                        i += 1;
+                        break;
+                    }
+                    other => {
+                        let (_, l, c) = words.get(i).unwrap_or(&words[i - 1]);
+                        return Err((
+                            *l,
+                            *c,
+                            format!("expected ',' or ';', found '{}'", other.unwrap_or("end")),
+                        ));
+                    }
+                }
+            }
+            continue;
+        }
         let kind = match kw.as_str() {
             "expression" => MetaKind::Expression,
             "identifier" => MetaKind::Identifier,
             "constant" => MetaKind::Constant,
             "type" => MetaKind::Type,
-            "statement" | "fresh" | "idexpression" | "struct" | "union" | "typedef"
-            | "declarer" | "iterator" | "function" | "local" | "global" | "position" | "binary"
-            | "format" | "parameter" | "declaration" | "field" | "initializer" | "symbol"
-            | "list" | "operator" | "assignment" | "enum" | "unsigned" | "signed" | "char"
-            | "int" | "long" | "short" => {
+            "statement" | "fresh" | "idexpression" | "declarer" | "iterator" | "function"
+            | "local" | "global" | "position" | "binary" | "format" | "parameter"
+            | "declaration" | "field" | "initializer" | "symbol" | "list" | "operator"
+            | "assignment" | "enum" | "unsigned" | "signed" | "char" | "int" | "long" | "short" => {
                 return Err((
                     *line,
                     *col,
@@ -422,6 +501,7 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
                 name: name.clone(),
                 kind,
                 constraint,
+                ty: None,
             });
             match words.get(i).map(|w| w.0.as_str()) {
                 Some(",") => i += 1,

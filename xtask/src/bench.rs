@@ -32,7 +32,7 @@ struct Sample {
     stderr: String,
 }
 
-pub fn run(version: &str, runs: u32) -> Result<()> {
+pub fn run(version: &str, runs: u32, rule: Option<&std::path::Path>) -> Result<()> {
     let bin = bvmig::build()?;
     let tree = kernel::tree(version)?;
     let rg_version = ensure_rg()?;
@@ -53,7 +53,11 @@ pub fn run(version: &str, runs: u32) -> Result<()> {
 
     let bvmig_cmd = || {
         let mut c = Command::new(&bin);
-        c.arg("patch").arg(&tree);
+        c.arg("patch");
+        if let Some(r) = rule {
+            c.arg("--rule").arg(r);
+        }
+        c.arg(&tree);
         c
     };
     let rg_cmd = || {

@@ -50,6 +50,9 @@ enum Task {
         /// Timed runs of each program, alternating.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
         runs: u32,
+        /// Run bvmig with this rule file (e.g. rules/bv_page-typed.cocci).
+        #[arg(long, value_name = "FILE")]
+        rule: Option<std::path::PathBuf>,
     },
     /// Time the two parallel walkers src/walk.rs could use (ignore, and
     /// walkdir with rayon) on the prefilter's job over a kernel tree.
@@ -101,7 +104,11 @@ fn main() -> ExitCode {
             true
         }),
         Task::E2e { version } => e2e::run(&version),
-        Task::Bench { version, runs } => bench::run(&version, runs).map(|()| true),
+        Task::Bench {
+            version,
+            runs,
+            rule,
+        } => bench::run(&version, runs, rule.as_deref()).map(|()| true),
         Task::CompileCheck { version } => compile_check::run(&version),
         Task::VsSpatch { version, rule } => {
             vs_spatch::run(&version, &rule.unwrap_or_else(vs_spatch::default_rule))

@@ -1,0 +1,748 @@
+//! Types of C expressions without a build, for typed metavariables
+//! (`struct bio_vec *BV;`).
+//!
+//! An expression's type comes from declarations: of locals (in the blocks
+//! around it, before it), parameters, the members of structs (found in the
+//! file itself or in the kernel tree's `include/`, indexed once per run),
+//! typedefs, casts, `&`, `*` and indexing. A name no declaration covers may
+//! still be the variable of one of the kernel's bio_vec iterator macros.
+//! Each answer carries its evidence: `certain` when every step came from a
+//! declaration, `likely` when a step came from an iterator macro, `unknown`
+//! when some step is not known (a call's result, a global, a struct not
+//! found).
+//!
+//! **Invariant:** a typed metavariable matches only with `certain` or
+//! `likely` evidence; what is unknown is not rewritten.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use tree_sitter::Node;
+
+use crate::source;
+use crate::syntax;
+
+/// A C type as typed metavariables need it: a base (`struct bio_vec`,
+/// `skb_frag_t`, `unsigned int`) and a pointer depth (arrays count as one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CType {
+    /// The base type, words separated by one space.
+    pub base: String,
+    /// How many `*`.
+    pub ptr: u8,
+}
+
+impl CType {
+    /// `base` with `ptr` stars.
+    pub fn new(base: &str, ptr: u8) -> CType {
+        CType {
+            base: base.split_whitespace().collect::<Vec<_>>().join(" "),
+            ptr,
+        }
+    }
+
+    fn deref(&self) -> Option<CType> {
+        (self.ptr > 0).then(|| CType::new(&self.base, self.ptr - 1))
+    }
+
+    fn addr(&self) -> CType {
+        CType::new(&self.base, self.ptr + 1)
+    }
+}
+
+impl fmt::Display for CType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.base)?;
+        if self.ptr > 0 {
+            write!(f, " {}", "*".repeat(self.ptr as usize))?;
+        }
+        Ok(())
+    }
+}
+
+/// How sure an inferred type is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Evidence {
+    /// Some step is not known.
+    Unknown,
+    /// A step came from a kernel iterator macro's convention.
+    Likely,
+    /// Every step came from a declaration.
+    Certain,
+}
+
+impl Evidence {
+    /// The word the report uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Unknown => "unknown",
+            Evidence::Likely => "likely",
+            Evidence::Certain => "certain",
+        }
+    }
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kernel's iterators whose first argument is a bio_vec the macro
+/// fills in, with that argument's type.
+const ITERATORS: &[(&str, u8)] = &[
+    ("bio_for_each_segment", 0),
+    ("bio_for_each_bvec", 0),
+    ("__bio_for_each_segment", 0),
+    ("__bio_for_each_bvec", 0),
+    ("for_each_bvec", 0),
+    ("rq_for_each_segment", 0),
+    ("rq_for_each_bvec", 0),
+    ("bio_for_each_segment_all", 1),
+    ("bio_for_each_folio_all", 255),
+];
+
+/// Struct members and typedefs of a tree, found on demand and kept for the
+/// run. Shared by the worker threads.
+#[derive(Debug, Default)]
+pub struct TypeIndex {
+    /// Directories whose headers define the tree's types (`include/`).
+    roots: Vec<PathBuf>,
+    /// Header paths that mention `struct NAME {` or `typedef`, by name:
+    /// built once, on the first lookup.
+    headers: OnceLock<HashMap<String, Vec<PathBuf>>>,
+    /// The headers beside a file being matched (`drivers/md/raid5.h` for
+    /// `raid5.c`), by directory, indexed when a name is not in `roots`.
+    local_headers: Mutex<HashMap<PathBuf, HashMap<String, Vec<PathBuf>>>>,
+    structs: Mutex<HashMap<String, Option<HashMap<String, CType>>>>,
+}
+
+impl TypeIndex {
+    /// An index over the headers below `roots`.
+    pub fn new(roots: Vec<PathBuf>) -> TypeIndex {
+        TypeIndex {
+            roots,
+            ..TypeIndex::default()
+        }
+    }
+
+    /// Headers that may define `struct name` or the typedef `name`: those
+    /// of `roots`, else those in `dir` (the matched file's directory).
+    fn headers_for(&self, name: &str, dir: Option<&Path>) -> Vec<PathBuf> {
+        let map = self
+            .headers
+            .get_or_init(|| index_headers(&self.roots, true));
+        if let Some(found) = map.get(name) {
+            return found.clone();
+        }
+        let Some(dir) = dir else {
+            return Vec::new();
+        };
+        let mut local = self.local_headers.lock().expect("no panics while locked");
+        let here = local
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| index_headers(&[dir.to_path_buf()], false));
+        here.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The members of `struct name` (or `union name`): from `local` (the
+    /// file being matched) first, else from the tree's headers.
+    fn members(
+        &self,
+        name: &str,
+        local: &[u8],
+        dir: Option<&Path>,
+    ) -> Option<HashMap<String, CType>> {
+        if let Some(m) = struct_members(local, name) {
+            return Some(m);
+        }
+        let mut cache = self.structs.lock().expect("no panics while locked");
+        if let Some(found) = cache.get(name) {
+            return found.clone();
+        }
+        let found = self
+            .headers_for(name, dir)
+            .iter()
+            .find_map(|h| fs::read(h).ok().and_then(|t| struct_members(&t, name)));
+        cache.insert(name.to_string(), found.clone());
+        found
+    }
+
+    /// What the typedef `name` stands for, from `local` or the headers.
+    fn typedef(&self, name: &str, local: &[u8], dir: Option<&Path>) -> Option<CType> {
+        typedef_in(local, name).or_else(|| {
+            self.headers_for(name, dir)
+                .iter()
+                .find_map(|h| fs::read(h).ok().and_then(|t| typedef_in(&t, name)))
+        })
+    }
+
+    /// `ty` with typedefs of struct types resolved (`skb_frag_t *` →
+    /// `struct bio_vec *` where `typedef struct bio_vec skb_frag_t;`).
+    pub fn canonical(&self, ty: &CType, local: &[u8], dir: Option<&Path>) -> CType {
+        let mut t = ty.clone();
+        for _ in 0..4 {
+            if t.base.contains(' ') {
+                break;
+            }
+            match self.typedef(&t.base, local, dir) {
+                Some(under) => t = CType::new(&under.base, under.ptr + t.ptr),
+                None => break,
+            }
+        }
+        t
+    }
+
+    /// The type of expression `n` in `src` (the file or region it belongs
+    /// to, in directory `dir`), and how sure it is.
+    pub fn type_of(&self, n: Node, src: &[u8], dir: Option<&Path>) -> (Option<CType>, Evidence) {
+        let n = syntax::strip_parens(n);
+        let text = |x: Node| std::str::from_utf8(&src[x.byte_range()]).unwrap_or("");
+        match n.kind() {
+            "identifier" => match declared_type(n, src) {
+                Some(t) => (Some(t), Evidence::Certain),
+                None => match iterator_type(n, src) {
+                    Some(t) => (Some(t), Evidence::Likely),
+                    None => (None, Evidence::Unknown),
+                },
+            },
+            "field_expression" => {
+                let (Some(base), Some(field)) = (
+                    n.child_by_field_name("argument"),
+                    n.child_by_field_name("field"),
+                ) else {
+                    return (None, Evidence::Unknown);
+                };
+                let arrow = n
+                    .child_by_field_name("operator")
+                    .is_some_and(|o| text(o) == "->");
+                let (bt, ev) = self.type_of(base, src, dir);
+                let Some(bt) = bt.map(|t| self.canonical(&t, src, dir)) else {
+                    return (None, Evidence::Unknown);
+                };
+                if bt.ptr != u8::from(arrow) || !bt.base.starts_with("struct ") {
+                    return (None, Evidence::Unknown);
+                }
+                let name = bt.base.trim_start_matches("struct ");
+                match self
+                    .members(name, src, dir)
+                    .and_then(|m| m.get(text(field)).cloned())
+                {
+                    Some(t) => (Some(t), ev),
+                    None => (None, Evidence::Unknown),
+                }
+            }
+            "subscript_expression" => {
+                let Some(a) = n.child_by_field_name("argument") else {
+                    return (None, Evidence::Unknown);
+                };
+                let (t, ev) = self.type_of(a, src, dir);
+                match t
+                    .map(|t| self.canonical(&t, src, dir))
+                    .and_then(|t| t.deref())
+                {
+                    Some(t) => (Some(t), ev),
+                    None => (None, Evidence::Unknown),
+                }
+            }
+            "pointer_expression" => {
+                let Some(a) = n.child_by_field_name("argument") else {
+                    return (None, Evidence::Unknown);
+                };
+                let op = n.child_by_field_name("operator").map(text).unwrap_or("");
+                let (t, ev) = self.type_of(a, src, dir);
+                let t = t.map(|t| self.canonical(&t, src, dir));
+                let t = match op {
+                    "&" => t.map(|t| t.addr()),
+                    "*" => t.and_then(|t| t.deref()),
+                    _ => None,
+                };
+                match t {
+                    Some(t) => (Some(t), ev),
+                    None => (None, Evidence::Unknown),
+                }
+            }
+            "cast_expression" | "compound_literal_expression" => {
+                match n
+                    .child_by_field_name("type")
+                    .and_then(|t| descriptor_type(t, src))
+                {
+                    Some(t) => (Some(t), Evidence::Certain),
+                    None => (None, Evidence::Unknown),
+                }
+            }
+            _ => (None, Evidence::Unknown),
+        }
+    }
+}
+
+/// The names the headers below `roots` define (see [`defined_names`]),
+/// read in parallel; only the top level of each root unless `deep`.
+fn index_headers(roots: &[PathBuf], deep: bool) -> HashMap<String, Vec<PathBuf>> {
+    let found: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    for root in roots {
+        ignore::WalkBuilder::new(root)
+            .standard_filters(false)
+            .follow_links(false)
+            .max_depth((!deep).then_some(1))
+            .build_parallel()
+            .run(|| {
+                let found = &found;
+                Box::new(move |e| {
+                    if let Ok(e) = e {
+                        let p = e.path();
+                        if p.extension().is_some_and(|x| x == "h") {
+                            if let Ok(text) = fs::read(p) {
+                                let names = defined_names(&text);
+                                if !names.is_empty() {
+                                    let mut f = found.lock().expect("no panics while locked");
+                                    f.extend(names.into_iter().map(|n| (n, p.to_path_buf())));
+                                }
+                            }
+                        }
+                    }
+                    ignore::WalkState::Continue
+                })
+            });
+    }
+    let mut map: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    for (n, p) in found.into_inner().expect("no panics while locked") {
+        map.entry(n).or_default().push(p);
+    }
+    // The walk's order is not fixed; the lookups' must be.
+    for v in map.values_mut() {
+        v.sort();
+    }
+    map
+}
+
+/// The names `text` defines as `struct NAME {`, `union NAME {` or with
+/// `typedef ... NAME;`, found by a literal scan (a superset is fine: the
+/// definition is confirmed by parsing).
+fn defined_names(text: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for kw in [&b"struct "[..], b"union "] {
+        for i in memchr::memmem::find_iter(text, kw) {
+            let s = i + kw.len();
+            let e = s + text[s..]
+                .iter()
+                .take_while(|b| source::is_ident_byte(**b))
+                .count();
+            let rest = text[e..].iter().find(|b| !b.is_ascii_whitespace());
+            if e > s && rest == Some(&b'{') {
+                out.push(String::from_utf8_lossy(&text[s..e]).into_owned());
+            }
+        }
+    }
+    for i in memchr::memmem::find_iter(text, b"typedef ") {
+        let end = memchr::memchr(b';', &text[i..]).map_or(text.len(), |k| i + k);
+        let before = text[..end]
+            .iter()
+            .rposition(|b| !source::is_ident_byte(*b))
+            .map_or(0, |k| k + 1);
+        if before < end {
+            out.push(String::from_utf8_lossy(&text[before..end]).into_owned());
+        }
+    }
+    out
+}
+
+/// The members of `struct name` if `text` defines it.
+fn struct_members(text: &[u8], name: &str) -> Option<HashMap<String, CType>> {
+    // Parse only a text that defines it: `struct NAME {` (most files that
+    // name a struct only use it).
+    let needle = format!("struct {name}");
+    let defines_it = memchr::memmem::find_iter(text, needle.as_bytes()).any(|i| {
+        let e = i + needle.len();
+        !text.get(e).is_some_and(|b| source::is_ident_byte(*b))
+            && text[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+    });
+    if !defines_it {
+        return None;
+    }
+    let defines = source::scan_defines(text);
+    let blanked = source::blank_define_bodies(text, &defines);
+    let tree = syntax::parse(&blanked);
+    let body = find_struct(tree.root_node(), &blanked, name)?;
+    let mut members = HashMap::new();
+    collect_members(body, &blanked, &mut members);
+    Some(members)
+}
+
+/// The members of a struct or union body, with those of anonymous inner
+/// structs and unions (`union { const struct bio_vec *bvec; ... };`) as
+/// the struct's own, as C has them.
+fn collect_members(body: Node, src: &[u8], members: &mut HashMap<String, CType>) {
+    let mut cursor = body.walk();
+    for field in body.named_children(&mut cursor) {
+        // Members inside `#ifdef CONFIG_...` blocks are members too.
+        if field.kind().starts_with("preproc_") {
+            collect_members(field, src, members);
+            continue;
+        }
+        if field.kind() != "field_declaration" {
+            continue;
+        }
+        let Some(ty) = field.child_by_field_name("type") else {
+            continue;
+        };
+        let mut dc = field.walk();
+        let declarators: Vec<Node> = field
+            .children_by_field_name("declarator", &mut dc)
+            .collect();
+        if declarators.is_empty() {
+            if let Some(inner) = ty.child_by_field_name("body") {
+                collect_members(inner, src, members);
+            }
+            continue;
+        }
+        let base = base_text(ty, src);
+        for d in declarators {
+            if let Some((n, ptr)) = declarator_name(d, src) {
+                members.insert(n, CType::new(&base, ptr));
+            }
+        }
+    }
+}
+
+fn find_struct<'t>(n: Node<'t>, src: &[u8], name: &str) -> Option<Node<'t>> {
+    if matches!(n.kind(), "struct_specifier" | "union_specifier") {
+        let named = n
+            .child_by_field_name("name")
+            .is_some_and(|x| &src[x.byte_range()] == name.as_bytes());
+        if named {
+            if let Some(body) = n.child_by_field_name("body") {
+                return Some(body);
+            }
+        }
+    }
+    let mut cursor = n.walk();
+    let found = n
+        .named_children(&mut cursor)
+        .find_map(|c| find_struct(c, src, name));
+    found
+}
+
+/// What `typedef ... name;` in `text` stands for.
+fn typedef_in(text: &[u8], name: &str) -> Option<CType> {
+    let pat = format!("{name};");
+    let at = memchr::memmem::find_iter(text, pat.as_bytes()).find(|&i| {
+        i > 0
+            && !source::is_ident_byte(text[i - 1])
+            && text[..i]
+                .iter()
+                .rposition(|b| *b == b';' || *b == b'}' || *b == b'{')
+                .map_or(0, |k| k + 1)
+                <= i
+    })?;
+    let start = memchr::memmem::rfind(&text[..at], b"typedef")?;
+    if text[start..at].contains(&b';') {
+        return None;
+    }
+    let decl = &text[start..at + pat.len()];
+    let tree = syntax::parse(decl);
+    let td = tree.root_node().named_child(0)?;
+    if td.kind() != "type_definition" {
+        return None;
+    }
+    let base = base_text(td.child_by_field_name("type")?, decl);
+    let (n, ptr) = declarator_name(td.child_by_field_name("declarator")?, decl)?;
+    (n == name).then(|| CType::new(&base, ptr))
+}
+
+/// The text of a type specifier, without a struct's body.
+fn base_text(t: Node, src: &[u8]) -> String {
+    match t.kind() {
+        "struct_specifier" | "union_specifier" | "enum_specifier" => {
+            let kw = t.kind().trim_end_matches("_specifier");
+            match t.child_by_field_name("name") {
+                Some(n) => format!("{kw} {}", String::from_utf8_lossy(&src[n.byte_range()])),
+                None => format!("{kw} <anonymous>"),
+            }
+        }
+        _ => String::from_utf8_lossy(&src[t.byte_range()]).into_owned(),
+    }
+}
+
+/// The name a declarator declares and how many `*` (or `[]`) it adds.
+fn declarator_name(mut d: Node, src: &[u8]) -> Option<(String, u8)> {
+    let mut ptr = 0u8;
+    loop {
+        match d.kind() {
+            "identifier" | "field_identifier" | "type_identifier" => {
+                return Some((
+                    String::from_utf8_lossy(&src[d.byte_range()]).into_owned(),
+                    ptr,
+                ))
+            }
+            "pointer_declarator" | "array_declarator" => {
+                ptr += 1;
+                d = d.child_by_field_name("declarator")?;
+            }
+            "init_declarator" | "parenthesized_declarator" | "attributed_declarator" => {
+                d = d
+                    .child_by_field_name("declarator")
+                    .or_else(|| d.named_child(0))?;
+            }
+            // A function pointer is not a bio_vec.
+            _ => return None,
+        }
+    }
+}
+
+/// The type a type descriptor (`struct bio_vec *`) names.
+fn descriptor_type(t: Node, src: &[u8]) -> Option<CType> {
+    let base = base_text(t.child_by_field_name("type")?, src);
+    let mut ptr = 0u8;
+    let mut d = t.child_by_field_name("declarator");
+    while let Some(x) = d {
+        match x.kind() {
+            "abstract_pointer_declarator" | "abstract_array_declarator" => {
+                ptr += 1;
+                d = x.child_by_field_name("declarator");
+            }
+            _ => return None,
+        }
+    }
+    Some(CType::new(&base, ptr))
+}
+
+/// The declared type of identifier `n`: a local declared before it in an
+/// enclosing block or `for`, or a parameter of the enclosing function.
+fn declared_type(n: Node, src: &[u8]) -> Option<CType> {
+    let name = &src[n.byte_range()];
+    let mut cur = n;
+    while let Some(p) = cur.parent() {
+        let mut cursor = p.walk();
+        let decls: Vec<Node> = match p.kind() {
+            "compound_statement" => p
+                .named_children(&mut cursor)
+                .filter(|c| c.kind() == "declaration" && c.end_byte() <= n.start_byte())
+                .collect(),
+            "for_statement" => p
+                .children_by_field_name("initializer", &mut cursor)
+                .filter(|c| c.kind() == "declaration")
+                .collect(),
+            "function_definition" => {
+                let params = p
+                    .child_by_field_name("declarator")
+                    .and_then(function_parameters);
+                params
+                    .map(|l| {
+                        let mut c = l.walk();
+                        l.named_children(&mut c)
+                            .filter(|x| x.kind() == "parameter_declaration")
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        // The latest declaration wins (shadowing).
+        for decl in decls.iter().rev() {
+            let Some(base) = decl.child_by_field_name("type").map(|t| base_text(t, src)) else {
+                continue;
+            };
+            let mut dc = decl.walk();
+            for d in decl.children_by_field_name("declarator", &mut dc) {
+                if let Some((dn, ptr)) = declarator_name(d, src) {
+                    if dn.as_bytes() == name {
+                        return Some(CType::new(&base, ptr));
+                    }
+                }
+            }
+        }
+        cur = p;
+    }
+    None
+}
+
+fn function_parameters(mut d: Node) -> Option<Node> {
+    loop {
+        match d.kind() {
+            "function_declarator" => return d.child_by_field_name("parameters"),
+            "pointer_declarator" | "parenthesized_declarator" | "attributed_declarator" => {
+                d = d.child_by_field_name("declarator")?;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The type of `n` as the first argument of a bio_vec iterator macro used
+/// in the same function: `bio_for_each_segment(bv, bio, iter)` fills in a
+/// `struct bio_vec bv`. Found in the function's text, since tree-sitter
+/// reads such a loop header in several ways (a call, a declaration).
+fn iterator_type(n: Node, src: &[u8]) -> Option<CType> {
+    let name = &src[n.byte_range()];
+    // The outermost function around `n` (a loop header with a block can
+    // look like a nested function definition).
+    let mut scope = None;
+    let mut cur = n;
+    while let Some(p) = cur.parent() {
+        if p.kind() == "function_definition" {
+            scope = Some(p);
+        }
+        cur = p;
+    }
+    let text = &src[scope?.byte_range()];
+    for (mac, ptr) in ITERATORS.iter().filter(|(_, p)| *p != 255) {
+        for at in memchr::memmem::find_iter(text, mac.as_bytes()) {
+            if at > 0 && source::is_ident_byte(text[at - 1]) {
+                continue;
+            }
+            let rest = &text[at + mac.len()..];
+            let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+            let Some(args) = rest.strip_prefix(b"(") else {
+                continue;
+            };
+            let args = &args[args.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+            let first = &args[..args
+                .iter()
+                .take_while(|b| source::is_ident_byte(**b))
+                .count()];
+            if first == name {
+                return Some(CType::new("struct bio_vec", *ptr));
+            }
+        }
+    }
+    None
+}
+
+/// The `include` directories to index for a run over `paths`.
+pub fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    crate::definition::search_roots(paths)
+        .into_iter()
+        .filter(|r| r.ends_with("include") || r.is_dir())
+        .collect()
+}
+
+/// True when `p` is a C header.
+pub fn is_header(p: &Path) -> bool {
+    p.extension().is_some_and(|x| x == "h")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The type of the expression `expr`, written as `x(expr);` or
+    /// `= expr;` in `code` (a file), as the index sees it.
+    fn ty(code: &str, expr: &str) -> (Option<String>, Evidence) {
+        let tree = syntax::parse(code.as_bytes());
+        // As the argument of `x(...)`, or alone on the right of `=`.
+        let at = code
+            .find(&format!("x({expr});"))
+            .map(|k| k + 2)
+            .or_else(|| code.find(&format!("= {expr};")).map(|k| k + 2))
+            .expect("the expression is in the code");
+        let n = tree
+            .root_node()
+            .descendant_for_byte_range(at, at + expr.len())
+            .unwrap();
+        let mut n = n;
+        while n.byte_range() != (at..at + expr.len()) {
+            n = n.parent().unwrap();
+        }
+        let (t, ev) = TypeIndex::default().type_of(n, code.as_bytes(), None);
+        (t.map(|t| t.to_string()), ev)
+    }
+
+    const HEADER: &str = "\
+struct page;
+struct bio_vec { struct page *bv_page; unsigned int bv_len; };
+typedef struct bio_vec skb_frag_t;
+struct bvec_iter { unsigned int bi_idx; };
+struct bio { struct bio_vec *bi_io_vec; struct bio_vec bi_inline_vecs[4]; };
+struct request { struct bio_vec special_vec; struct bio *bio; };
+";
+
+    #[test]
+    fn types_from_declarations_members_and_operators() {
+        let code = format!(
+            "{HEADER}\
+void f(struct bio *bio, struct request *req, skb_frag_t *frag, int i)
+{{
+\tstruct bio_vec bv, *p = &bv;
+\tstruct bvec_iter iter;
+\tx(bio->bi_io_vec);
+\tx(&bio->bi_io_vec[i]);
+\tx(bio->bi_inline_vecs[i]);
+\tx(req->special_vec);
+\tx(req->bio->bi_io_vec->bv_len);
+\tx((struct bio_vec *)q);
+\tx(*p);
+\tx(frag);
+\tx(g(i)->bi_io_vec);
+\tx(nowhere);
+}}
+"
+        );
+        let t = |e: &str| ty(&code, e);
+        let certain = |s: &str| (Some(s.to_string()), Evidence::Certain);
+        assert_eq!(t("bio->bi_io_vec"), certain("struct bio_vec *"));
+        assert_eq!(t("&bio->bi_io_vec[i]"), certain("struct bio_vec *"));
+        assert_eq!(t("bio->bi_inline_vecs[i]"), certain("struct bio_vec"));
+        assert_eq!(t("req->special_vec"), certain("struct bio_vec"));
+        assert_eq!(t("req->bio->bi_io_vec->bv_len"), certain("unsigned int"));
+        assert_eq!(t("(struct bio_vec *)q"), certain("struct bio_vec *"));
+        assert_eq!(t("*p"), certain("struct bio_vec"));
+        assert_eq!(t("frag"), certain("skb_frag_t *"));
+        assert_eq!(t("g(i)->bi_io_vec"), (None, Evidence::Unknown));
+        assert_eq!(t("nowhere"), (None, Evidence::Unknown));
+        let idx = TypeIndex::default();
+        assert_eq!(
+            idx.canonical(&CType::new("skb_frag_t", 1), code.as_bytes(), None),
+            CType::new("struct bio_vec", 1)
+        );
+    }
+
+    #[test]
+    fn iterator_macros_make_a_variable_likely_a_bio_vec() {
+        let code = "\
+void f(struct bio *bio)
+{
+\tbio_for_each_segment(bv, bio, iter) {
+\t\ty = bv;
+\t}
+\tbio_for_each_segment_all(pv, bio, it) {
+\t\tz = pv;
+\t}
+}
+";
+        let (t, ev) = ty(code, "bv");
+        assert_eq!(
+            (t.as_deref(), ev),
+            (Some("struct bio_vec"), Evidence::Likely)
+        );
+        let (t, ev) = ty(code, "pv");
+        assert_eq!(
+            (t.as_deref(), ev),
+            (Some("struct bio_vec *"), Evidence::Likely)
+        );
+    }
+
+    #[test]
+    fn headers_are_indexed_for_struct_members() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("linux")).unwrap();
+        fs::write(dir.path().join("linux/blk.h"), HEADER).unwrap();
+        let idx = TypeIndex::new(vec![dir.path().to_path_buf()]);
+        let code = "void f(struct request *rq) { x(rq->special_vec); }\n";
+        let tree = syntax::parse(code.as_bytes());
+        let at = code.find("rq->special_vec").unwrap();
+        let mut n = tree
+            .root_node()
+            .descendant_for_byte_range(at, at + 15)
+            .unwrap();
+        while n.kind() != "field_expression" {
+            n = n.parent().unwrap();
+        }
+        let (t, ev) = idx.type_of(n, code.as_bytes(), None);
+        assert_eq!(t, Some(CType::new("struct bio_vec", 0)));
+        assert_eq!(ev, Evidence::Certain);
+    }
+}
