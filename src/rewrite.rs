@@ -204,6 +204,14 @@ impl Engine {
                         .map(|(_, ev)| *ev)
                 })
                 .flatten();
+            let owner = (kind == Kind::Declaration)
+                .then(
+                    || match macro_trees.iter().find(|(d, _)| d.body.contains(&s)) {
+                        Some(_) => None,
+                        None => site::member_owner(root, &blanked, s, e),
+                    },
+                )
+                .flatten();
             sites.push(Site {
                 offset: s,
                 line,
@@ -211,6 +219,7 @@ impl Engine {
                 kind,
                 status,
                 evidence,
+                owner,
             });
         }
 

@@ -146,6 +146,25 @@ pub struct Site {
     pub status: Status,
     /// For a site a typed rule rewrote: how sure the types were.
     pub evidence: Option<crate::types::Evidence>,
+    /// For a member's declaration: the struct or union that declares it
+    /// (`struct bio_vec`).
+    pub owner: Option<String>,
+}
+
+/// The struct or union whose member declaration holds `src[start..end]`.
+pub fn member_owner(root: Node, src: &[u8], start: usize, end: usize) -> Option<String> {
+    let mut n = root.descendant_for_byte_range(start, end)?;
+    while let Some(p) = n.parent() {
+        if matches!(p.kind(), "struct_specifier" | "union_specifier") {
+            let kw = p.kind().trim_end_matches("_specifier");
+            return Some(match p.child_by_field_name("name") {
+                Some(name) => format!("{kw} {}", String::from_utf8_lossy(&src[name.byte_range()])),
+                None => format!("{kw} <anonymous>"),
+            });
+        }
+        n = p;
+    }
+    None
 }
 
 /// How an occurrence's token relates to code.

@@ -50,6 +50,16 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     let mut walked = walk::walk(&paths, &engine, &args.engine.walk_options());
     let mut errors = walked.errors.clone();
     let mut notes = Vec::new();
+    // The walk covered a kernel tree when its include/linux/bvec.h was
+    // among the files walked (bvmig patch ~/linux, not ~/linux/fs).
+    let whole_tree = helper::bvec_header(&paths)
+        .and_then(|h| fs::canonicalize(h).ok())
+        .is_some_and(|h| {
+            walked
+                .files
+                .iter()
+                .any(|f| fs::canonicalize(&f.path).is_ok_and(|p| p == h))
+        });
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|h| format!("{}()", h.name)).collect();
         match helper::bvec_header(&paths) {
@@ -105,6 +115,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
         &mut err,
         &walked,
         (&rule_name, why.as_deref()),
+        whole_tree,
         n_changed,
         engine.tracked(),
         args.quiet,
@@ -128,6 +139,7 @@ fn write_report(
     w: &mut impl Write,
     walked: &Walked,
     (rule_name, why): (&str, Option<&str>),
+    whole_tree: bool,
     n_changed: usize,
     tracked: Option<&[String]>,
     quiet: bool,
@@ -170,6 +182,38 @@ fn write_report(
         w,
         "bvmig: {n_rewritten} rewritten in {n_changed} files, {n_left} left for a human"
     )?;
+    // Who declares the field: when only one struct does, a rule without
+    // types cannot touch another struct's member. Said only of a walk that
+    // covered a whole kernel tree, where every declaration was seen.
+    let mut owners: BTreeMap<&str, (&str, usize, usize)> = BTreeMap::new();
+    for f in &walked.files {
+        for s in &f.outcome.sites {
+            if let Some(o) = &s.owner {
+                owners.entry(o).or_insert((&f.name, s.line, s.col));
+            }
+        }
+    }
+    if let Some(fields) = tracked.filter(|_| !owners.is_empty() && whole_tree) {
+        let list: Vec<String> = owners
+            .iter()
+            .map(|(o, (file, line, col))| format!("{o} ({file}:{line}:{col})"))
+            .collect();
+        if owners.len() == 1 {
+            writeln!(
+                w,
+                "bvmig: {} is declared only by {}: a rule without types is safe",
+                fields.join(", "),
+                list[0]
+            )?;
+        } else {
+            writeln!(
+                w,
+                "bvmig: note: {} is declared by {}: a rule without types rewrites each one's accesses; a typed rule (rules/bv_page-typed.cocci) tells them apart",
+                fields.join(", "),
+                list.join(", ")
+            )?;
+        }
+    }
     // A typed rule says how sure the types of what it rewrote were.
     let mut by_evidence: BTreeMap<crate::types::Evidence, usize> = BTreeMap::new();
     for s in walked.files.iter().flat_map(|f| &f.outcome.sites) {

@@ -174,3 +174,35 @@ fn validate_runs_through_the_command_line() {
         missing.stderr_text()
     );
 }
+
+#[test]
+fn the_report_says_which_structs_declare_the_field() {
+    let t = tree_63();
+    let out = bvmig(t.path(), &["patch", "."]);
+    assert!(
+        out.stderr_text().contains(
+            "bvmig: bv_page is declared only by struct bio_vec (include/linux/bvec.h:7:15): a rule without types is safe\n"
+        ),
+        "{}",
+        out.stderr_text()
+    );
+    t.write(
+        "drivers/x/ref.h",
+        "struct page_ref {\n\tstruct page *bv_page;\n};\n",
+    );
+    let out = bvmig(t.path(), &["patch", "."]);
+    assert!(
+        out.stderr_text().contains(
+            "bvmig: note: bv_page is declared by struct bio_vec (include/linux/bvec.h:7:15), struct page_ref (drivers/x/ref.h:2:15): a rule without types rewrites each one's accesses; a typed rule (rules/bv_page-typed.cocci) tells them apart\n"
+        ),
+        "{}",
+        out.stderr_text()
+    );
+    // On part of the tree, not every declaration is seen: nothing is said.
+    let part = bvmig(t.path(), &["patch", "block"]);
+    assert!(
+        !part.stderr_text().contains("declared"),
+        "{}",
+        part.stderr_text()
+    );
+}

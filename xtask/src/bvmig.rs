@@ -89,7 +89,11 @@ pub fn parse_stderr(stderr: &str) -> Result<Summary> {
         if let Some(rest) = line.strip_prefix("bvmig: ") {
             if let Some(e) = rest.strip_prefix("error: ") {
                 s.errors.push(e.to_string());
-            } else if rest.starts_with("rule ") {
+            } else if rest.starts_with("rule ")
+                || rest.starts_with("types of the rewritten sites: ")
+                || rest.contains(" is declared only by ")
+            {
+                // Informational lines: the rule and why, types, declarers.
             } else if let Some(n) = rest.strip_prefix("note: ") {
                 s.notes.push(n.to_string());
             } else if let Some(r) = rest.strip_suffix(" parsed") {
