@@ -23,6 +23,9 @@ pub struct Engine {
     /// Types of expressions, when a rule has typed metavariables.
     types: Option<TypeIndex>,
     tracked: Option<Vec<String>>,
+    /// Words a file must hold one of to be parsed: the tracked fields, or
+    /// for rules that track none, a literal name of each fragment.
+    prefilter: Option<Vec<String>>,
     /// Search only the subtrees that hold an occurrence (the fast path);
     /// off in tests that compare it with the simple path.
     prune: bool,
@@ -48,10 +51,12 @@ impl Engine {
     /// An engine running `rules`.
     pub fn new(rules: RuleFile) -> Engine {
         let tracked = rules.tracked_fields();
+        let prefilter = tracked.clone().or_else(|| rules.prefilter_words());
         Engine {
             rules,
             types: None,
             tracked,
+            prefilter,
             prune: true,
         }
     }
@@ -77,9 +82,10 @@ impl Engine {
         self.tracked.as_deref()
     }
 
-    /// The literal prefilter: false only when `text` cannot hold a site.
+    /// The literal prefilter: false only when `text` cannot hold a site
+    /// and no rule can change it.
     pub fn may_match(&self, text: &[u8]) -> bool {
-        match &self.tracked {
+        match &self.prefilter {
             Some(words) => words
                 .iter()
                 .any(|w| memchr::memmem::find(text, w.as_bytes()).is_some()),
@@ -710,6 +716,43 @@ void f(struct bio_vec *b)
             .unwrap_err()
             .to_string();
         assert_eq!(e, "t.cocci:2:17: bad regular expression: unclosed group");
+    }
+
+    /// The prefilter only skips files no rule changes: on every fixture,
+    /// with each rule file, a file it rejects has nothing to rewrite and no
+    /// site when run without it.
+    #[test]
+    fn prefilter_never_holds_back_a_change() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut n_skipped = 0;
+        for rule in ["bv_page.cocci", "bv_page-modern.cocci", "bv_pfn.cocci"] {
+            let path = format!("{root}/rules/{rule}");
+            let text = std::fs::read_to_string(&path).unwrap();
+            let filtered = Engine::new(RuleFile::parse(&path, &text).unwrap());
+            let mut open = Engine::new(RuleFile::parse(&path, &text).unwrap());
+            open.prefilter = None;
+            for dir in ["fixtures/rewrite", "fixtures/semantic"] {
+                for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+                    let case = entry.unwrap().path();
+                    for name in ["input.c", "input.h", "fixture.c"] {
+                        let Ok(input) = std::fs::read(case.join(name)) else {
+                            continue;
+                        };
+                        if filtered.may_match(&input) {
+                            continue;
+                        }
+                        n_skipped += 1;
+                        let out = open.rewrite(&input);
+                        assert!(
+                            out.new_text.is_none() && out.sites.is_empty(),
+                            "{rule} on {}",
+                            case.display()
+                        );
+                    }
+                }
+            }
+        }
+        assert!(n_skipped > 10, "the prefilter was exercised ({n_skipped})");
     }
 
     /// The fast path (searching only subtrees that hold an occurrence) finds

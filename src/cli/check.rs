@@ -215,7 +215,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         let mut w = stderr.lock();
         let fields = engine
             .tracked()
-            .map_or("(no prefilter)".to_string(), |t| t.join(", "));
+            .map_or("none (no sites are counted)".to_string(), |t| t.join(", "));
         let _ = writeln!(w, "bvmig: rule {rule_name}; field {fields}");
         let _ = writeln!(
             w,

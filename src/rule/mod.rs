@@ -240,7 +240,8 @@ impl RuleFile {
     /// Field names that every rewrite of the file removes: each of their
     /// occurrences is a site to rewrite or report, and a file without any of
     /// them cannot match. `None` when some branch names no field, in which
-    /// case no prefilter is possible.
+    /// case no site is counted (see [`RuleFile::prefilter_words`] for the
+    /// prefilter then).
     pub fn tracked_fields(&self) -> Option<Vec<String>> {
         let mut all: Option<Vec<String>> = None;
         for rule in &self.rules {
@@ -300,6 +301,69 @@ impl RuleFile {
     }
 }
 
+impl RuleFile {
+    /// Words of which a file must hold one for any rule to change it: for
+    /// each fragment with a replacement, its longest literal name (a field,
+    /// a function, a variable: the pattern compares names by their text, so
+    /// a file without it cannot match). `None` when some such fragment has
+    /// no literal name.
+    pub fn prefilter_words(&self) -> Option<Vec<String>> {
+        let mut per_code: Vec<Vec<String>> = Vec::new();
+        for rule in &self.rules {
+            let mut codes = Vec::new();
+            rule.body.codes(&mut codes);
+            for code in codes.iter().filter(|c| c.replacement.is_some()) {
+                let mut names = Vec::new();
+                literal_names(&code.pattern, &mut names);
+                if names.is_empty() {
+                    return None;
+                }
+                per_code.push(names);
+            }
+        }
+        // A name every fragment has is the one word to look for
+        // (`bvec_page` in rules/bv_pfn.cocci).
+        let first = per_code.first()?;
+        if let Some(common) = first
+            .iter()
+            .filter(|n| per_code.iter().all(|c| c.contains(n)))
+            .max_by_key(|n| (n.len(), n.as_str()))
+        {
+            return Some(vec![common.clone()]);
+        }
+        let mut words: Vec<String> = Vec::new();
+        for names in per_code {
+            let best = names
+                .into_iter()
+                .max_by_key(|n| (n.len(), n.clone()))
+                .expect("not empty");
+            if !words.contains(&best) {
+                words.push(best);
+            }
+        }
+        Some(words)
+    }
+}
+
+fn literal_names(p: &PNode, out: &mut Vec<String>) {
+    match p {
+        PNode::Meta(_) => {}
+        PNode::Seq(items) => items.iter().for_each(|c| literal_names(c, out)),
+        PNode::Node {
+            kind,
+            text,
+            children,
+        } => {
+            if matches!(*kind, "identifier" | "field_identifier" | "type_identifier") {
+                if let Some(t) = text {
+                    out.push(t.to_string());
+                }
+            }
+            children.iter().for_each(|c| literal_names(c, out));
+        }
+    }
+}
+
 impl Pat {
     /// All code fragments below this pattern.
     pub fn codes<'a>(&'a self, out: &mut Vec<&'a Code>) {
@@ -344,6 +408,31 @@ mod tests {
             calls,
             vec![("sg_set_pfn".into(), 4), ("bvec_pfn".into(), 1)]
         );
+    }
+
+    #[test]
+    fn prefilter_words_of_rules_without_fields() {
+        let rf = RuleFile::parse(
+            "t.cocci",
+            "@@\nexpression E;\n@@\n(\n- kmap_atomic(bvec_page(E))\n+ kmap_atomic_pfn_t(bvec_pfn(E))\n|\n- page_to_phys(bvec_page(E))\n+ pfn_t_to_phys(bvec_pfn(E))\n)\n",
+        )
+        .unwrap();
+        assert_eq!(rf.tracked_fields(), None);
+        // Both fragments name bvec_page: that one word is enough.
+        assert_eq!(rf.prefilter_words(), Some(vec!["bvec_page".to_string()]));
+        let rf = RuleFile::parse(
+            "t.cocci",
+            "@@\nexpression E;\n@@\n(\n- kmap_atomic(E)\n+ kmap_local(E)\n|\n- page_to_phys(E)\n+ to_phys(E)\n)\n",
+        )
+        .unwrap();
+        assert_eq!(
+            rf.prefilter_words(),
+            Some(vec!["kmap_atomic".to_string(), "page_to_phys".to_string()])
+        );
+        // A fragment with no literal name at all: no prefilter.
+        let rf =
+            RuleFile::parse("t.cocci", "@@\nexpression E, F;\n@@\n- E + F\n+ F + E\n").unwrap();
+        assert_eq!(rf.prefilter_words(), None);
     }
 
     #[test]
