@@ -25,6 +25,7 @@ pub mod definition;
 pub mod diff;
 pub mod git;
 pub mod helper;
+pub mod mailout;
 pub mod maintainers;
 pub mod matcher;
 pub mod report;
