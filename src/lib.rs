@@ -34,6 +34,7 @@ pub mod rewrite;
 pub mod rule;
 pub mod sarif;
 pub mod series;
+pub mod series_out;
 pub mod site;
 pub mod source;
 pub mod syntax;
