@@ -39,7 +39,8 @@ pub struct Cli {
 /// in its own module.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the rewrite as a unified diff (or make it with --in-place).
+    /// Print the rewrite as a unified diff (--in-place makes it, --series
+    /// writes it as mails for git am).
     ///
     /// Example: bvmig patch ~/linux > bv_page.patch
     #[command(after_help = patch::EXAMPLES)]

@@ -8,6 +8,7 @@ mod bench_runtime;
 mod bvmig;
 mod compile_check;
 mod count;
+mod dist;
 mod e2e;
 mod kernel;
 mod syntax;
@@ -82,6 +83,9 @@ enum Task {
     /// Print what struct page coverage costs against the pfn model (8 GiB,
     /// 400 GiB, 6 TiB) and both models' segment-iteration throughput.
     BenchRuntime,
+    /// Write bvmig's man pages and shell completions, made from its clap
+    /// definitions, into target/dist/.
+    Dist,
     /// Print every occurrence of a word in the code (not comments or
     /// literals) of the C files under PATH, as the e2e check counts them.
     Count {
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         }
         Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
+        Task::Dist => dist::run().map(|()| true),
         Task::Count { path, word } => count::print(&path, &word).map(|()| true),
     };
     // Exit codes follow grep: 1 when a check found a problem, 2 when the
