@@ -613,3 +613,89 @@ fn a_tree_without_maintainers_or_history_groups_by_directory() {
     assert!(!cover.contains("base-commit:"), "{cover}");
     assert!(files.iter().all(|(_, m)| !m.contains("Cc:")));
 }
+
+// For people at a terminal: --color on the report lines and diagnostics.
+
+/// Runs bvmig in `cwd` with extra environment variables.
+fn bvmig_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_bvmig"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .envs(env.iter().copied())
+        .output()
+        .expect("bvmig runs");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
+#[test]
+fn color_paints_report_lines_and_diagnostics_only_when_asked() {
+    let t = TempDir::new();
+    crate::util::copy_dir(&crate::util::fixtures_dir().join("tree"), t.path());
+    let p = t.path();
+    let bold = "\x1b[1m";
+    let reset = "\x1b[0m";
+
+    let out = bvmig_env(p, &["--color", "always", "patch"], &[]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stderr_text().contains(&format!(
+            "{bold}lib/iov_iter.c:22:14:{reset} {bold}\x1b[33maddress:{reset} its address is taken"
+        )),
+        "{}",
+        out.stderr_text()
+    );
+    // The diff is data, never painted.
+    assert!(!out.stdout_text().contains('\x1b'));
+
+    // check's findings on stdout; the flag goes after the command too.
+    let out = bvmig_env(p, &["check", "--color=always"], &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout_text().contains(&format!(
+            "{bold}block/bio.c:21:21:{reset} {bold}\x1b[35mwarning:{reset} {bold}\x1b[33mread:{reset} use bvec_page(prev)\n"
+        )),
+        "{}",
+        out.stdout_text()
+    );
+
+    // An error's level is painted.
+    let out = bvmig_env(p, &["--color", "always", "patch", "missing.c"], &[]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr_text()
+            .contains(&format!("bvmig: {bold}\x1b[31merror:{reset} missing.c")),
+        "{}",
+        out.stderr_text()
+    );
+
+    // auto: not into a pipe, unless CLICOLOR_FORCE says so and NO_COLOR
+    // does not say otherwise; never: never.
+    for (args, env, painted) in [
+        (&["check"][..], &[][..], false),
+        (&["check"], &[("CLICOLOR_FORCE", "1")], true),
+        (
+            &["check"],
+            &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+            false,
+        ),
+        (
+            &["--color", "never", "check"],
+            &[("CLICOLOR_FORCE", "1")],
+            false,
+        ),
+    ] {
+        let out = bvmig_env(p, args, env);
+        assert_eq!(out.code, 1);
+        let any = out.stdout_text().contains('\x1b') || out.stderr_text().contains('\x1b');
+        assert_eq!(any, painted, "{args:?} {env:?}");
+    }
+    let out = bvmig_env(p, &["--color", "sometimes", "check"], &[]);
+    assert_eq!(out.code, 2);
+}
