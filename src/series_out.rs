@@ -223,7 +223,8 @@ pub fn prefix_from_history(subjects: &[String]) -> Option<String> {
         .map(|(p, _)| format!("{p}:"))
 }
 
-/// Directories that name no subsystem: a file below one is named by itself.
+/// Directories that name no subsystem: a file below one is named by a
+/// directory further up, or by itself.
 const GENERIC_DIRS: &[&str] = &[
     "include",
     "linux",
@@ -232,21 +233,30 @@ const GENERIC_DIRS: &[&str] = &[
     "drivers",
     "lib",
     "arch",
+    "host",
+    "client",
+    "core",
+    "common",
 ];
 
-/// The prefix for files without history: per file, its directory's last
-/// component (`drivers/md/bcache/btree.c` gives `bcache`), or its own stem
-/// below a generic directory (`include/linux/bvec.h` gives `bvec`,
-/// `lib/iov_iter.c` gives `iov_iter`); the most common of them.
+/// The prefix for files without history: per file, its innermost
+/// directory that names a subsystem (`drivers/md/bcache/btree.c` gives
+/// `bcache`, `drivers/nvme/host/pci.c` gives `nvme`; `block` names one only
+/// at the top), else the file's own stem (`include/linux/bvec.h` gives
+/// `bvec`, `drivers/block/brd.c` gives `brd`); the most common of them.
 pub fn prefix_from_paths(names: &[&str]) -> String {
     let mut counts: Vec<(String, usize)> = Vec::new();
     for name in names {
         let comps: Vec<&str> = name.split('/').collect();
-        let file = comps[comps.len() - 1];
-        let dir = comps.len().checked_sub(2).map(|i| comps[i]);
-        let p = match dir {
-            Some(d) if !GENERIC_DIRS.contains(&d) => d.to_string(),
-            _ => file.split('.').next().unwrap_or(file).to_string(),
+        let (file, dirs) = comps.split_last().expect("split gives one part at least");
+        let named = dirs
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|&(depth, d)| !GENERIC_DIRS.contains(d) && (*d != "block" || depth == 0));
+        let p = match named {
+            Some((_, d)) => d.to_string(),
+            None => file.split('.').next().unwrap_or(file).to_string(),
         };
         match counts.iter_mut().find(|(q, _)| *q == p) {
             Some((_, n)) => *n += 1,
@@ -898,6 +908,13 @@ mod tests {
         );
         assert_eq!(prefix_from_paths(&["include/linux/bvec.h"]), "bvec:");
         assert_eq!(prefix_from_paths(&["lib/iov_iter.c"]), "iov_iter:");
+        assert_eq!(prefix_from_paths(&["drivers/block/brd.c"]), "brd:");
+        assert_eq!(prefix_from_paths(&["drivers/nvme/host/pci.c"]), "nvme:");
+        assert_eq!(prefix_from_paths(&["fs/smb/client/misc.c"]), "smb:");
+        assert_eq!(
+            prefix_from_paths(&["drivers/s390/block/dasd_fba.c"]),
+            "s390:"
+        );
         assert_eq!(
             prefix_from_paths(&[
                 "block/bio.c",
