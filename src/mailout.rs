@@ -236,35 +236,61 @@ pub fn stat(diff: &[u8]) -> Vec<FileStat> {
     out
 }
 
-/// git's diffstat for mails: one line per file, scaled `+`/`-` bars, and the
-/// summary line.
+/// git's diffstat for mails (`diff.c`'s `show_stats` at format-patch's
+/// width): one line per file, `+`/`-` bars scaled to fit, long names cut
+/// from the left, and the summary line.
 pub fn diffstat(files: &[FileStat]) -> String {
     if files.is_empty() {
         return String::new();
     }
-    let name_w = files
+    let width = STAT_WIDTH;
+    let max_len = files
         .iter()
         .map(|f| f.name.chars().count())
         .max()
         .unwrap_or(0);
     let max_change = files.iter().map(|f| f.added + f.removed).max().unwrap_or(0);
-    let count_w = max_change.to_string().len();
-    // " name | count " then the bars, within the mail width.
-    let graph_w = STAT_WIDTH.saturating_sub(name_w + count_w + 5).max(10);
+    let number_w = max_change.to_string().len();
+    // What is wanted, then cut to the width as git cuts it.
+    let mut graph_w = max_change;
+    let mut name_w = max_len;
+    if name_w + number_w + 6 + graph_w > width {
+        if graph_w > (width * 3 / 8).saturating_sub(number_w + 6) {
+            graph_w = (width * 3 / 8).saturating_sub(number_w + 6).max(6);
+        }
+        if name_w > width.saturating_sub(number_w + 6 + graph_w) {
+            name_w = width.saturating_sub(number_w + 6 + graph_w);
+        } else {
+            graph_w = width - number_w - 6 - name_w;
+        }
+    }
     let mut out = String::new();
     for f in files {
-        let total = f.added + f.removed;
-        let (add, del) = if max_change > graph_w {
-            let scaled = scale(total, graph_w, max_change);
-            let add = scale(f.added, graph_w, max_change).min(scaled);
-            (add, scaled - add)
+        let (mut add, mut del) = (f.added, f.removed);
+        if graph_w <= max_change {
+            let mut total = scale(add + del, graph_w, max_change);
+            if total < 2 && add > 0 && del > 0 {
+                total = 2;
+            }
+            if add < del {
+                add = scale(add, graph_w, max_change);
+                del = total - add;
+            } else {
+                del = scale(del, graph_w, max_change);
+                add = total - del;
+            }
+        }
+        let n = f.name.chars().count();
+        let name = if n > name_w {
+            let keep: String = f.name.chars().skip(n - name_w.saturating_sub(3)).collect();
+            format!("...{keep}")
         } else {
-            (f.added, f.removed)
+            f.name.clone()
         };
         let _ = writeln!(
             out,
-            " {:<name_w$} | {total:>count_w$} {}{}",
-            f.name,
+            " {name:<name_w$} | {:>number_w$} {}{}",
+            f.added + f.removed,
             "+".repeat(add),
             "-".repeat(del)
         );
@@ -434,24 +460,40 @@ mod tests {
     }
 
     #[test]
-    fn bars_are_scaled_to_the_mail_width() {
-        let s = vec![
-            FileStat {
-                name: "big.c".into(),
-                added: 300,
-                removed: 100,
-            },
-            FileStat {
-                name: "small.c".into(),
-                added: 1,
-                removed: 0,
-            },
-        ];
-        let text = diffstat(&s);
-        let first = text.lines().next().unwrap();
-        assert!(first.len() <= STAT_WIDTH, "{first}");
-        assert!(first.starts_with(" big.c   | 400 +++"), "{first}");
-        assert_eq!(text.lines().nth(1).unwrap(), " small.c |   1 +");
+    fn bars_and_names_are_cut_as_git_cuts_them() {
+        // `git diff --stat=72` on the same changes.
+        let big = FileStat {
+            name: "big.c".into(),
+            added: 300,
+            removed: 100,
+        };
+        let small = FileStat {
+            name: "small.c".into(),
+            added: 1,
+            removed: 0,
+        };
+        assert_eq!(
+            diffstat(&[big.clone(), small.clone()]),
+            format!(
+                " big.c   | 400 {}{}\n small.c |   1 +\n 2 files changed, 301 insertions(+), 100 deletions(-)\n",
+                "+".repeat(42),
+                "-".repeat(14)
+            )
+        );
+        let long = FileStat {
+            name:
+                "a/very/long/path/that/goes/on/and/on/and/on/forever/and/ever/some_long_file_name.c"
+                    .into(),
+            added: 1,
+            removed: 0,
+        };
+        assert_eq!(
+            diffstat(&[long, big, small]),
+            " .../on/forever/and/ever/some_long_file_name.c |   1 +\n \
+             big.c                                         | 400 +++++++++++++-----\n \
+             small.c                                       |   1 +\n \
+             3 files changed, 302 insertions(+), 100 deletions(-)\n"
+        );
     }
 
     #[test]
