@@ -68,6 +68,15 @@ impl Entry {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The people of `tag` (`'M'`, `'R'`) as `Name <address>`, without
+    /// remarks after the address such as `(DFS, global name space)`.
+    pub fn people(&self, tag: char) -> impl Iterator<Item = &str> {
+        self.values(tag).map(|v| match v.rfind('>') {
+            Some(k) => v[..=k].trim(),
+            None => v.trim(),
+        })
+    }
+
     /// The mailing lists, without remarks such as `(moderated for
     /// non-subscribers)`.
     pub fn lists(&self) -> impl Iterator<Item = &str> {
@@ -332,8 +341,8 @@ impl Maintainers {
         for path in paths {
             for m in self.matches(path) {
                 if m.specificity.names_subsystem() {
-                    m.entry.values('M').for_each(&mut push);
-                    m.entry.values('R').for_each(&mut push);
+                    m.entry.people('M').for_each(&mut push);
+                    m.entry.people('R').for_each(&mut push);
                 }
                 m.entry.lists().for_each(&mut push);
             }
@@ -377,7 +386,7 @@ F:\tinclude/linux/blk*
 X:\tblock/partitions/
 
 BLOCK BIO
-R:\tA Reviewer <rev@example.org>
+R:\tA Reviewer <rev@example.org> (bios only)
 L:\tlinux-block@vger.kernel.org (moderated for non-subscribers)
 F:\tblock/bio.c
 
