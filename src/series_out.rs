@@ -284,10 +284,14 @@ fn new_calls(name: &str, before: &[u8], after: &[u8]) -> isize {
     re.find_iter(after).count() as isize - re.find_iter(before).count() as isize
 }
 
-/// Wraps `text` at 72 columns, as commit messages are.
+/// Wraps `text` at 72 columns, as commit messages are, never inside a
+/// word (a path such as `rules/bv_page-modern.cocci` stays whole).
 fn wrap(text: &str) -> String {
+    let opts = textwrap::Options::new(72)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .break_words(false);
     let mut out = String::new();
-    for line in textwrap::wrap(text, 72) {
+    for line in textwrap::wrap(text, opts) {
         out.push_str(&line);
         out.push('\n');
     }
@@ -599,6 +603,9 @@ fn merge_addrs(first: &[String], more: &[String], to: &[String]) -> Vec<String> 
     out
 }
 
+/// The widest subsystem title in the cover letter's table.
+const TITLE_MAX: usize = 36;
+
 fn cover_letter(input: &Input, opts: &Options, groups: &[Group], planned: &[Planned]) -> OutFile {
     let n = planned.len();
     let calls: Vec<String> = input
@@ -656,6 +663,7 @@ fn cover_letter(input: &Input, opts: &Options, groups: &[Group], planned: &[Plan
     body.push('\n');
     body.push_str("Sites per subsystem:\n\n");
     struct Row {
+        order: Option<usize>,
         patch: String,
         title: String,
         files: usize,
@@ -671,16 +679,22 @@ fn cover_letter(input: &Input, opts: &Options, groups: &[Group], planned: &[Plan
             .filter(|s| s.status == Status::Rewritten)
             .count();
         let left = sites.filter(|s| s.status != Status::Rewritten).count();
-        let patch = planned
-            .iter()
-            .position(|p| p.group == Some(gi))
-            .map_or("-".to_string(), |i| format!("{}/{n}", i + 1));
+        let order = planned.iter().position(|p| p.group == Some(gi));
+        let patch = order.map_or("-".to_string(), |i| format!("{}/{n}", i + 1));
         let title = if g.from_maintainers {
             g.title.clone()
         } else {
             format!("{} (no MAINTAINERS entry)", g.title)
         };
+        // Long MAINTAINERS titles are cut so that rows fit a mail.
+        let title = if title.chars().count() > TITLE_MAX {
+            let cut: String = title.chars().take(TITLE_MAX - 3).collect();
+            format!("{}...", cut.trim_end())
+        } else {
+            title
+        };
         rows.push(Row {
+            order,
             patch,
             title,
             files: files.len(),
@@ -688,8 +702,10 @@ fn cover_letter(input: &Input, opts: &Options, groups: &[Group], planned: &[Plan
             left,
         });
     }
-    rows.sort_by(|a, b| (a.patch == "-", &a.patch).cmp(&(b.patch == "-", &b.patch)));
+    // Patches in order, then the subsystems without one.
+    rows.sort_by_key(|r| (r.order.is_none(), r.order));
     let total = Row {
+        order: None,
         patch: String::new(),
         title: "total".to_string(),
         files: rows.iter().map(|r| r.files).sum(),
