@@ -637,6 +637,37 @@ fn review(r: &mut Report, bin: &Path, repo: &Path, work: &Path, series: &Path) -
             stderr_if_failed(&am)
         ),
     );
+    if same {
+        // Each diffstat as git writes it for the commit git am made.
+        let mut differ = Vec::new();
+        for (k, f) in files[1..].iter().rev().enumerate() {
+            let mail = fs::read_to_string(f)?;
+            let stat = mail
+                .split("\n---\n")
+                .nth(1)
+                .and_then(|s| s.split("\n\ndiff --git").next())
+                .unwrap_or("");
+            let want = git(
+                &clone,
+                &["show", "--stat=72", "--format=", &format!("HEAD~{k}")],
+            )?;
+            if format!("{stat}\n") != want {
+                differ.push(f.display().to_string());
+            }
+        }
+        let whole = git(&clone, &["diff", "--stat=72", "v6.1", "HEAD"])?;
+        let cover = fs::read_to_string(&files[0])?;
+        if !cover.contains(&format!("\n\n{whole}\n")) {
+            differ.push(files[0].display().to_string());
+        }
+        for d in &differ {
+            r.note(format!("  diffstat differs from git's: {d}"));
+        }
+        r.check(
+            differ.is_empty(),
+            format!("the {} diffstats are git's", files.len()),
+        );
+    }
 
     // v6.1 as one patch: every line is added, every site must be reported.
     let mbox = git(repo, &["format-patch", "--root", "-1", "v6.1", "--stdout"])?;
