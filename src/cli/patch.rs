@@ -116,11 +116,14 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
         );
         match res {
             Ok(written) => {
-                let mut list = Vec::new();
-                for w in &written {
-                    let _ = writeln!(list, "{}", w.display());
+                // The files written, as format-patch lists them (not with -q).
+                if !args.quiet {
+                    let mut list = Vec::new();
+                    for w in &written {
+                        let _ = writeln!(list, "{}", w.display());
+                    }
+                    output::to_stdout(&list, &mut errors);
                 }
-                output::to_stdout(&list, &mut errors);
                 if !written.is_empty() {
                     notes.push(format!(
                         "wrote a cover letter and {} patches to {}; apply them with: git am --empty=drop {}/*.patch",

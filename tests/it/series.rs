@@ -559,6 +559,7 @@ fn without_a_git_identity_there_is_no_sign_off_and_a_used_directory_is_refused()
         Some(("Bot", "bot@example.org")),
     );
     assert_eq!(out.code, 0, "{}", out.stderr_text());
+    assert_eq!(out.stdout_text(), "", "-q lists no files");
     let files = read_series(&series);
     assert_eq!(files.len(), 7);
     for (name, mail) in &files {
