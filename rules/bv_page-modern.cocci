@@ -8,7 +8,7 @@
 // Reads become bvec_page(), which such trees lack. A write of bv_page alone
 // cannot become that bvec_set_page() (it sets the length and offset too), so
 // it becomes __bvec_set_page(bv, page), a helper that sets only the page;
-// `bvmig patch --with-helpers` adds the missing helpers to
+// `bvmig patch` adds the missing helpers (unless --no-helpers) to
 // include/linux/bvec.h. bvmig picks this rule by itself where the tree's
 // bvec_set_page() takes four arguments.
 //

@@ -7,15 +7,19 @@
 //! extents) → `syntax` (tree-sitter C, precedence, lvalue and value-use
 //! facts) → `rule` (SmPL) → `matcher` (matches to checked edits) → `site`
 //! (every occurrence classified) → `rewrite` (one file, verified) → `walk`
-//! (a tree, in parallel) → `diff` → `cli`. `definition` and `helper` find
-//! the helpers a rule emits in the tree and choose the rule that fits it.
+//! (a tree, in parallel) → `diff` → `cli`. `types` gives expressions their
+//! types for typed metavariables; `definition` and `helper` find the helpers
+//! a rule emits in the tree and choose the rule that fits it.
 //!
 //! Checks build on it: `check` (findings: sites with what to use instead),
 //! `baseline` (accepted findings), `git` (added lines, blame, apply),
 //! `report` and `sarif` (output formats); `series` (patches and mboxes) and
 //! `review` (sites on the lines a series adds). `validate` runs the rewrite
 //! on executable fixtures against the reference runtime (`bvmig-runtime`)
-//! and compares what the code does before and after.
+//! and compares what the code does before and after. Series for the
+//! mailing lists: `maintainers` (who owns a path), `series_out` (patches per
+//! subsystem, messages, cover letter) and `mailout` (`git format-patch`
+//! mails).
 #![deny(missing_docs)]
 
 pub mod baseline;
@@ -25,6 +29,8 @@ pub mod definition;
 pub mod diff;
 pub mod git;
 pub mod helper;
+pub mod mailout;
+pub mod maintainers;
 pub mod matcher;
 pub mod report;
 pub mod review;
@@ -32,6 +38,7 @@ pub mod rewrite;
 pub mod rule;
 pub mod sarif;
 pub mod series;
+pub mod series_out;
 pub mod site;
 pub mod source;
 pub mod syntax;

@@ -8,6 +8,7 @@
 mod check;
 mod output;
 mod patch;
+mod progress;
 mod review;
 mod validate;
 
@@ -28,18 +29,21 @@ use crate::walk::WalkOptions;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Colour the report lines and diagnostics: auto (when writing to a
+    /// terminal and NO_COLOR is unset), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t)]
+    color: output::ColorWhen,
 }
 
 /// One variant per command; each holds its own `clap::Args` struct and runs
 /// in its own module.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the rewrite as a unified diff (or make it with --in-place).
+    /// Print the rewrite as a unified diff (--in-place makes it, --series
+    /// writes it as mails for git am).
     ///
     /// Example: bvmig patch ~/linux > bv_page.patch
-    #[command(
-        after_help = "Examples:\n  bvmig patch                      # the tree in the current directory\n  bvmig patch drivers/block > x.patch && patch -p1 < x.patch\n  bvmig patch --in-place -j 2 fs/\n  bvmig patch --rule my.cocci mm/page_io.c"
-    )]
+    #[command(after_help = patch::EXAMPLES)]
     Patch(patch::PatchArgs),
     /// Report every raw access left; exit 1 when there is one, 0 when clean.
     ///
@@ -132,6 +136,7 @@ where
             return ExitCode::from(code);
         }
     };
+    output::set_color(cli.color);
     match cli.command {
         Command::Patch(args) => patch::run(args),
         Command::Check(args) => check::run(args),

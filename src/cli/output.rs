@@ -1,10 +1,12 @@
-//! What `check` and `review` share on output: the `--format` choice, writing
-//! a report in it, the summary on stderr, and the exit status (grep's: 0
-//! clean, 1 found, 2 error).
+//! What the commands share on output: the `--format` choice, writing a
+//! report in it, colour (`--color`), the summary on stderr, and the exit
+//! status (grep's: 0 clean, 1 found, 2 error).
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
 
 use crate::report::{self, Report};
 use crate::sarif;
@@ -23,7 +25,109 @@ pub(super) enum Format {
     Github,
 }
 
-/// `report` in `format`, as bytes.
+/// When to colour what bvmig writes (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(super) enum ColorWhen {
+    /// When the output is a terminal and NO_COLOR is not set.
+    #[default]
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Sets the colour choice for the whole run (anstream's global choice,
+/// which also reads NO_COLOR, CLICOLOR and CLICOLOR_FORCE in `auto`).
+pub(super) fn set_color(when: ColorWhen) {
+    anstream::ColorChoice::write_global(match when {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    });
+}
+
+/// True when what goes to stdout is coloured.
+pub(super) fn color_stdout() -> bool {
+    anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never
+}
+
+/// True when what goes to stderr is coloured.
+pub(super) fn color_stderr() -> bool {
+    anstream::AutoStream::choice(&io::stderr()) != anstream::ColorChoice::Never
+}
+
+const LOCATION: Style = Style::new().bold();
+const WARNING: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Magenta)));
+const ERROR: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+const NOTE: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
+const KIND: Style = Style::new()
+    .bold()
+    .fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
+
+/// `text` with its report lines coloured as compilers colour theirs: the
+/// `file:line:col:` bold, `warning:` magenta, `error:` red, `note:` cyan,
+/// the kind of use yellow. Other lines are kept as they are.
+pub(super) fn paint(text: &[u8]) -> Vec<u8> {
+    static RE: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(
+            r"^(?P<loc>[^\s:][^:\n]*:\d+:\d+:)(?: (?P<level>warning|error|note):)?(?: (?P<kind>[a-z][a-z-]*):)?",
+        )
+        .expect("a valid regex")
+    });
+    let mut out = Vec::with_capacity(text.len() + text.len() / 4);
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let Some(c) = RE.captures(line) else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        let styled = |out: &mut Vec<u8>, style: Style, bytes: &[u8]| {
+            let _ = write!(out, "{style}");
+            out.extend_from_slice(bytes);
+            let _ = write!(out, "{style:#}");
+        };
+        let loc = c.name("loc").expect("always there");
+        styled(&mut out, LOCATION, loc.as_bytes());
+        let mut end = loc.end();
+        if let Some(level) = c.name("level") {
+            let style = match level.as_bytes() {
+                b"error" => ERROR,
+                b"note" => NOTE,
+                _ => WARNING,
+            };
+            out.push(b' ');
+            styled(&mut out, style, &line[level.start()..level.end() + 1]);
+            end = level.end() + 1;
+        }
+        if let Some(kind) = c.name("kind") {
+            out.push(b' ');
+            styled(&mut out, KIND, &line[kind.start()..kind.end() + 1]);
+            end = kind.end() + 1;
+        }
+        out.extend_from_slice(&line[end..]);
+    }
+    out
+}
+
+/// `bvmig: error: msg` or `bvmig: note: msg`, the level coloured when
+/// stderr is.
+pub(super) fn diagnostic(level: &str, msg: &str) -> String {
+    if color_stderr() {
+        let style = if level == "error" { ERROR } else { NOTE };
+        format!("bvmig: {style}{level}:{style:#} {msg}")
+    } else {
+        format!("bvmig: {level}: {msg}")
+    }
+}
+
+/// `report` in `format`, as bytes; text is coloured when stdout and
+/// stderr both are (`check --fix` writes it to stderr).
 pub(super) fn render(format: Format, report: &Report) -> Vec<u8> {
     let mut out = Vec::new();
     let res = match format {
@@ -35,6 +139,9 @@ pub(super) fn render(format: Format, report: &Report) -> Vec<u8> {
             .and_then(|()| writeln!(out)),
     };
     res.expect("writing to memory does not fail");
+    if format == Format::Text && color_stdout() && color_stderr() {
+        out = paint(&out);
+    }
     out
 }
 
@@ -75,7 +182,7 @@ pub(super) fn finish(errors: &[String], n_found: usize) -> ExitCode {
     let stderr = io::stderr();
     let mut err = stderr.lock();
     for e in errors {
-        let _ = writeln!(err, "bvmig: error: {e}");
+        let _ = writeln!(err, "{}", diagnostic("error", e));
     }
     if !errors.is_empty() {
         ExitCode::from(2)
@@ -83,5 +190,32 @@ pub(super) fn finish(errors: &[String], n_found: usize) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_lines_are_painted_and_others_kept() {
+        let text = b"block/bio.c:3:14: warning: read: use bvec_page(bv)\nblock/bio.c:3:14: note: added in 123 (\"x: y\") by A\nlib/x.c:9:2: address: its address is taken\nbvmig: 2 files\n";
+        let painted = String::from_utf8(paint(text)).unwrap();
+        let b = "\x1b[1m";
+        let r = "\x1b[0m";
+        assert_eq!(
+            painted,
+            format!(
+                "{b}block/bio.c:3:14:{r} \x1b[1m\x1b[35mwarning:{r} \x1b[1m\x1b[33mread:{r} use bvec_page(bv)\n\
+                 {b}block/bio.c:3:14:{r} \x1b[1m\x1b[36mnote:{r} added in 123 (\"x: y\") by A\n\
+                 {b}lib/x.c:9:2:{r} \x1b[1m\x1b[33maddress:{r} its address is taken\n\
+                 bvmig: 2 files\n"
+            )
+        );
+        // Without the escapes, the text is unchanged.
+        let plain = regex::Regex::new("\x1b\\[[0-9;]*m")
+            .unwrap()
+            .replace_all(&painted, "");
+        assert_eq!(plain.as_bytes(), text);
     }
 }

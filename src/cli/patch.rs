@@ -1,26 +1,59 @@
-//! `bvmig patch`: the rewrite as a diff on stdout (or made in place), and
-//! the sites left plus a summary on stderr.
+//! `bvmig patch`: the rewrite as a diff on stdout, made in place, or
+//! written as a series of mails for `git am` (`--series`, see
+//! [`crate::series_out`]); the sites left plus a summary on stderr.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::output::{self, diagnostic};
+use super::progress;
 use super::{Chosen, EngineArgs};
 use crate::diff;
 use crate::helper::{self, Helper};
+use crate::maintainers::Maintainers;
 use crate::rewrite::Engine;
+use crate::rule::{DEFAULT_RULE, DEFAULT_RULE_NAME};
+use crate::series_out::{self, HelperAddition, RuleText, SourceFile};
 use crate::site::{Kind, Status};
 use crate::walk::{self, FileReport, Walked};
+
+pub(super) const EXAMPLES: &str = "Examples:
+  bvmig patch                      # the tree in the current directory
+  bvmig patch drivers/block > x.patch && patch -p1 < x.patch
+  bvmig patch --in-place -j 2 fs/
+  bvmig patch --rule my.cocci mm/page_io.c
+  bvmig patch --series out/ --to axboe@kernel.dk   # then: git am --empty=drop out/*.patch";
 
 #[derive(Debug, clap::Args)]
 pub(super) struct PatchArgs {
     #[command(flatten)]
     engine: EngineArgs,
     /// Write the changes to the files instead of printing a diff.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "series")]
     in_place: bool,
+    /// Write the conversion as a series of mails in git format-patch form
+    /// into DIR: a cover letter, the helpers, then one patch per subsystem
+    /// (as the tree's MAINTAINERS groups the files); `git am` applies them.
+    #[arg(long, value_name = "DIR")]
+    series: Option<PathBuf>,
+    /// With --series: a To: address of every mail (repeatable).
+    #[arg(long, value_name = "ADDRESS", requires = "series")]
+    to: Vec<String>,
+    /// With --series: a Cc: address of every mail (repeatable), before the
+    /// maintainers, reviewers and lists that MAINTAINERS gives per patch.
+    #[arg(long, value_name = "ADDRESS", requires = "series")]
+    cc: Vec<String>,
+    /// With --series: the word in brackets of the subjects.
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "PATCH",
+        requires = "series"
+    )]
+    subject_prefix: String,
     /// Print only the sites left for a human and errors, no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -35,7 +68,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     let chosen = match args.engine.choose_rules() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("bvmig: error: {e}");
+            eprintln!("{}", diagnostic("error", &e));
             return ExitCode::from(2);
         }
     };
@@ -45,9 +78,19 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
         choice,
     } = chosen;
     let missing = choice.missing.clone();
+    let rule = match rule_text(&args, &rule_name, &choice) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}", diagnostic("error", &e));
+            return ExitCode::from(2);
+        }
+    };
     let paths = args.engine.paths();
     let engine = Engine::new(choice.rules).with_type_roots(crate::types::roots(&paths));
-    let mut walked = walk::walk(&paths, &engine, &args.engine.walk_options());
+    let show_progress = progress::wanted(args.quiet);
+    let mut walked = progress::spin(show_progress, "walking the tree", || {
+        walk::walk(&paths, &engine, &args.engine.walk_options())
+    });
     let mut errors = walked.errors.clone();
     let mut notes = Vec::new();
     // The walk covered a kernel tree when its include/linux/bvec.h was
@@ -60,6 +103,60 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
                 .iter()
                 .any(|f| fs::canonicalize(&f.path).is_ok_and(|p| p == h))
         });
+    if let Some(dir) = &args.series {
+        let header = if args.no_helpers {
+            None
+        } else {
+            helper::bvec_header(&paths)
+        };
+        let left_out: Vec<String> = if header.is_none() {
+            missing.iter().map(|h| h.name.to_string()).collect()
+        } else {
+            Vec::new()
+        };
+        let mut rule = rule;
+        rule.fields = engine.tracked().map(<[String]>::to_vec).unwrap_or_default();
+        let res = write_series(
+            &args,
+            dir,
+            &walked,
+            (header.as_deref(), &missing, left_out),
+            rule,
+            show_progress,
+        );
+        match res {
+            Ok(written) => {
+                // The files written, as format-patch lists them (not with -q).
+                if !args.quiet {
+                    let mut list = Vec::new();
+                    for w in &written {
+                        let _ = writeln!(list, "{}", w.display());
+                    }
+                    output::to_stdout(&list, &mut errors);
+                }
+                if !written.is_empty() {
+                    notes.push(format!(
+                        "wrote a cover letter and {} patches to {}; apply them with: git am --empty=drop {}/*.patch",
+                        written.len() - 1,
+                        dir.display(),
+                        dir.display()
+                    ));
+                } else {
+                    notes.push("nothing to convert; no series written".to_string());
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+        return finish(
+            &args,
+            &walked,
+            (&rule_name, why.as_deref()),
+            whole_tree,
+            &engine,
+            notes,
+            errors,
+        );
+    }
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|h| format!("{}()", h.name)).collect();
         match helper::bvec_header(&paths) {
@@ -85,12 +182,10 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     }
 
     let mut stdout_buf = Vec::new();
-    let mut n_changed = 0;
     for f in &walked.files {
         let Some(new) = &f.outcome.new_text else {
             continue;
         };
-        n_changed += 1;
         if args.in_place {
             if let Err(e) = write_atomically(&f.path, new) {
                 errors.push(format!("{}: {e}; file left unchanged", f.name));
@@ -109,30 +204,283 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
         }
     }
 
-    let stderr = io::stderr();
-    let mut err = stderr.lock();
-    let _ = write_report(
-        &mut err,
+    finish(
+        &args,
         &walked,
         (&rule_name, why.as_deref()),
+        whole_tree,
+        &engine,
+        notes,
+        errors,
+    )
+}
+
+/// The report, notes and errors on stderr; the exit status.
+fn finish(
+    args: &PatchArgs,
+    walked: &Walked,
+    rule: (&str, Option<&str>),
+    whole_tree: bool,
+    engine: &Engine,
+    notes: Vec<String>,
+    errors: Vec<String>,
+) -> ExitCode {
+    let n_changed = walked
+        .files
+        .iter()
+        .filter(|f| f.outcome.new_text.is_some())
+        .count();
+    let mut report = Vec::new();
+    let _ = write_report(
+        &mut report,
+        walked,
+        rule,
         whole_tree,
         n_changed,
         engine.tracked(),
         args.quiet,
     );
+    if output::color_stderr() {
+        report = output::paint(&report);
+    }
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    let _ = err.write_all(&report);
     if !args.quiet {
         for n in &notes {
-            let _ = writeln!(err, "bvmig: note: {n}");
+            let _ = writeln!(err, "{}", diagnostic("note", n));
         }
     }
     for e in &errors {
-        let _ = writeln!(err, "bvmig: error: {e}");
+        let _ = writeln!(err, "{}", diagnostic("error", e));
     }
     if errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     }
+}
+
+/// The rule's text and calls, as the series' messages quote them.
+fn rule_text(args: &PatchArgs, name: &str, choice: &helper::Choice) -> Result<RuleText, String> {
+    let text = match &args.engine.rule {
+        Some(p) => fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        None if choice.rules.path == DEFAULT_RULE_NAME => DEFAULT_RULE.to_string(),
+        None => helper::MODERN_RULE.to_string(),
+    };
+    let mut calls: Vec<String> = Vec::new();
+    for c in choice.rules.emitted_calls() {
+        if !calls.contains(&c.name) {
+            calls.push(c.name);
+        }
+    }
+    // The helpers bvmig knows in their own order (the read first), then
+    // the others in the rule's.
+    let rank = |c: &String| {
+        helper::HELPERS
+            .iter()
+            .position(|h| h.name == c)
+            .unwrap_or(helper::HELPERS.len())
+    };
+    calls.sort_by_key(rank);
+    Ok(RuleText {
+        name: name.to_string(),
+        text,
+        calls,
+        fields: Vec::new(),
+    })
+}
+
+/// The directory the series' paths are relative to: the git work tree's
+/// top, else the kernel tree's (where include/linux/bvec.h is), else the
+/// first path's directory.
+fn tree_top(paths: &[PathBuf]) -> PathBuf {
+    let first = &paths[0];
+    let dir = if first.is_dir() {
+        first.clone()
+    } else {
+        first
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    if let Some(top) = series_out::repo_top(&dir) {
+        return top;
+    }
+    if let Some(root) = helper::bvec_header(paths)
+        .as_deref()
+        .and_then(|h| h.ancestors().nth(3))
+        .and_then(|r| fs::canonicalize(r).ok())
+    {
+        return root;
+    }
+    fs::canonicalize(&dir).unwrap_or(dir)
+}
+
+/// git's mode of the file at `path`.
+fn git_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    match fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o111 != 0 => 0o100755,
+        _ => 0o100644,
+    }
+}
+
+/// Writes the series into `dir`; the files written, the cover letter
+/// first (none when there is nothing to convert).
+fn write_series(
+    args: &PatchArgs,
+    dir: &Path,
+    walked: &Walked,
+    (header, missing, left_out): (Option<&Path>, &[&Helper], Vec<String>),
+    rule: RuleText,
+    show_progress: bool,
+) -> Result<Vec<PathBuf>, String> {
+    // Checked first: a mistake here should not cost the work below.
+    if dir.is_dir() {
+        let stale = fs::read_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "patch"));
+        if stale {
+            return Err(format!(
+                "{}: holds .patch files already, which `git am {}/*.patch` would apply too; remove them or choose another directory",
+                dir.display(),
+                dir.display()
+            ));
+        }
+    }
+    let paths = args.engine.paths();
+    let top = tree_top(&paths);
+    let header_canon = header.and_then(|h| fs::canonicalize(h).ok());
+    let mut files: Vec<SourceFile> = Vec::new();
+    let mut helpers: Option<HelperAddition> = None;
+    let mut header_seen = false;
+    for f in &walked.files {
+        let canon = fs::canonicalize(&f.path).map_err(|e| format!("{}: {e}", f.name))?;
+        let rel = canon.strip_prefix(&top).map_err(|_| {
+            format!(
+                "{}: outside the tree at {}, which the series' paths are relative to",
+                f.name,
+                top.display()
+            )
+        })?;
+        let name = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let mode = git_mode(&f.path);
+        let is_header = header_canon.as_ref() == Some(&canon);
+        let (before, after) = if is_header && !missing.is_empty() {
+            header_seen = true;
+            let old = if f.old.is_empty() {
+                fs::read(&f.path).map_err(|e| format!("{}: {e}", f.name))?
+            } else {
+                f.old.clone()
+            };
+            let new = f.outcome.new_text.clone().unwrap_or_else(|| old.clone());
+            let no_struct = || {
+                format!(
+                    "{}: no definition of struct bio_vec to add the helpers after",
+                    f.name
+                )
+            };
+            let old_h = helper::insert(&old, missing).ok_or_else(no_struct)?;
+            let new_h = helper::insert(&new, missing).ok_or_else(no_struct)?;
+            helpers = Some(HelperAddition {
+                name: name.clone(),
+                before: old,
+                after: old_h.clone(),
+                mode,
+                helpers: missing.iter().map(|h| h.name.to_string()).collect(),
+            });
+            (old_h, new_h)
+        } else {
+            match &f.outcome.new_text {
+                Some(new) => (f.old.clone(), new.clone()),
+                None => (Vec::new(), Vec::new()),
+            }
+        };
+        files.push(SourceFile {
+            name,
+            before,
+            after,
+            mode,
+            sites: &f.outcome.sites,
+        });
+    }
+    if let Some(h) = header {
+        if !missing.is_empty() && !header_seen {
+            return Err(format!(
+                "{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers",
+                h.display()
+            ));
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    if files.iter().all(|f| f.before == f.after) && helpers.is_none() {
+        return Ok(Vec::new());
+    }
+
+    let maintainers_path = top.join("MAINTAINERS");
+    let maintainers = if maintainers_path.is_file() {
+        Some(Maintainers::read(&maintainers_path).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let (stamp, signoff) = series_out::author(&top).map_err(|e| e.to_string())?;
+    let is_repo = series_out::repo_top(&top).is_some_and(|t| t == top);
+    let changed: Vec<&str> = files
+        .iter()
+        .filter(|f| f.before != f.after)
+        .map(|f| f.name.as_str())
+        .chain(helpers.as_ref().map(|h| h.name.as_str()))
+        .collect();
+    let base = if is_repo {
+        series_out::base_commit(&top, &changed)
+    } else {
+        None
+    };
+    let input = series_out::Input {
+        files,
+        helpers,
+        helpers_left_out: left_out,
+        rule,
+        maintainers: maintainers.as_ref(),
+    };
+    let version = format!("bvmig {}", env!("CARGO_PKG_VERSION"));
+    let opts = series_out::Options {
+        to: &args.to,
+        cc: &args.cc,
+        subject_prefix: &args.subject_prefix,
+        stamp: &stamp,
+        signoff: signoff.as_deref(),
+        base: base.as_deref(),
+        version: &version,
+    };
+    let n_groups = series_out::group(&input.files, input.maintainers).len()
+        + usize::from(input.helpers.is_some());
+    let mut steps = progress::Steps::new(show_progress, n_groups, "reading the history");
+    let mut history = |names: &[&str]| {
+        steps.inc();
+        if is_repo {
+            series_out::history(&top, names)
+        } else {
+            Vec::new()
+        }
+    };
+    let mails = series_out::make(&input, &opts, &mut history);
+    steps.finish();
+
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    for m in &mails {
+        let path = dir.join(&m.name);
+        fs::write(&path, &m.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 fn write_report(

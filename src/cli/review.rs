@@ -42,9 +42,38 @@ pub(super) struct ReviewArgs {
 }
 
 pub(super) fn run(args: ReviewArgs) -> ExitCode {
-    let rules = match load_rules(args.rule.as_deref()) {
-        Ok(r) => r,
-        Err(e) => return output::finish(&[e], 0),
+    // The rule that fits the tree the patches are for: `--tree`, else the
+    // kernel checkout around the current directory, if any; the 2015 rule
+    // when there is none to look at.
+    let tree = args.tree.clone().unwrap_or_else(|| PathBuf::from("."));
+    let in_kernel = crate::definition::search_roots(std::slice::from_ref(&tree))
+        .iter()
+        .any(|r| r.ends_with("include"));
+    let (rules, rule_name) = if in_kernel {
+        let given = match args
+            .rule
+            .as_deref()
+            .map(|p| load_rules(Some(p)))
+            .transpose()
+        {
+            Ok(g) => g,
+            Err(e) => return output::finish(&[e], 0),
+        };
+        match crate::helper::choose(&[tree], given) {
+            Ok(c) => {
+                let name = match &args.rule {
+                    Some(p) => p.display().to_string(),
+                    None => c.rules.path.clone(),
+                };
+                (c.rules, name)
+            }
+            Err(e) => return output::finish(&[e.to_string()], 0),
+        }
+    } else {
+        match load_rules(args.rule.as_deref()) {
+            Ok(r) => (r, super::rule_name(args.rule.as_deref())),
+            Err(e) => return output::finish(&[e], 0),
+        }
     };
     let (name, input) = if args.input.as_os_str() == "-" {
         let mut buf = Vec::new();
@@ -71,7 +100,6 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
             Err(e) => return output::finish(&[e.to_string()], 0),
         },
     };
-    let rule_name = super::rule_name(args.rule.as_deref());
     let report = Report {
         command: "review",
         rule: &rule_name,

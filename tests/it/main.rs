@@ -6,5 +6,6 @@ mod cli;
 mod golden;
 mod helpers;
 mod review;
+mod series;
 mod util;
 mod validate;

@@ -8,8 +8,10 @@ mod bench_runtime;
 mod bvmig;
 mod compile_check;
 mod count;
+mod dist;
 mod e2e;
 mod kernel;
+mod merge_window;
 mod syntax;
 mod vs_spatch;
 mod walkers;
@@ -85,6 +87,13 @@ enum Task {
     /// Print what struct page coverage costs against the pfn model (8 GiB,
     /// 400 GiB, 6 TiB) and both models' segment-iteration throughput.
     BenchRuntime,
+    /// Build a git repository from Linux 6.1, bvmig's conversion and 6.12
+    /// (on top, and merged); check that `check --since`, `--fix` and
+    /// `review` find exactly what an independent count says.
+    MergeWindow,
+    /// Write bvmig's man pages and shell completions, made from its clap
+    /// definitions, into target/dist/.
+    Dist,
     /// Print every occurrence of a word in the code (not comments or
     /// literals) of the C files under PATH, as the e2e check counts them.
     Count {
@@ -115,6 +124,8 @@ fn main() -> ExitCode {
         }
         Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
+        Task::MergeWindow => merge_window::run(),
+        Task::Dist => dist::run().map(|()| true),
         Task::Count { path, word } => count::print(&path, &word).map(|()| true),
     };
     // Exit codes follow grep: 1 when a check found a problem, 2 when the
