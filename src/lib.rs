@@ -30,6 +30,7 @@ pub mod report;
 pub mod review;
 pub mod rewrite;
 pub mod rule;
+pub mod ruletest;
 pub mod sarif;
 pub mod series;
 pub mod site;

@@ -6,5 +6,6 @@ mod cli;
 mod golden;
 mod helpers;
 mod review;
+mod ruletest;
 mod util;
 mod validate;
