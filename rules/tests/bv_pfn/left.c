@@ -1,15 +1,15 @@
-/* Uses that need a struct page keep bvec_page(), which returns NULL on
- * memory without a memmap; the helpers themselves are not touched. */
-static struct page *keep(struct bio_vec *bv, struct page *page)
-{
-	struct page *p = bvec_page(bv);
+/* Raw accesses that the first step left for a human stay as they are:
+ * once the member is a pfn they no longer compile, which shows where to
+ * look. FIXME: left.report should list these four sites; it is empty
+ * because bvmig tracks no field for this rule file yet (rules/README.md,
+ * "The bv_pfn step"), so it reports no sites at all. */
+static_assert(offsetof(struct bio_vec, bv_page) ==
+	      offsetof(skb_frag_t, netmem));
 
-	flush_dcache_page(bvec_page(bv));
-	bvec_set_page(bv, page);
-	return p == page ? p : NULL;
-}
-
-static inline pfn_t bvec_pfn(const struct bio_vec *bvec)
+static struct page *refused(struct bio_vec *bv, struct page *page)
 {
-	return page_to_pfn_t(bvec_page(bvec));
+	struct page **pp = &bv->bv_page;
+	struct page *old = bv->bv_page = page;
+
+	return *pp ? old : READ_ONCE(bv->bv_page);
 }
