@@ -9,6 +9,7 @@
 //   in bvec_set_page() and __bvec_set_page():
 //     bvec->bv_page = page           -> bvec->bv_pfn = page_to_pfn_t(page)
 //   .bv_page = X                     -> .bv_pfn = page_to_pfn_t(X)
+//   struct bio_vec bv = { NULL };    -> struct bio_vec bv = { };
 //
 // The helpers are converted in their 2015 form, bvec_set_page(bv, page),
 // in Linux 6.3's, bvec_set_page(bv, page, len, offset), and in
@@ -50,6 +51,21 @@ expression X;
 @@
 - .bv_page = X
 + .bv_pfn = page_to_pfn_t(X)
+
+// Positional initializers name no member: `{ NULL }` sets bv_page, and a
+// pfn_t cannot be initialized from NULL. `{ }` zeroes every member, as
+// `{ NULL }` did, in either layout (Linux 6.12's block/blk-merge.c and
+// block/blk-integrity.c declare `struct bio_vec bv, bvprv = { NULL };`).
+@ positional @
+identifier I, J;
+@@
+(
+- struct bio_vec I = { NULL };
++ struct bio_vec I = { };
+|
+- struct bio_vec I, J = { NULL };
++ struct bio_vec I, J = { };
+)
 
 // bvec_page(): the page of the bio_vec's pfn.
 @ page_helper @
