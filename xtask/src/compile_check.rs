@@ -9,7 +9,8 @@
 //! options defconfig leaves off) are counted and listed.
 //!
 //! Then the second step, `rules/bv_pfn.cocci` (struct bio_vec carries a
-//! pfn_t; the helpers convert), on the patched tree. `bvmig check` lists
+//! pfn_t; the helpers convert), on the patched tree's files that name
+//! `bv_page` or `bio_vec`. `bvmig check` lists
 //! the raw accesses left after both steps; each of them in a built file
 //! must be a compile error, and every compile error must be at one of
 //! them: the files the first patch touched, those that hold a site it
@@ -203,13 +204,16 @@ fn bv_pfn_step(bin: &Path, work: &Path, before: &BTreeMap<&str, Build>) -> Resul
     let rule = bvmig::workspace_root().join("rules/bv_pfn.cocci");
     // The rule has no prefilter yet (rules/README.md, "The bv_pfn step"),
     // and parsing the whole tree takes minutes; every fragment of it names
-    // bv_page, so a file without the word cannot change.
-    let holders: Vec<String> = count::count_tree(work, "bv_page")?
-        .files
-        .into_keys()
-        .collect();
+    // bv_page or struct bio_vec, so a file without either word cannot
+    // change.
+    let mut holders: Vec<String> = Vec::new();
+    for word in ["bv_page", "bio_vec"] {
+        holders.extend(count::count_tree(work, word)?.files.into_keys());
+    }
+    holders.sort_unstable();
+    holders.dedup();
     println!(
-        "compile-check: bvmig patch --rule rules/bv_pfn.cocci on the {} files that name bv_page",
+        "compile-check: bvmig patch --rule rules/bv_pfn.cocci on the {} files that name bv_page or bio_vec",
         holders.len()
     );
     let out = Command::new(bin)
@@ -229,8 +233,7 @@ fn bv_pfn_step(bin: &Path, work: &Path, before: &BTreeMap<&str, Build>) -> Resul
     let pfn_diff = out.stdout;
     let pfn_files = diff_files(&pfn_diff);
     println!(
-        "      {} rewritten in {} files: {}; {} sites reported",
-        summary.n_rewritten,
+        "      {} files changed: {}; {} sites reported",
         pfn_files.len(),
         pfn_files.join(" "),
         summary.n_sites
