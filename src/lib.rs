@@ -19,7 +19,7 @@
 //! and compares what the code does before and after. Series for the
 //! mailing lists: `maintainers` (who owns a path), `series_out` (patches per
 //! subsystem, messages, cover letter) and `mailout` (`git format-patch`
-//! mails).
+//! mails). `ruletest` runs each rule file's own cases (`bvmig test`).
 #![deny(missing_docs)]
 
 pub mod baseline;
@@ -36,6 +36,7 @@ pub mod report;
 pub mod review;
 pub mod rewrite;
 pub mod rule;
+pub mod ruletest;
 pub mod sarif;
 pub mod series;
 pub mod series_out;

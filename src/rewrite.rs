@@ -725,7 +725,13 @@ void f(struct bio_vec *b)
     fn prefilter_never_holds_back_a_change() {
         let root = env!("CARGO_MANIFEST_DIR");
         let mut n_skipped = 0;
-        for rule in ["bv_page.cocci", "bv_page-modern.cocci", "bv_pfn.cocci"] {
+        for rule in [
+            "bv_page.cocci",
+            "bv_page-modern.cocci",
+            "bv_page-typed.cocci",
+            "bv_pfn.cocci",
+            "bv_pfn-api.cocci",
+        ] {
             let path = format!("{root}/rules/{rule}");
             let text = std::fs::read_to_string(&path).unwrap();
             let filtered = Engine::new(RuleFile::parse(&path, &text).unwrap());

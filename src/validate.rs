@@ -4,7 +4,8 @@
 //! Each fixture (`DIR/NAME/fixture.c`, kernel-style C that uses `bv_page`
 //! directly, and `DIR/NAME/scenario`, the worlds to run it in) is rewritten
 //! twice: by the default rule (`rules/bv_page.cocci`) into the *converted*
-//! version, and that by `rules/bv_pfn.cocci` into the *final* one. The
+//! version, and that by `rules/bv_pfn-api.cocci` (uses moved to the pfn
+//! API) and `rules/bv_pfn.cocci` (the layout) into the *final* one. The
 //! original and converted versions are compiled in the `bv_page` layout of
 //! `struct bio_vec`, the final one in the `bv_pfn` layout, where a raw
 //! `bv_page` left behind does not compile. Each runs in a fresh world built
@@ -47,6 +48,11 @@ use crate::rule::{RuleError, RuleFile};
 use crate::site::Status;
 
 /// The rule that moves page-free uses of `bvec_page()` to the pfn API.
+pub const BV_PFN_API_RULE: &str = include_str!("../rules/bv_pfn-api.cocci");
+/// The name under which [`BV_PFN_API_RULE`] is reported.
+pub const BV_PFN_API_RULE_NAME: &str = "rules/bv_pfn-api.cocci (built in)";
+/// The rule that gives `struct bio_vec` a `bv_pfn` (the member, the
+/// helpers' bodies, designated initializers).
 pub const BV_PFN_RULE: &str = include_str!("../rules/bv_pfn.cocci");
 /// The name under which [`BV_PFN_RULE`] is reported.
 pub const BV_PFN_RULE_NAME: &str = "rules/bv_pfn.cocci (built in)";
@@ -178,7 +184,7 @@ pub enum Version {
     Original,
     /// After the default rule, in the `bv_page` layout.
     Converted,
-    /// After the bv_pfn rule too, in the `bv_pfn` layout.
+    /// After the bv_pfn rules too, in the `bv_pfn` layout.
     Final,
 }
 
@@ -370,6 +376,7 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Report, Error> {
     };
     let ctx = Ctx {
         bv_page: Engine::new(RuleFile::default_rule()),
+        bv_pfn_api: Engine::new(RuleFile::parse(BV_PFN_API_RULE_NAME, BV_PFN_API_RULE)?),
         bv_pfn: Engine::new(RuleFile::parse(BV_PFN_RULE_NAME, BV_PFN_RULE)?),
         cc: opts
             .cc
@@ -388,6 +395,7 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Report, Error> {
 
 struct Ctx<'a> {
     bv_page: Engine,
+    bv_pfn_api: Engine,
     bv_pfn: Engine,
     cc: Compiler,
     include: PathBuf,
@@ -455,18 +463,25 @@ impl Ctx<'_> {
                 (out.new_text.unwrap_or_else(|| original.clone()), text)
             }
         };
-        let final_text = self
-            .bv_pfn
+        let moved_text = self
+            .bv_pfn_api
             .rewrite(&converted)
             .new_text
             .unwrap_or_else(|| converted.clone());
-        let count = |text: &[u8]| {
-            text.windows(b"bvec_pfn(".len())
-                .filter(|w| *w == b"bvec_pfn(")
-                .count()
-        };
-        let moved = count(&final_text).saturating_sub(count(&converted));
+        let final_text = self
+            .bv_pfn
+            .rewrite(&moved_text)
+            .new_text
+            .unwrap_or_else(|| moved_text.clone());
+        let count =
+            |text: &[u8], what: &[u8]| text.windows(what.len()).filter(|w| *w == what).count();
+        let moved =
+            count(&final_text, b"bvec_pfn(").saturating_sub(count(&converted, b"bvec_pfn("));
         let _ = write!(rewrite, "; bv_pfn: {moved} bvec_pfn() calls added");
+        let n_inits = count(&final_text, b".bv_pfn = ");
+        if n_inits > 0 {
+            let _ = write!(rewrite, ", {n_inits} .bv_pfn initializers");
+        }
         report.rewrite = rewrite;
 
         // Build the three versions.

@@ -10,6 +10,7 @@ mod output;
 mod patch;
 mod progress;
 mod review;
+mod test;
 mod validate;
 
 use std::fs;
@@ -61,6 +62,12 @@ enum Command {
     /// Example: bvmig validate fixtures/semantic
     #[command(after_help = validate::EXAMPLES)]
     Validate(validate::ValidateArgs),
+    /// Run each rule file on its test cases and compare with the expected
+    /// outputs; exit 1 when one differs.
+    ///
+    /// Example: bvmig test rules/
+    #[command(after_help = test::EXAMPLES)]
+    Test(test::TestArgs),
 }
 
 /// What `patch` and `check` share: where to look and with which rule.
@@ -142,6 +149,7 @@ where
         Command::Check(args) => check::run(args),
         Command::Review(args) => review::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Test(args) => test::run(args),
     }
 }
 

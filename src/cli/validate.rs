@@ -1,6 +1,6 @@
 //! `bvmig validate`: the semantic fixtures rewritten by the default rule and
-//! then `rules/bv_pfn.cocci`, run before and after against the reference
-//! runtime (see `crate::validate`).
+//! then the pfn step (`rules/bv_pfn-api.cocci`, `rules/bv_pfn.cocci`), run
+//! before and after against the reference runtime (see `crate::validate`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

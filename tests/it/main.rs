@@ -6,6 +6,7 @@ mod cli;
 mod golden;
 mod helpers;
 mod review;
+mod ruletest;
 mod series;
 mod util;
 mod validate;

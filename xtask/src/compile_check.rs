@@ -8,6 +8,19 @@
 //! those that fail before the patch (another architecture's headers,
 //! options defconfig leaves off) are counted and listed.
 //!
+//! Then the second step, `rules/bv_pfn.cocci` (struct bio_vec carries a
+//! pfn_t; the helpers convert), on the patched tree's files that name
+//! `bv_page` or `bio_vec`. `bvmig check` lists
+//! the raw accesses left after both steps; each of them in a built file
+//! must be a compile error, and every compile error must be at one of
+//! them: the files the first patch touched, those that hold a site it
+//! left, and those the second patch touches are compiled again, and each
+//! error, followed through the macro expansions GCC notes, must name the
+//! line of a site left. Anything else fails. Where the second patch calls
+//! `pfn_t_to_page()` in `include/linux/bvec.h` without including
+//! `<linux/pfn_t.h>` (a rule cannot add an `#include` yet), the line is
+//! added as a stand-in, said so, and the run fails for it.
+//!
 //! The kernel's build needs flex, bison, bc, libelf-dev and libssl-dev;
 //! missing ones are installed from Debian's packages.
 
@@ -20,10 +33,16 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 use crate::bvmig;
+use crate::count;
 use crate::kernel;
 
 const MARKER: &str = ".bvmig-prepared";
+/// The patches applied to the tree, recorded so that an interrupted run
+/// is undone by the next one, last applied first.
 const APPLIED: &str = ".bvmig-applied.patch";
+const APPLIED_PFN: &str = ".bvmig-applied-bv_pfn.patch";
+const APPLIED_STAND_IN: &str = ".bvmig-applied-stand-in.patch";
+const BVEC_H: &str = "include/linux/bvec.h";
 const BUILD_DEPS: &[(&str, &str)] = &[
     ("flex", "flex"),
     ("bison", "bison"),
@@ -39,8 +58,20 @@ enum Build {
     Built(Vec<String>),
     /// defconfig does not build it (make has no rule for it).
     NotConfigured,
-    /// It did not compile: the first error lines.
-    Failed(Vec<String>),
+    /// It did not compile: its errors.
+    Failed(Vec<CompileError>),
+}
+
+/// A compiler error with the places it names: its own, and those of the
+/// macro definitions and expansions GCC notes after it (an error inside
+/// `offsetof()` is reported in `include/linux/stddef.h`, and the notes lead
+/// to the line that used it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CompileError {
+    /// The error line as the compiler printed it.
+    text: String,
+    /// `(file, line)` of the error and of its notes.
+    at: Vec<(String, usize)>,
 }
 
 pub fn run(version: &str) -> Result<bool> {
@@ -65,41 +96,54 @@ pub fn run(version: &str) -> Result<bool> {
     for line in stderr.lines().filter(|l| l.starts_with("bvmig: rule")) {
         println!("      {line}");
     }
+    let summary = bvmig::parse_stderr(&stderr)?;
     let diff = out.stdout;
-    let files: Vec<String> = String::from_utf8_lossy(&diff)
-        .lines()
-        .filter_map(|l| l.strip_prefix("diff --git a/"))
-        .filter_map(|l| l.split(" b/").next())
-        .map(str::to_string)
-        .collect();
+    let files = diff_files(&diff);
     let c_files: Vec<&String> = files.iter().filter(|f| f.ends_with(".c")).collect();
+    // Files that hold a site the patch leaves but that it does not touch:
+    // unchanged by the first step, compiled for the second.
+    let mut extra: Vec<String> = summary
+        .left
+        .iter()
+        .map(|(f, _)| f.clone())
+        .filter(|f| f.ends_with(".c") && !files.contains(f))
+        .collect();
+    extra.dedup();
     println!(
-        "compile-check: {} files in the patch, {} of them .c files",
+        "compile-check: {} files in the patch, {} of them .c files; {} more .c files hold sites it leaves",
         files.len(),
-        c_files.len()
+        c_files.len(),
+        extra.len()
     );
 
     let t = Instant::now();
-    let before: BTreeMap<&String, Build> = c_files.iter().map(|f| (*f, build(&work, f))).collect();
+    let before: BTreeMap<&str, Build> = c_files
+        .iter()
+        .map(|f| f.as_str())
+        .chain(extra.iter().map(String::as_str))
+        .map(|f| (f, build(&work, f)))
+        .collect();
     println!("      before: {:.0} s", t.elapsed().as_secs_f64());
     fs::write(work.join(APPLIED), &diff)?;
     patch(&work, &diff, false)?;
     let t = Instant::now();
-    let after: BTreeMap<&String, Build> = c_files.iter().map(|f| (*f, build(&work, f))).collect();
+    let after: BTreeMap<&str, Build> = c_files
+        .iter()
+        .map(|f| (f.as_str(), build(&work, f)))
+        .collect();
     println!("      after:  {:.0} s", t.elapsed().as_secs_f64());
-    patch(&work, &diff, true)?;
-    fs::remove_file(work.join(APPLIED))?;
 
     let mut ok = true;
     let (mut n_built, mut not_configured) = (0, Vec::new());
     for f in &c_files {
+        let f = f.as_str();
         match (&before[f], &after[f]) {
-            (Build::NotConfigured, _) => not_configured.push(f.as_str()),
+            (Build::NotConfigured, _) => not_configured.push(f),
             (Build::Failed(e), _) => {
-                not_configured.push(f.as_str());
+                not_configured.push(f);
                 println!(
                     "WARN  {f}: does not build with defconfig, before the patch: {}",
-                    e.first().map_or("", String::as_str)
+                    e.first().map_or("", |e| e.text.as_str())
                 );
             }
             (Build::Built(wb), Build::Built(wa)) => {
@@ -129,7 +173,274 @@ pub fn run(version: &str) -> Result<bool> {
         not_configured.len(),
         not_configured.join(" ")
     );
-    Ok(ok)
+
+    let res = bv_pfn_step(&bin, &work, &before);
+    // Whatever happened, the tree goes back to what it was.
+    for marker in [APPLIED_STAND_IN, APPLIED_PFN] {
+        if work.join(marker).exists() {
+            patch(&work, &fs::read(work.join(marker))?, true)?;
+            fs::remove_file(work.join(marker))?;
+        }
+    }
+    patch(&work, &diff, true)?;
+    fs::remove_file(work.join(APPLIED))?;
+    Ok(res? && ok)
+}
+
+/// The files a `diff --git` patch names.
+fn diff_files(diff: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(diff)
+        .lines()
+        .filter_map(|l| l.strip_prefix("diff --git a/"))
+        .filter_map(|l| l.split(" b/").next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The second phase, on `work` with the first patch applied; `before`
+/// holds the builds of the original tree. Leaves the patches it applies
+/// recorded in [`APPLIED_PFN`] and [`APPLIED_STAND_IN`].
+fn bv_pfn_step(bin: &Path, work: &Path, before: &BTreeMap<&str, Build>) -> Result<bool> {
+    let rule = bvmig::workspace_root().join("rules/bv_pfn.cocci");
+    // The rule has no prefilter yet (rules/README.md, "The bv_pfn step"),
+    // and parsing the whole tree takes minutes; every fragment of it names
+    // bv_page or struct bio_vec, so a file without either word cannot
+    // change.
+    let mut holders: Vec<String> = Vec::new();
+    for word in ["bv_page", "bio_vec"] {
+        holders.extend(count::count_tree(work, word)?.files.into_keys());
+    }
+    holders.sort_unstable();
+    holders.dedup();
+    println!(
+        "compile-check: bvmig patch --rule rules/bv_pfn.cocci on the {} files that name bv_page or bio_vec",
+        holders.len()
+    );
+    let out = Command::new(bin)
+        .args(["patch", "--rule"])
+        .arg(&rule)
+        .args(&holders)
+        .current_dir(work)
+        .output()
+        .context("run bvmig")?;
+    if out.status.code() != Some(0) {
+        bail!(
+            "bvmig patch --rule rules/bv_pfn.cocci failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let summary = bvmig::parse_stderr(&String::from_utf8_lossy(&out.stderr))?;
+    let pfn_diff = out.stdout;
+    let pfn_files = diff_files(&pfn_diff);
+    println!(
+        "      {} files changed: {}; {} sites reported",
+        pfn_files.len(),
+        pfn_files.join(" "),
+        summary.n_sites
+    );
+    fs::write(work.join(APPLIED_PFN), &pfn_diff)?;
+    patch(work, &pfn_diff, false)?;
+
+    let mut ok = true;
+    let bvec_h = fs::read_to_string(work.join(BVEC_H)).with_context(|| BVEC_H.to_string())?;
+    let stand_in = pfn_t_include(&bvec_h);
+    if let Some(stand_in) = &stand_in {
+        println!(
+            "FAIL  {BVEC_H}: calls pfn_t_to_page() and page_to_pfn_t() without including \
+             <linux/pfn_t.h>, and a rule cannot add an #include yet; the line is added \
+             here as a stand-in, to compile the rest"
+        );
+        fs::write(work.join(APPLIED_STAND_IN), stand_in)?;
+        patch(work, stand_in.as_bytes(), false)?;
+    }
+
+    // The raw accesses left after both steps, as bvmig check lists them.
+    let out = Command::new(bin)
+        .args(["check", "."])
+        .current_dir(work)
+        .output()
+        .context("run bvmig check")?;
+    if !matches!(out.status.code(), Some(0 | 1)) {
+        bail!(
+            "bvmig check failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let left: Vec<(String, usize, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| diag(l).map(|(f, n, _)| (f, n, l.to_string())))
+        .collect();
+    println!(
+        "      bvmig check: {} raw accesses left after both steps",
+        left.len()
+    );
+    for (_, _, l) in &left {
+        println!("        {l}");
+    }
+    let is_left = |at: &(String, usize)| left.iter().any(|(f, n, _)| *f == at.0 && *n == at.1);
+
+    // Every file compiled before the first step that either step touches
+    // or that holds a site left.
+    let mut files: Vec<&str> = before
+        .iter()
+        .filter(|(_, b)| matches!(b, Build::Built(_)))
+        .map(|(f, _)| *f)
+        .collect();
+    for f in pfn_files.iter().filter(|f| f.ends_with(".c")) {
+        if !before.contains_key(f.as_str()) {
+            println!("WARN  {f}: touched by the bv_pfn step only, not compiled before; left out");
+        }
+    }
+    files.sort_unstable();
+    let t = Instant::now();
+    let after: Vec<(&str, Build)> = files.iter().map(|f| (*f, build(work, f))).collect();
+    println!("      after both steps: {:.0} s", t.elapsed().as_secs_f64());
+
+    let (mut n_build, mut n_expected) = (0, 0);
+    let mut hit: Vec<(String, usize)> = Vec::new();
+    for (f, b) in &after {
+        match b {
+            Build::Built(_) => {
+                n_build += 1;
+                let here: Vec<usize> = left
+                    .iter()
+                    .filter(|(lf, ..)| lf == f)
+                    .map(|l| l.1)
+                    .collect();
+                if !here.is_empty() {
+                    println!(
+                        "NOTE  {f}: builds, with sites left on lines {here:?}: code this \
+                         configuration leaves out, or not a member of struct bio_vec"
+                    );
+                }
+            }
+            Build::NotConfigured => {
+                ok = false;
+                println!("FAIL  {f}: built before, and make has no rule for it after both steps");
+            }
+            Build::Failed(errors) => {
+                let (at_sites, other): (Vec<&CompileError>, Vec<&CompileError>) =
+                    errors.iter().partition(|e| e.at.iter().any(is_left));
+                for e in &at_sites {
+                    for at in e.at.iter().filter(|a| is_left(a)) {
+                        if !hit.contains(at) {
+                            hit.push(at.clone());
+                        }
+                    }
+                }
+                if other.is_empty() && !at_sites.is_empty() {
+                    n_expected += 1;
+                    let mut lines: Vec<String> = at_sites
+                        .iter()
+                        .flat_map(|e| e.at.iter().filter(|a| is_left(a)))
+                        .map(|(f, n)| format!("{f}:{n}"))
+                        .collect();
+                    lines.dedup();
+                    println!(
+                        "ok    {f}: no longer compiles, as expected: {} errors, all at sites left ({})",
+                        at_sites.len(),
+                        lines.join(", ")
+                    );
+                } else {
+                    ok = false;
+                    println!(
+                        "FAIL  {f}: {} errors at no site left ({} at sites left):",
+                        other.len().max(1),
+                        at_sites.len()
+                    );
+                    for e in other.iter().take(5) {
+                        println!("        {}", e.text);
+                    }
+                }
+            }
+        }
+    }
+    let unreached: Vec<String> = left
+        .iter()
+        .filter(|(f, n, _)| !hit.contains(&(f.clone(), *n)))
+        .map(|(f, n, _)| format!("{f}:{n}"))
+        .collect();
+    // The stand-in's failure is reported where it is made; this verdict is
+    // about where the errors are.
+    println!(
+        "{}  bv_pfn step{}: {} files compiled: {n_build} build, {n_expected} fail only at sites left \
+         ({} of the {} sites left are compile errors)",
+        if ok { "PASS" } else { "FAIL" },
+        if stand_in.is_some() { ", with the stand-in #include" } else { "" },
+        after.len(),
+        hit.len(),
+        left.len()
+    );
+    if !unreached.is_empty() {
+        println!(
+            "      sites left in no file compiled here (files defconfig does not build, or \
+             code it leaves out): {}",
+            unreached.join(" ")
+        );
+    }
+    Ok(ok && stand_in.is_none())
+}
+
+/// A patch adding `#include <linux/pfn_t.h>` after the last `#include` that
+/// precedes `struct bio_vec` in `bvec_h` (the text of [`BVEC_H`]), when it
+/// calls the pfn_t helpers without it.
+fn pfn_t_include(bvec_h: &str) -> Option<String> {
+    let calls = bvec_h.contains("pfn_t_to_page(") || bvec_h.contains("page_to_pfn_t(");
+    if !calls || bvec_h.contains("#include <linux/pfn_t.h>") {
+        return None;
+    }
+    let last = bvec_h
+        .lines()
+        .take_while(|l| !l.starts_with("struct bio_vec {"))
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("#include <"))
+        .map(|(i, _)| i + 1)
+        .last()?;
+    Some(format!(
+        "--- a/{BVEC_H}\n+++ b/{BVEC_H}\n@@ -{last},0 +{} @@\n+#include <linux/pfn_t.h>\n",
+        last + 1
+    ))
+}
+
+/// `path:line:col: kind: ...` as the path (without a leading `./`), the
+/// line and the kind (`error`, `fatal error`, `warning` or `note`).
+fn diag(l: &str) -> Option<(String, usize, &'static str)> {
+    let mut parts = l.splitn(4, ':');
+    let path = parts.next()?;
+    let line = parts.next()?.parse().ok()?;
+    let _col: usize = parts.next()?.parse().ok()?;
+    let rest = parts.next()?.trim_start();
+    let kind = ["fatal error", "error", "warning", "note"]
+        .into_iter()
+        .find(|k| rest.strip_prefix(k).is_some_and(|r| r.starts_with(':')))?;
+    Some((path.trim_start_matches("./").to_string(), line, kind))
+}
+
+/// The errors in a compiler's output, each with the notes that follow it.
+fn compile_errors(text: &str) -> Vec<CompileError> {
+    let mut out: Vec<CompileError> = Vec::new();
+    let mut in_error = false;
+    for l in text.lines() {
+        let Some((path, line, kind)) = diag(l) else {
+            continue;
+        };
+        match kind {
+            "error" | "fatal error" => {
+                out.push(CompileError {
+                    text: l.to_string(),
+                    at: vec![(path, line)],
+                });
+                in_error = true;
+            }
+            "note" if in_error => {
+                if let Some(e) = out.last_mut() {
+                    e.at.push((path, line));
+                }
+            }
+            _ => in_error = false,
+        }
+    }
+    out
 }
 
 fn install_build_deps() -> Result<()> {
@@ -160,12 +471,14 @@ fn install_build_deps() -> Result<()> {
 }
 
 /// A configured copy of `tree` at `work`: `make defconfig` and `make
-/// prepare` run once; a patch left applied by an interrupted run is undone.
+/// prepare` run once; patches left applied by an interrupted run are undone.
 fn prepare(tree: &Path, work: &Path) -> Result<()> {
-    if work.join(APPLIED).exists() {
-        let diff = fs::read(work.join(APPLIED))?;
-        patch(work, &diff, true)?;
-        fs::remove_file(work.join(APPLIED))?;
+    for marker in [APPLIED_STAND_IN, APPLIED_PFN, APPLIED] {
+        if work.join(marker).exists() {
+            let diff = fs::read(work.join(marker))?;
+            patch(work, &diff, true)?;
+            fs::remove_file(work.join(marker))?;
+        }
     }
     if work.join(MARKER).exists() {
         return Ok(());
@@ -227,7 +540,12 @@ fn build(work: &Path, file: &str) -> Build {
         .output()
     {
         Ok(o) => o,
-        Err(e) => return Build::Failed(vec![format!("make: {e}")]),
+        Err(e) => {
+            return Build::Failed(vec![CompileError {
+                text: format!("make: {e}"),
+                at: Vec::new(),
+            }])
+        }
     };
     let text =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
@@ -237,12 +555,19 @@ fn build(work: &Path, file: &str) -> Build {
         return Build::NotConfigured;
     }
     if !out.status.success() || !work.join(&obj).exists() {
-        let errors: Vec<String> = text
-            .lines()
-            .filter(|l| l.contains(" error: ") || l.contains("Error "))
-            .take(3)
-            .map(str::to_string)
-            .collect();
+        let mut errors = compile_errors(&text);
+        if errors.is_empty() {
+            // No compiler error: what make said.
+            errors.extend(
+                text.lines()
+                    .filter(|l| l.contains("Error "))
+                    .take(1)
+                    .map(|l| CompileError {
+                        text: l.to_string(),
+                        at: Vec::new(),
+                    }),
+            );
+        }
         return Build::Failed(errors);
     }
     let warnings = text
@@ -259,4 +584,50 @@ fn build(work: &Path, file: &str) -> Build {
         })
         .collect();
     Build::Built(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_carry_the_places_of_their_macro_expansions() {
+        let text = "\
+In file included from ./include/linux/container_of.h:5,
+                 from net/core/skbuff.c:37:
+./include/linux/stddef.h:16:33: error: 'struct bio_vec' has no member named 'bv_page'
+   16 | #define offsetof(TYPE, MEMBER)  __builtin_offsetof(TYPE, MEMBER)
+./include/linux/build_bug.h:78:56: note: in definition of macro '__static_assert'
+net/core/skbuff.c:120:15: note: in expansion of macro 'offsetof'
+net/core/skbuff.c:130:5: warning: unused variable 'x' [-Wunused-variable]
+./include/linux/bvec.h:48:16: error: implicit declaration of function 'pfn_t_to_page'
+make[4]: *** [scripts/Makefile.build:234: net/core/skbuff.o] Error 1
+";
+        let errors = compile_errors(text);
+        assert_eq!(errors.len(), 2);
+        assert_eq!(
+            errors[0].at,
+            vec![
+                ("include/linux/stddef.h".to_string(), 16),
+                ("include/linux/build_bug.h".to_string(), 78),
+                ("net/core/skbuff.c".to_string(), 120),
+            ]
+        );
+        assert_eq!(errors[1].at, vec![("include/linux/bvec.h".to_string(), 48)]);
+    }
+
+    #[test]
+    fn the_stand_in_include_goes_after_the_last_include() {
+        let h = "#ifndef X\n#include <linux/highmem.h>\n#include <linux/types.h>\n\nstruct bio_vec {\n\tpfn_t bv_pfn;\n};\n#include <linux/late.h>\nstatic inline struct page *bvec_page(const struct bio_vec *bvec)\n{\n\treturn pfn_t_to_page(bvec->bv_pfn);\n}\n";
+        assert_eq!(
+            pfn_t_include(h).unwrap(),
+            "--- a/include/linux/bvec.h\n+++ b/include/linux/bvec.h\n@@ -3,0 +4 @@\n+#include <linux/pfn_t.h>\n"
+        );
+        let with = h.replace("types.h>", "types.h>\n#include <linux/pfn_t.h>");
+        assert_eq!(pfn_t_include(&with), None);
+        assert_eq!(
+            pfn_t_include("#include <linux/types.h>\nstruct bio_vec {};\n"),
+            None
+        );
+    }
 }

@@ -78,7 +78,8 @@ enum Task {
         rule: Option<std::path::PathBuf>,
     },
     /// Compile every .c file bvmig's patch touches, on a defconfig build of
-    /// a kernel tree, before and after the patch: no new errors or warnings.
+    /// a kernel tree, before and after the patch: no new errors or warnings;
+    /// then after the bv_pfn step, where only sites left may fail.
     CompileCheck {
         /// Kernel version (Debian package linux-source-<VERSION>).
         #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
