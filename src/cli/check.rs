@@ -89,7 +89,11 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
     };
 
     let engine = Engine::new(rules).with_type_roots(crate::types::roots(&paths));
-    let walked = walk::walk(&paths, &engine, &args.engine.walk_options());
+    let walked = super::progress::spin(
+        super::progress::wanted(args.quiet),
+        "walking the tree",
+        || walk::walk(&paths, &engine, &args.engine.walk_options()),
+    );
     errors.extend(walked.errors.iter().cloned());
 
     // Baselines key on the enclosing function; JSON and SARIF show it.
