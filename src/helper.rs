@@ -201,6 +201,56 @@ fn missing(calls: &[EmittedCall], defs: &[Definition]) -> (Vec<&'static Helper>,
     (known, unknown)
 }
 
+/// Kernel functions a rule's plus code may call, with the header that
+/// declares them: a file that starts calling one gets the `#include`.
+pub static INCLUDES: &[(&str, &str)] = &[
+    ("page_to_pfn_t", "linux/pfn_t.h"),
+    ("pfn_t_to_page", "linux/pfn_t.h"),
+    ("pfn_t_to_pfn", "linux/pfn_t.h"),
+    ("pfn_t_to_phys", "linux/pfn_t.h"),
+    ("pfn_to_pfn_t", "linux/pfn_t.h"),
+    ("phys_to_pfn_t", "linux/pfn_t.h"),
+];
+
+/// `new` (a rewrite of `old`) with the `#include` lines of [`INCLUDES`]
+/// that its new calls need and it lacks, after its last `#include <...>`
+/// line; `None` when nothing is needed or the file has no such line to
+/// follow (a file with no includes is left to a human).
+pub fn add_includes(old: &[u8], new: &[u8]) -> Option<Vec<u8>> {
+    let count = |t: &[u8], w: &str| crate::source::word_occurrences(t, w).len();
+    let mut needed: Vec<&str> = Vec::new();
+    for (func, header) in INCLUDES {
+        let line = format!("#include <{header}>");
+        let has = memchr::memmem::find(new, line.as_bytes()).is_some();
+        if count(new, func) > count(old, func) && !has && !needed.contains(header) {
+            needed.push(header);
+        }
+    }
+    if needed.is_empty() {
+        return None;
+    }
+    // After the last `#include <...>` at the start of a line.
+    let mut at = None;
+    let mut pos = 0;
+    for line in new.split_inclusive(|b| *b == b'\n') {
+        if line.starts_with(b"#include <") {
+            at = Some(pos + line.len());
+        }
+        pos += line.len();
+    }
+    let at = at?;
+    let mut out = Vec::with_capacity(new.len() + 32 * needed.len());
+    out.extend_from_slice(&new[..at]);
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    for h in needed {
+        out.extend_from_slice(format!("#include <{h}>\n").as_bytes());
+    }
+    out.extend_from_slice(&new[at..]);
+    Some(out)
+}
+
 /// The header the helpers go into, relative to a kernel tree.
 pub const BVEC_HEADER: &str = "include/linux/bvec.h";
 
@@ -331,6 +381,27 @@ mod tests {
         assert!(
             err.starts_with("include/linux/bvec.h:9:20: bvec_set_page() is defined with 4 parameters, but rules/bv_page.cocci (built in):20:3 calls it with 2 arguments"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_starts_calling_a_pfn_t_function_gets_its_include() {
+        let old = b"#include <linux/mm.h>\n#include <linux/types.h>\n\nstruct bio_vec { struct page *bv_page; };\nstatic inline struct page *bvec_page(struct bio_vec *b)\n{\n\treturn b->bv_page;\n}\n";
+        let new = b"#include <linux/mm.h>\n#include <linux/types.h>\n\nstruct bio_vec { pfn_t bv_pfn; };\nstatic inline struct page *bvec_page(struct bio_vec *b)\n{\n\treturn pfn_t_to_page(b->bv_pfn);\n}\n";
+        let out = String::from_utf8(add_includes(old, new).unwrap()).unwrap();
+        assert!(
+            out.starts_with(
+                "#include <linux/mm.h>\n#include <linux/types.h>\n#include <linux/pfn_t.h>\n\n"
+            ),
+            "{out}"
+        );
+        // Already there, or no new call: nothing to add.
+        assert_eq!(add_includes(old, out.as_bytes()), None);
+        assert_eq!(add_includes(new, new), None);
+        // No include line to follow: left to a human.
+        assert_eq!(
+            add_includes(b"int x;\n", b"int x = pfn_t_to_pfn(p);\n"),
+            None
         );
     }
 

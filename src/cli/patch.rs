@@ -93,6 +93,14 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     });
     let mut errors = walked.errors.clone();
     let mut notes = Vec::new();
+    // A file that starts calling a pfn_t function gets its header.
+    for f in walked.files.iter_mut() {
+        if let Some(new) = &f.outcome.new_text {
+            if let Some(with) = helper::add_includes(&f.old, new) {
+                f.outcome.new_text = Some(with);
+            }
+        }
+    }
     // The walk covered a kernel tree when its include/linux/bvec.h was
     // among the files walked (bvmig patch ~/linux, not ~/linux/fs).
     let whole_tree = helper::bvec_header(&paths)

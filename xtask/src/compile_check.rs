@@ -16,10 +16,10 @@
 //! them: the files the first patch touched, those that hold a site it
 //! left, and those the second patch touches are compiled again, and each
 //! error, followed through the macro expansions GCC notes, must name the
-//! line of a site left. Anything else fails. Where the second patch calls
-//! `pfn_t_to_page()` in `include/linux/bvec.h` without including
-//! `<linux/pfn_t.h>` (a rule cannot add an `#include` yet), the line is
-//! added as a stand-in, said so, and the run fails for it.
+//! line of a site left. Anything else fails. bvmig adds `#include
+//! <linux/pfn_t.h>` to a file that starts calling the pfn_t functions;
+//! should `include/linux/bvec.h` still lack it, the line is added as a
+//! stand-in to compile the rest, said so, and the run fails for it.
 //!
 //! The kernel's build needs flex, bison, bc, libelf-dev and libssl-dev;
 //! missing ones are installed from Debian's packages.
@@ -247,8 +247,8 @@ fn bv_pfn_step(bin: &Path, work: &Path, before: &BTreeMap<&str, Build>) -> Resul
     if let Some(stand_in) = &stand_in {
         println!(
             "FAIL  {BVEC_H}: calls pfn_t_to_page() and page_to_pfn_t() without including \
-             <linux/pfn_t.h>, and a rule cannot add an #include yet; the line is added \
-             here as a stand-in, to compile the rest"
+             <linux/pfn_t.h>, which bvmig should have added; the line is added here as a \
+             stand-in, to compile the rest"
         );
         fs::write(work.join(APPLIED_STAND_IN), stand_in)?;
         patch(work, stand_in.as_bytes(), false)?;
