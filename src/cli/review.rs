@@ -93,12 +93,14 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
         Err(e) => return output::finish(&[e.to_string()], 0),
     };
     let engine = Engine::new(rules);
-    let reviewed = match &args.tree {
-        None => review::review_hunks(&engine, &patches),
-        Some(tree) => match review::review_tree(&engine, &patches, tree) {
-            Ok(r) => r,
-            Err(e) => return output::finish(&[e.to_string()], 0),
-        },
+    let show = super::progress::wanted(args.quiet);
+    let reviewed = super::progress::spin(show, "reviewing the patches", || match &args.tree {
+        None => Ok(review::review_hunks(&engine, &patches)),
+        Some(tree) => review::review_tree(&engine, &patches, tree),
+    });
+    let reviewed = match reviewed {
+        Ok(r) => r,
+        Err(e) => return output::finish(&[e.to_string()], 0),
     };
     let report = Report {
         command: "review",
