@@ -98,6 +98,9 @@ pub struct Matcher<'a> {
     lenient_types: Cell<bool>,
     /// The weakest evidence of the typed bindings of the current attempt.
     evidence: Cell<Evidence>,
+    /// Whether a typed metavariable refused a binding in the current
+    /// attempt: only then can a lenient retry tell anything.
+    type_refused: Cell<bool>,
 }
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
@@ -120,6 +123,7 @@ impl<'a> Matcher<'a> {
             dir: None,
             lenient_types: Cell::new(false),
             evidence: Cell::new(Evidence::Certain),
+            type_refused: Cell::new(false),
         }
     }
 
@@ -301,6 +305,17 @@ impl<'a> Matcher<'a> {
         merged
     }
 
+    /// Records an accepted match that rewrites the field tokens `consumed`,
+    /// with the evidence of its types when the rule is typed.
+    fn accept(&mut self, consumed: Vec<usize>) {
+        if self.has_typed() {
+            let ev = self.evidence.get();
+            self.out.evidence.extend(consumed.iter().map(|&o| (o, ev)));
+        }
+        self.out.rewritten.extend(consumed);
+        self.out.n_matched += 1;
+    }
+
     fn has_typed(&self) -> bool {
         self.rule.metavars.iter().any(|m| m.kind == MetaKind::Typed)
     }
@@ -309,7 +324,7 @@ impl<'a> Matcher<'a> {
     /// types right, its sites are left with that reason (rather than being
     /// taken for another struct's field, which a known type shows).
     fn unknown_type(&mut self, code: &Code, node: Node, region: Region) {
-        if !self.has_typed() || code.replacement.is_none() {
+        if code.replacement.is_none() {
             return;
         }
         let mut binds: Binds = vec![None; self.rule.metavars.len()];
@@ -407,12 +422,7 @@ impl<'a> Matcher<'a> {
             consumed.extend(self.consumed_tokens(*s, binds, region));
         }
         let text = self.render(tpl, binds, nest, region);
-        if self.has_typed() {
-            let ev = self.evidence.get();
-            self.out.evidence.extend(consumed.iter().map(|&o| (o, ev)));
-        }
-        self.out.rewritten.extend(consumed);
-        self.out.n_matched += 1;
+        self.accept(consumed);
         Some(Edit {
             range: region.file_off(first.start_byte())..region.file_off(last.end_byte()),
             text,
@@ -464,8 +474,11 @@ impl<'a> Matcher<'a> {
     fn try_code(&mut self, code: &Code, node: Node, nest: &Pat, region: Region) -> Option<Edit> {
         let mut binds: Binds = vec![None; self.rule.metavars.len()];
         self.evidence.set(Evidence::Certain);
+        self.type_refused.set(false);
         if !self.match_pnode(&code.pattern, node, &mut binds, region) {
-            self.unknown_type(code, node, region);
+            if self.type_refused.get() {
+                self.unknown_type(code, node, region);
+            }
             return None;
         }
         let Some(tpl) = code.replacement.as_ref() else {
@@ -547,12 +560,7 @@ impl<'a> Matcher<'a> {
                 prec_out = prec::PRIMARY;
             }
         }
-        if self.has_typed() {
-            let ev = self.evidence.get();
-            self.out.evidence.extend(consumed.iter().map(|&o| (o, ev)));
-        }
-        self.out.rewritten.extend(consumed);
-        self.out.n_matched += 1;
+        self.accept(consumed);
         Some(Edit {
             range: region.file_off(node.start_byte())..region.file_off(node.end_byte()),
             text,
@@ -894,11 +902,13 @@ impl Matcher<'_> {
                     == types.canonical(want, region.text, self.dir);
                 if same {
                     self.evidence.set(self.evidence.get().min(ev));
+                    return true;
                 }
-                same || self.lenient_types.get()
             }
-            _ => self.lenient_types.get(),
+            _ => {}
         }
+        self.type_refused.set(true);
+        self.lenient_types.get()
     }
 }
 

@@ -26,6 +26,11 @@ pub struct Engine {
     /// Words a file must hold one of to be parsed: the tracked fields, or
     /// for rules that track none, a literal name of each fragment.
     prefilter: Option<Vec<String>>,
+    /// Per rule: whether pruning (and parsing only the items that hold an
+    /// occurrence) is sound for it, that is whether its every fragment names
+    /// a tracked field; a fragment without one (context code such as
+    /// `bvec_page(X)`) may match anywhere.
+    prunable: Vec<bool>,
     /// Search only the subtrees that hold an occurrence (the fast path);
     /// off in tests that compare it with the simple path.
     prune: bool,
@@ -52,11 +57,24 @@ impl Engine {
     pub fn new(rules: RuleFile) -> Engine {
         let tracked = rules.tracked_fields();
         let prefilter = tracked.clone().or_else(|| rules.prefilter_words());
+        let fields = tracked.as_deref().unwrap_or(&[]);
+        let prunable = rules
+            .rules
+            .iter()
+            .map(|r| {
+                let mut codes = Vec::new();
+                r.body.codes(&mut codes);
+                codes
+                    .iter()
+                    .all(|c| c.fields.iter().any(|f| fields.contains(f)))
+            })
+            .collect();
         Engine {
             rules,
             types: None,
             tracked,
             prefilter,
+            prunable,
             prune: true,
         }
     }
@@ -106,24 +124,7 @@ impl Engine {
         }
         let occ = self.occurrences(text);
         let offsets: Vec<usize> = occ.iter().map(|o| o.0).collect();
-        // Pruning (and parsing only the items that hold an occurrence) is
-        // sound for a rule whose every fragment names a tracked field; a
-        // fragment without one (context code such as `bvec_page(X)`) may
-        // match anywhere.
-        let tracked = self.tracked.as_deref().unwrap_or(&[]);
-        let prunable: Vec<bool> = self
-            .rules
-            .rules
-            .iter()
-            .map(|r| {
-                let mut codes = Vec::new();
-                r.body.codes(&mut codes);
-                codes
-                    .iter()
-                    .all(|c| c.fields.iter().any(|f| tracked.contains(f)))
-            })
-            .collect();
-        let fast = self.prune && self.tracked.is_some() && prunable.iter().all(|p| *p);
+        let fast = self.prune && self.tracked.is_some() && self.prunable.iter().all(|p| *p);
 
         let lines = LineIndex::new(text);
         let defines = source::scan_defines(text);
@@ -145,7 +146,7 @@ impl Engine {
         // rule whose `depends on` does not hold for this file is skipped.
         let mut outcomes: Vec<Outcome> = Vec::new();
         let mut matched: Vec<&str> = Vec::new();
-        for (rule, &prunable) in self.rules.rules.iter().zip(&prunable) {
+        for (rule, &prunable) in self.rules.rules.iter().zip(&self.prunable) {
             let prune = self.prune && self.tracked.is_some() && prunable;
             if let Some(dep) = &rule.depends {
                 if !dep.holds(&|r| matched.contains(&r)) {

@@ -40,17 +40,7 @@ pub enum Error {
         /// What went wrong.
         err: io::Error,
     },
-    /// The rule file is not valid UTF-8.
-    #[error("{}:{line}:{col}: rule file is not valid UTF-8", path.display())]
-    NotUtf8 {
-        /// The rule file.
-        path: PathBuf,
-        /// 1-based line of the first bad byte.
-        line: usize,
-        /// 1-based column of the first bad byte.
-        col: usize,
-    },
-    /// The rule file does not parse.
+    /// The rule file is not UTF-8 or does not parse.
     #[error(transparent)]
     Rule(#[from] RuleError),
     /// A path given is neither a rule file nor a directory.
@@ -291,17 +281,7 @@ pub fn cases_dir(rule: &Path) -> PathBuf {
 /// Reads and parses rule file `path`.
 fn load(path: &Path) -> Result<RuleFile, Error> {
     let bytes = fs::read(path).map_err(io_err(path))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-        let col = good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
-        Error::NotUtf8 {
-            path: path.to_owned(),
-            line,
-            col,
-        }
-    })?;
-    Ok(RuleFile::parse(&path.display().to_string(), &text)?)
+    Ok(RuleFile::from_bytes(&path.display().to_string(), bytes)?)
 }
 
 /// One rule file and its cases.

@@ -73,27 +73,50 @@ pub struct Define {
 /// block comment.
 pub fn scan_defines(text: &[u8]) -> Vec<Define> {
     let mut defines = Vec::new();
+    line_starts(text, |line| {
+        if let Some(end) = line.directive_end {
+            defines.extend(parse_define(text, line.first + 1, end));
+        }
+    });
+    defines
+}
+
+/// The start of a line of code, as [`line_starts`] reports it.
+struct LineStart {
+    /// Offset of its first byte that is not a blank.
+    first: usize,
+    /// Whether blanks precede `first`.
+    indented: bool,
+    /// For a directive (`#` first): the end of its logical line.
+    directive_end: Option<usize>,
+}
+
+/// Calls `f` for each line that starts outside a comment, a string or a
+/// directive. A directive starts with `#` first on a line (after blanks)
+/// and ends at the first newline that is not escaped by `\` and not inside
+/// a block comment.
+fn line_starts(text: &[u8], mut f: impl FnMut(LineStart)) {
     let n = text.len();
     let mut i = 0;
     let mut line_start = true;
     while i < n {
         let c = text[i];
         if line_start {
-            // Blanks before a directive's `#`.
+            line_start = false;
             let mut j = i;
             while j < n && (text[j] == b' ' || text[j] == b'\t') {
                 j += 1;
             }
-            if j < n && text[j] == b'#' {
-                let end = directive_end(text, j);
-                if let Some(d) = parse_define(text, j + 1, end) {
-                    defines.push(d);
-                }
+            let directive_end = (j < n && text[j] == b'#').then(|| directive_end(text, j));
+            f(LineStart {
+                first: j,
+                indented: j > i,
+                directive_end,
+            });
+            if let Some(end) = directive_end {
                 i = end;
-                line_start = false;
                 continue;
             }
-            line_start = false;
         }
         match c {
             b'\n' => {
@@ -106,7 +129,6 @@ pub fn scan_defines(text: &[u8]) -> Vec<Define> {
             _ => i += 1,
         }
     }
-    defines
 }
 
 /// Copy of `text` with every `#define` body blanked (bytes other than `\n`
@@ -272,39 +294,12 @@ pub fn islands(text: &[u8], offsets: &[usize]) -> Option<Vec<Range<usize>>> {
 /// heuristic for names containing `for_each`. Returns each name's range and
 /// its arguments' range (from `(` to `)`).
 pub fn loop_macros(text: &[u8]) -> Vec<(Range<usize>, Range<usize>)> {
-    let n = text.len();
     let mut out = Vec::new();
-    let mut i = 0;
-    let mut line_start = true;
-    while i < n {
-        let c = text[i];
-        if line_start {
-            line_start = false;
-            let mut j = i;
-            while j < n && (text[j] == b' ' || text[j] == b'\t') {
-                j += 1;
-            }
-            if j < n && text[j] == b'#' {
-                i = directive_end(text, j);
-                continue;
-            }
-            if j > i {
-                if let Some(found) = loop_macro_at(text, j) {
-                    out.push(found);
-                }
-            }
+    line_starts(text, |line| {
+        if line.directive_end.is_none() && line.indented {
+            out.extend(loop_macro_at(text, line.first));
         }
-        match c {
-            b'\n' => {
-                line_start = true;
-                i += 1;
-            }
-            b'/' if text.get(i + 1) == Some(&b'*') => i = block_comment_end(text, i),
-            b'/' if text.get(i + 1) == Some(&b'/') => i = line_comment_end(text, i),
-            b'"' | b'\'' => i = quoted_end(text, i),
-            _ => i += 1,
-        }
-    }
+    });
     out
 }
 

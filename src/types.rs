@@ -612,17 +612,13 @@ fn iterator_type(n: Node, src: &[u8]) -> Option<CType> {
     None
 }
 
-/// The `include` directories to index for a run over `paths`.
+/// The directories to index for a run over `paths`: the `include` of the
+/// kernel tree around them, else the directories given.
 pub fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     crate::definition::search_roots(paths)
         .into_iter()
-        .filter(|r| r.ends_with("include") || r.is_dir())
+        .filter(|r| r.is_dir())
         .collect()
-}
-
-/// True when `p` is a C header.
-pub fn is_header(p: &Path) -> bool {
-    p.extension().is_some_and(|x| x == "h")
 }
 
 #[cfg(test)]

@@ -171,11 +171,5 @@ fn load_rules(path: Option<&Path>) -> Result<RuleFile, String> {
     };
     let name = path.display().to_string();
     let bytes = fs::read(path).map_err(|e| format!("{name}: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-        let col = good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
-        format!("{name}:{line}:{col}: rule file is not valid UTF-8")
-    })?;
-    RuleFile::parse(&name, &text).map_err(|e| e.to_string())
+    RuleFile::from_bytes(&name, bytes).map_err(|e| e.to_string())
 }

@@ -101,9 +101,12 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
             }
         }
     }
-    // The walk covered a kernel tree when its include/linux/bvec.h was
-    // among the files walked (bvmig patch ~/linux, not ~/linux/fs).
-    let whole_tree = helper::bvec_header(&paths)
+    // The kernel tree's include/linux/bvec.h, where helpers go. The walk
+    // covered the tree when that file was among the files walked (bvmig
+    // patch ~/linux, not ~/linux/fs).
+    let bvec_header = helper::bvec_header(&paths);
+    let whole_tree = bvec_header
+        .as_deref()
         .and_then(|h| fs::canonicalize(h).ok())
         .is_some_and(|h| {
             walked
@@ -115,7 +118,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
         let header = if args.no_helpers {
             None
         } else {
-            helper::bvec_header(&paths)
+            bvec_header.clone()
         };
         let left_out: Vec<String> = if header.is_none() {
             missing.iter().map(|h| h.name.to_string()).collect()
@@ -167,7 +170,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     }
     if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|h| format!("{}()", h.name)).collect();
-        match helper::bvec_header(&paths) {
+        match bvec_header {
             Some(header) if !args.no_helpers => {
                 if let Err(e) = add_helpers(&mut walked, &header, &missing) {
                     errors.push(e);

@@ -232,6 +232,23 @@ impl RuleFile {
         parse::parse_file(path, text)
     }
 
+    /// Parses the bytes of a rule file named `path`: text that is not UTF-8
+    /// is an error at the line and column of its first bad byte.
+    pub fn from_bytes(path: &str, bytes: Vec<u8>) -> Result<RuleFile, RuleError> {
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+            RuleError {
+                path: path.to_string(),
+                line,
+                col,
+                msg: "rule file is not valid UTF-8".into(),
+            }
+        })?;
+        RuleFile::parse(path, &text)
+    }
+
     /// The built-in default rule.
     pub fn default_rule() -> RuleFile {
         RuleFile::parse(DEFAULT_RULE_NAME, DEFAULT_RULE).expect("the built-in rule parses")

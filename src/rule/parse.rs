@@ -185,24 +185,34 @@ fn parse_dep(
     i: usize,
     col: usize,
 ) -> Result<(Dep, usize), (usize, String)> {
-    let (mut left, mut i) = parse_dep_and(words, i, col)?;
-    while words.get(i).map(|w| w.0) == Some("||") {
-        let (right, next) = parse_dep_and(words, i + 1, col)?;
-        left = Dep::Or(Box::new(left), Box::new(right));
-        i = next;
-    }
-    Ok((left, i))
+    parse_dep_level(words, i, col, 0)
 }
 
-fn parse_dep_and(
+/// Joins two conditions into one.
+type DepJoin = fn(Box<Dep>, Box<Dep>) -> Dep;
+
+/// Operators by binding strength, loosest first.
+const DEP_OPS: [(&str, DepJoin); 2] = [("||", Dep::Or), ("&&", Dep::And)];
+
+/// Operands of `DEP_OPS[level]` joined by it, left to right.
+fn parse_dep_level(
     words: &[(&str, usize)],
     i: usize,
     col: usize,
+    level: usize,
 ) -> Result<(Dep, usize), (usize, String)> {
-    let (mut left, mut i) = parse_dep_atom(words, i, col)?;
-    while words.get(i).map(|w| w.0) == Some("&&") {
-        let (right, next) = parse_dep_atom(words, i + 1, col)?;
-        left = Dep::And(Box::new(left), Box::new(right));
+    let operand = |i| {
+        if level + 1 < DEP_OPS.len() {
+            parse_dep_level(words, i, col, level + 1)
+        } else {
+            parse_dep_atom(words, i, col)
+        }
+    };
+    let (op, join) = DEP_OPS[level];
+    let (mut left, mut i) = operand(i)?;
+    while words.get(i).map(|w| w.0) == Some(op) {
+        let (right, next) = operand(i + 1)?;
+        left = join(Box::new(left), Box::new(right));
         i = next;
     }
     Ok((left, i))
