@@ -234,7 +234,7 @@ impl Engine {
             .iter()
             .flat_map(|o| o.edits.iter().cloned())
             .collect();
-        edits.sort_by_key(|e| e.range.start);
+        edits.sort_by_key(|e| (e.range.start, e.range.end));
         edits.dedup();
         let new_text = if edits.is_empty() {
             None

@@ -15,7 +15,7 @@ mod pattern;
 
 use std::fmt;
 
-pub use pattern::{PNode, Piece, Template};
+pub use pattern::{is_statement, PNode, Piece, Template};
 
 /// The rule that runs when no `--rule` is given.
 pub const DEFAULT_RULE: &str = include_str!("../../rules/bv_page.cocci");
@@ -93,6 +93,9 @@ pub enum MetaKind {
     /// `struct bio_vec *BV;` matches an expression of that type, as far as
     /// declarations tell (see `types`); its type is in [`Metavar::ty`].
     Typed,
+    /// `statement S;` matches one statement (a block, an `if`, a loop, an
+    /// expression statement ...), not a declaration.
+    Statement,
 }
 
 /// A constraint on what an identifier metavariable may match.
@@ -207,6 +210,66 @@ pub enum Pat {
     Disj(Vec<Pat>),
     /// A C fragment, with its rewrite if it has minus code.
     Code(Box<Code>),
+    /// Statements of one block, kept or removed, with `...` between them and
+    /// statements added among them.
+    Stmts(Box<Stmts>),
+}
+
+/// A statement-level fragment: statements of one block matched in order,
+/// consecutive ones next to each other, `...` skipping any statements of
+/// the same block in between.
+#[derive(Debug)]
+pub struct Stmts {
+    /// Where it starts in the rule file.
+    pub pos: Pos,
+    /// The statements, gaps and additions, in order.
+    pub items: Vec<Item>,
+    /// Metavariables that the added code evaluates more often than the
+    /// removed code did: their bindings must be free of side effects.
+    pub duplicated: Vec<usize>,
+    /// Field names written literally in the `-` statements.
+    pub fields: Vec<String>,
+}
+
+/// A piece of a [`Stmts`] fragment.
+#[derive(Debug)]
+pub enum Item {
+    /// One statement: kept (context code) or removed (`-` code).
+    Stmt {
+        /// What it matches.
+        pattern: PNode,
+        /// Whether it is removed.
+        minus: bool,
+    },
+    /// `...`: any statements of the same block, up to the first that the
+    /// next statement matches.
+    Dots,
+    /// `+` statements added here, one template each.
+    Add(Vec<Template>),
+}
+
+impl Stmts {
+    /// Whether the fragment changes code (removes or adds statements).
+    pub fn changes(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::Stmt { minus: true, .. } | Item::Add(_)))
+    }
+
+    /// Whether it removes statements.
+    pub fn removes(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::Stmt { minus: true, .. }))
+    }
+
+    /// The templates of the added statements.
+    pub fn templates(&self) -> impl Iterator<Item = &Template> {
+        self.items.iter().flat_map(|i| match i {
+            Item::Add(t) => t.as_slice(),
+            _ => &[],
+        })
+    }
 }
 
 /// A C fragment of a rule: what it matches and what replaces it.
@@ -262,18 +325,11 @@ impl RuleFile {
     pub fn tracked_fields(&self) -> Option<Vec<String>> {
         let mut all: Option<Vec<String>> = None;
         for rule in &self.rules {
-            let mut codes = Vec::new();
-            rule.body.codes(&mut codes);
-            for code in codes.iter().filter(|c| c.replacement.is_some()) {
-                if code.fields.is_empty() {
-                    return None;
-                }
+            for change in rule.body.changes() {
+                let fields = change.fields.filter(|f| !f.is_empty())?;
                 all = Some(match all {
-                    None => code.fields.clone(),
-                    Some(prev) => prev
-                        .into_iter()
-                        .filter(|f| code.fields.contains(f))
-                        .collect(),
+                    None => fields.to_vec(),
+                    Some(prev) => prev.into_iter().filter(|f| fields.contains(f)).collect(),
                 });
             }
         }
@@ -299,16 +355,13 @@ impl RuleFile {
     pub fn emitted_calls(&self) -> Vec<EmittedCall> {
         let mut out: Vec<EmittedCall> = Vec::new();
         for rule in &self.rules {
-            let mut codes = Vec::new();
-            rule.body.codes(&mut codes);
-            for code in codes {
-                let Some(t) = &code.replacement else { continue };
-                for (name, n_args) in t.calls() {
+            for change in rule.body.changes() {
+                for (name, n_args) in change.templates.iter().flat_map(|t| t.calls()) {
                     if !out.iter().any(|c| c.name == name && c.n_args == n_args) {
                         out.push(EmittedCall {
                             name,
                             n_args,
-                            pos: code.pos,
+                            pos: change.pos,
                         });
                     }
                 }
@@ -327,15 +380,11 @@ impl RuleFile {
     pub fn prefilter_words(&self) -> Option<Vec<String>> {
         let mut per_code: Vec<Vec<String>> = Vec::new();
         for rule in &self.rules {
-            let mut codes = Vec::new();
-            rule.body.codes(&mut codes);
-            for code in codes.iter().filter(|c| c.replacement.is_some()) {
-                let mut names = Vec::new();
-                literal_names(&code.pattern, &mut names);
-                if names.is_empty() {
+            for change in rule.body.changes() {
+                if change.names.is_empty() {
                     return None;
                 }
-                per_code.push(names);
+                per_code.push(change.names);
             }
         }
         // A name every fragment has is the one word to look for
@@ -388,8 +437,69 @@ impl Pat {
             Pat::Function { body, .. } | Pat::Nest(body) => body.codes(out),
             Pat::Disj(branches) => branches.iter().for_each(|b| b.codes(out)),
             Pat::Code(c) => out.push(c),
+            Pat::Stmts(_) => {}
         }
     }
+
+    /// All statement-level fragments below this pattern.
+    pub fn stmts<'a>(&'a self, out: &mut Vec<&'a Stmts>) {
+        match self {
+            Pat::Function { body, .. } | Pat::Nest(body) => body.stmts(out),
+            Pat::Disj(branches) => branches.iter().for_each(|b| b.stmts(out)),
+            Pat::Code(_) => {}
+            Pat::Stmts(s) => out.push(s),
+        }
+    }
+
+    /// What each fragment below this pattern that changes code changes:
+    /// the field names it removes, the literal names its match needs, the
+    /// plus code it writes.
+    fn changes(&self) -> Vec<Change<'_>> {
+        let mut codes = Vec::new();
+        self.codes(&mut codes);
+        let mut out: Vec<Change> = codes
+            .into_iter()
+            .filter_map(|c| {
+                let t = c.replacement.as_ref()?;
+                let mut names = Vec::new();
+                literal_names(&c.pattern, &mut names);
+                Some(Change {
+                    pos: c.pos,
+                    fields: Some(&c.fields),
+                    names,
+                    templates: vec![t],
+                })
+            })
+            .collect();
+        let mut stmts = Vec::new();
+        self.stmts(&mut stmts);
+        for s in stmts.into_iter().filter(|s| s.changes()) {
+            let mut names = Vec::new();
+            for item in &s.items {
+                if let Item::Stmt { pattern, .. } = item {
+                    literal_names(pattern, &mut names);
+                }
+            }
+            out.push(Change {
+                pos: s.pos,
+                fields: s.removes().then_some(&s.fields[..]),
+                names,
+                templates: s.templates().collect(),
+            });
+        }
+        out
+    }
+}
+
+/// What one fragment of a rule changes (see [`Pat::changes`]).
+struct Change<'a> {
+    pos: Pos,
+    /// The field names it removes; `None` when it only adds code.
+    fields: Option<&'a [String]>,
+    /// The literal names its match needs.
+    names: Vec<String>,
+    /// Its plus code.
+    templates: Vec<&'a Template>,
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The SmPL reader: headers, metavariable declarations, and the body's
 //! tokens and structure. Code fragments go to `pattern` to become trees.
 
-use super::pattern::{compile_fragment, Tok, TokKind};
+use super::pattern::{compile_fragment, compile_stmts, statement_level, Tok, TokKind};
 use super::{
     Constraint, Dep, MetaKind, Metavar, NameRef, Pat, Pos, Regex, Rule, RuleError, RuleFile, Sign,
 };
@@ -417,10 +417,11 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
             "identifier" => MetaKind::Identifier,
             "constant" => MetaKind::Constant,
             "type" => MetaKind::Type,
-            "statement" | "fresh" | "idexpression" | "declarer" | "iterator" | "function"
-            | "local" | "global" | "position" | "binary" | "format" | "parameter"
-            | "declaration" | "field" | "initializer" | "symbol" | "list" | "operator"
-            | "assignment" | "enum" | "unsigned" | "signed" | "char" | "int" | "long" | "short" => {
+            "statement" => MetaKind::Statement,
+            "fresh" | "idexpression" | "declarer" | "iterator" | "function" | "local"
+            | "global" | "position" | "binary" | "format" | "parameter" | "declaration"
+            | "field" | "initializer" | "symbol" | "list" | "operator" | "assignment" | "enum"
+            | "unsigned" | "signed" | "char" | "int" | "long" | "short" => {
                 return Err((
                     *line,
                     *col,
@@ -429,6 +430,13 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
             }
             _ => return Err((*line, *col, format!("unknown metavariable kind '{kw}'"))),
         };
+        if kind == MetaKind::Statement && words.get(i + 1).is_some_and(|w| w.0 == "list") {
+            return Err((
+                *line,
+                *col,
+                "metavariable kind 'statement list' is not supported yet".into(),
+            ));
+        }
         i += 1;
         loop {
             let Some((name, nl, nc)) = words.get(i) else {
@@ -604,6 +612,10 @@ fn lex_body(lines: &[&str], first_line: usize) -> Result<Vec<Tok>, LineErr> {
             }
         }
         let mut space_before = true;
+        let indent = bytes[j..]
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .fold(0, |w, b| if *b == b'\t' { (w / 8 + 1) * 8 } else { w + 1 });
         while j < bytes.len() {
             if in_comment {
                 match line[j..].find("*/") {
@@ -674,7 +686,9 @@ fn lex_body(lines: &[&str], first_line: usize) -> Result<Vec<Tok>, LineErr> {
             } else {
                 (TokKind::Code, punct_len(rest))
             };
-            toks.push(Tok::new(kind, &rest[..len], sign, lno, j + 1, space_before));
+            let mut tok = Tok::new(kind, &rest[..len], sign, lno, j + 1, space_before);
+            tok.indent = indent;
+            toks.push(tok);
             space_before = false;
             j += len;
         }
@@ -774,16 +788,12 @@ impl Structure<'_> {
                 TokKind::Code => {
                     let s = self.at;
                     let mut depth = 0i32;
+                    let mut dots = false;
                     while let Some(t) = self.toks.get(self.at) {
                         if t.kind != TokKind::Code {
                             break;
                         }
-                        if t.text == "..." && depth == 0 {
-                            return Err((
-                                t.pos,
-                                "'...' between statements is not supported yet".into(),
-                            ));
-                        }
+                        dots |= t.text == "..." && depth == 0;
                         match t.text.as_str() {
                             "(" | "[" | "{" => depth += 1,
                             ")" | "]" | "}" => depth -= 1,
@@ -791,7 +801,12 @@ impl Structure<'_> {
                         }
                         self.at += 1;
                     }
-                    items.push(compile_fragment(&self.toks[s..self.at], self.metavars)?);
+                    let run = &self.toks[s..self.at];
+                    items.push(if dots || statement_level(run) {
+                        Pat::Stmts(Box::new(compile_stmts(run, self.metavars)?))
+                    } else {
+                        compile_fragment(run, self.metavars)?
+                    });
                 }
                 TokKind::DisjSep | TokKind::DisjClose => {
                     return Err((t.pos, format!("'{}' outside a disjunction", t.text)))

@@ -5,7 +5,7 @@
 
 use tree_sitter::Node;
 
-use super::{Code, MetaKind, Metavar, Pat, Pos, Sign};
+use super::{Code, Item, MetaKind, Metavar, Pat, Pos, Sign, Stmts};
 use crate::syntax::{self, prec};
 
 /// What a body token is.
@@ -34,6 +34,10 @@ pub(super) struct Tok {
     pub pos: Pos,
     /// Whether white space preceded it on its line (kept in plus code).
     pub space_before: bool,
+    /// The width of the white space that starts its line after the sign
+    /// column, tabs counted to the next multiple of 8 (the layout of added
+    /// statements).
+    pub indent: usize,
 }
 
 impl Tok {
@@ -44,6 +48,7 @@ impl Tok {
             sign,
             pos: Pos { line, col },
             space_before: space,
+            indent: 0,
         }
     }
 }
@@ -161,6 +166,30 @@ impl Joined {
         Joined { text, starts }
     }
 
+    /// Plus statements as written: a token that starts a line starts one
+    /// here too, indented by a tab per level it is indented beyond the
+    /// first line (a `\n` in a template stands for the newline and the
+    /// indentation of the place the code is added).
+    fn with_lines(toks: &[&Tok]) -> Joined {
+        let mut text = String::new();
+        let mut starts = Vec::new();
+        let base = toks.first().map_or(0, |t| t.indent);
+        for (i, t) in toks.iter().enumerate() {
+            if i > 0 {
+                if t.pos.line != toks[i - 1].pos.line {
+                    text.push('\n');
+                    let levels = t.indent.saturating_sub(base).div_ceil(8);
+                    text.extend(std::iter::repeat_n('\t', levels));
+                } else if t.space_before {
+                    text.push(' ');
+                }
+            }
+            starts.push((text.len(), t.pos));
+            text.push_str(&t.text);
+        }
+        Joined { text, starts }
+    }
+
     fn pos_of(&self, offset: usize) -> Pos {
         let i = self
             .starts
@@ -187,6 +216,7 @@ const FIELD_WRAPPER: usize = 2;
 /// initializer (`struct page *bv_page;`) means a local variable in a
 /// function and a member in a struct: it becomes a disjunction of both.
 pub(super) fn compile_fragment(toks: &[Tok], metavars: &[Metavar]) -> Result<Pat, PosErr> {
+    let toks = &statement_metas(toks, metavars);
     let code = compile_code(toks, metavars, None)?;
     let kind_of = |c: &Code| match &c.pattern {
         PNode::Node { kind, .. } => *kind,
@@ -254,9 +284,17 @@ fn compile_code(toks: &[Tok], metavars: &[Metavar], only: Option<usize>) -> Resu
                 "removing code without a replacement is not supported yet".into(),
             ));
         }
-        let pj = Joined::new(&plus, true);
-        let (ptree, psrc) = parse_fragment(&pj, only)?;
-        let proots = fragment_roots(&ptree, &pj)?;
+        let mut pj = Joined::new(&plus, true);
+        let (mut ptree, mut psrc) = parse_fragment(&pj, only)?;
+        let mut proots_ok = fragment_roots(&ptree, &pj)?;
+        let several_lines = plus.iter().any(|t| t.pos.line != plus[0].pos.line);
+        if several_lines && proots_ok.iter().all(|r| is_statement(r.kind())) {
+            // Statements keep the lines they are written on.
+            pj = Joined::with_lines(&plus);
+            (ptree, psrc) = parse_fragment(&pj, only)?;
+            proots_ok = fragment_roots(&ptree, &pj)?;
+        }
+        let proots = proots_ok;
         let [proot] = proots[..] else {
             return Err((
                 pj.pos_of(0),
@@ -282,6 +320,266 @@ fn compile_code(toks: &[Tok], metavars: &[Metavar], only: Option<usize>) -> Resu
         pos,
         pattern,
         replacement,
+        duplicated,
+        fields,
+    })
+}
+
+/// `S` of a statement metavariable written `S;`, so that tree-sitter reads
+/// it as a statement (`if (E) S else T` is `if (E) S; else T;`).
+fn statement_metas(toks: &[Tok], metavars: &[Metavar]) -> Vec<Tok> {
+    let mut out = toks.to_vec();
+    for i in 0..out.len() {
+        let is_stmt = out[i].kind == TokKind::Code
+            && metavars
+                .iter()
+                .any(|m| m.kind == MetaKind::Statement && m.name == out[i].text);
+        // In statement position: last, or followed by what may follow a
+        // statement (not `)`, `,` or an operator, where it is misplaced).
+        let ends = toks.get(i + 1).is_none_or(|n| {
+            n.pos.line != toks[i].pos.line
+                || n.kind != TokKind::Code
+                || matches!(n.text.as_str(), "else" | "}" | "while" | "...")
+        });
+        if is_stmt && ends {
+            out[i].text.push(';');
+        }
+    }
+    out
+}
+
+/// Whether a run of code tokens is statement-level code, for
+/// [`compile_stmts`]: context and `-` statements together, `-` code without
+/// `+` code, `+` code without `-` code, or several `+` statements.
+pub(super) fn statement_level(toks: &[Tok]) -> bool {
+    let has = |s: Sign| toks.iter().any(|t| t.sign == s);
+    let (ctx, minus, plus) = (has(Sign::Context), has(Sign::Minus), has(Sign::Plus));
+    if (ctx && minus) || plus != minus {
+        return true;
+    }
+    if !plus {
+        return false;
+    }
+    let plus: Vec<&Tok> = toks.iter().filter(|t| t.sign == Sign::Plus).collect();
+    let j = Joined::new(&plus, true);
+    let (head, tail) = WRAPPERS[0];
+    let src = format!("{head}{}{tail}", j.text);
+    let tree = syntax::parse(src.as_bytes());
+    statement_roots(&tree, &j).is_ok_and(|r| r.len() > 1)
+}
+
+/// The statements (and declarations) that span exactly a fragment parsed in
+/// the function wrapper.
+fn statement_roots<'t>(tree: &'t tree_sitter::Tree, j: &Joined) -> Result<Vec<Node<'t>>, PosErr> {
+    let root = tree.root_node();
+    if let Some(bad) = first_error(root) {
+        let at = bad
+            .start_byte()
+            .saturating_sub(HEAD.len())
+            .min(j.text.len());
+        return Err((
+            j.pos_of(at),
+            format!("'{}' does not parse as C statements", j.text),
+        ));
+    }
+    let (start, end) = (HEAD.len(), HEAD.len() + j.text.len());
+    let body = container(root).filter(|b| b.kind() == "compound_statement");
+    let kids: Vec<Node> = body
+        .map(|b| {
+            let mut cursor = b.walk();
+            b.named_children(&mut cursor)
+                .filter(|c| !c.is_extra() && c.start_byte() >= start && c.start_byte() < end)
+                .collect()
+        })
+        .unwrap_or_default();
+    let whole = kids.first().is_some_and(|f| f.start_byte() == start)
+        && kids.last().is_some_and(|l| l.end_byte() == end);
+    if !whole {
+        return Err((
+            j.pos_of(0),
+            format!("'{}' is not whole statements: end each with ';'", j.text),
+        ));
+    }
+    if let Some(k) = kids.iter().find(|k| !is_statement(k.kind())) {
+        return Err((
+            j.pos_of(k.start_byte() - start),
+            format!(
+                "'{}' is not a statement or a declaration",
+                &j.text[k.start_byte() - start..k.end_byte() - start]
+            ),
+        ));
+    }
+    Ok(kids)
+}
+
+/// Statement kinds a block holds, declarations included.
+pub fn is_statement(kind: &str) -> bool {
+    kind.ends_with("_statement") || kind == "declaration"
+}
+
+/// Compiles statement-level code: statements of one block, context or
+/// `-`, separated by `...`, with `+` statements among them.
+pub(super) fn compile_stmts(toks: &[Tok], metavars: &[Metavar]) -> Result<Stmts, PosErr> {
+    let toks = statement_metas(toks, metavars);
+    let pos = toks[0].pos;
+    // Segments between the `...` outside brackets.
+    let mut segments: Vec<(&[Tok], Pos)> = Vec::new();
+    let (mut depth, mut from) = (0i32, 0);
+    let mut dots: Vec<Pos> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        match t.text.as_str() {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => depth -= 1,
+            "..." if depth == 0 => {
+                if t.sign != Sign::Context {
+                    return Err((
+                        t.pos,
+                        "'...' on a '-' or '+' line is not supported; '...' is context code".into(),
+                    ));
+                }
+                if toks.get(i + 1).is_some_and(|n| n.text == "when") {
+                    return Err((
+                        toks[i + 1].pos,
+                        "'when' clauses are not supported yet".into(),
+                    ));
+                }
+                segments.push((&toks[from..i], t.pos));
+                dots.push(t.pos);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    segments.push((&toks[from..], toks.last().map_or(pos, |t| t.pos)));
+    // Each segment's statements, and where its `+` runs go.
+    struct Seg<'s> {
+        roots: Vec<(PNode, bool)>,
+        /// `+` tokens by slot: before statement k, or after the last.
+        adds: Vec<Vec<&'s Tok>>,
+    }
+    let mut counts = vec![0usize; metavars.len()];
+    let mut minus_counts = vec![0usize; metavars.len()];
+    let mut segs = Vec::new();
+    for (k, (seg, end)) in segments.iter().enumerate() {
+        let matched: Vec<&Tok> = seg.iter().filter(|t| t.sign != Sign::Plus).collect();
+        if matched.is_empty() {
+            // The `+` code without a statement, or the `...` without one.
+            let at = seg.first().map(|t| t.pos).unwrap_or_else(|| {
+                if k < dots.len() {
+                    dots[k]
+                } else {
+                    dots.last().copied().unwrap_or(*end)
+                }
+            });
+            let msg = if k == 0 && !dots.is_empty() && seg.is_empty() {
+                "'...' must stand between two statements: bvmig matches statements of one block from anywhere in it"
+            } else if seg.is_empty() {
+                "'...' must stand between two statements"
+            } else if dots.is_empty() {
+                "'+' code with nothing to attach it to: add it before or after a context or '-' statement"
+            } else {
+                "'+' code here needs a statement on its side of '...' to attach it to"
+            };
+            return Err((at, msg.into()));
+        }
+        let j = Joined::new(&matched, true);
+        let (head, tail) = WRAPPERS[0];
+        let src = format!("{head}{}{tail}", j.text);
+        let tree = syntax::parse(src.as_bytes());
+        let kids = statement_roots(&tree, &j)?;
+        // The statement each matched token belongs to.
+        let owner = |ti: usize| {
+            let off = j.starts[ti].0 + HEAD.len();
+            kids.iter()
+                .position(|k| k.start_byte() <= off && off < k.end_byte())
+                .expect("the statements span the fragment")
+        };
+        let mut roots = Vec::new();
+        for (r, kid) in kids.iter().enumerate() {
+            let mine: Vec<&Tok> = (0..matched.len())
+                .filter(|&ti| owner(ti) == r)
+                .map(|ti| matched[ti])
+                .collect();
+            let minus = mine[0].sign == Sign::Minus;
+            if let Some(other) = mine.iter().find(|t| (t.sign == Sign::Minus) != minus) {
+                return Err((
+                    other.pos,
+                    "a statement partly '-' and partly context code is not supported yet; put the whole statement on '-' lines and write it again on '+' lines".into(),
+                ));
+            }
+            let mut c = vec![0usize; metavars.len()];
+            let p = to_pnode(*kid, src.as_bytes(), metavars, &j, &mut c)?;
+            for m in 0..c.len() {
+                counts[m] += c[m];
+                if minus {
+                    minus_counts[m] += c[m];
+                }
+            }
+            roots.push((p, minus));
+        }
+        let mut adds: Vec<Vec<&Tok>> = vec![Vec::new(); kids.len() + 1];
+        let mut seen = 0usize;
+        let mut prev_plus = false;
+        for t in seg.iter() {
+            if t.sign != Sign::Plus {
+                seen += 1;
+                prev_plus = false;
+                continue;
+            }
+            let slot = if seen == 0 {
+                0
+            } else if seen == matched.len() || owner(seen) != owner(seen - 1) {
+                owner(seen - 1) + 1
+            } else {
+                return Err((
+                    t.pos,
+                    "'+' code inside a statement is not supported; write the whole statement on '-' lines and again on '+' lines".into(),
+                ));
+            };
+            if !prev_plus && !adds[slot].is_empty() {
+                return Err((t.pos, "two runs of '+' code at one place".into()));
+            }
+            adds[slot].push(t);
+            prev_plus = true;
+        }
+        segs.push(Seg { roots, adds });
+    }
+    let mut pcounts = vec![0usize; metavars.len()];
+    let mut items = Vec::new();
+    let mut fields = Vec::new();
+    for (k, seg) in segs.into_iter().enumerate() {
+        if k > 0 {
+            items.push(Item::Dots);
+        }
+        let n = seg.roots.len();
+        let mut roots = seg.roots.into_iter();
+        for (slot, plus) in seg.adds.into_iter().enumerate() {
+            if !plus.is_empty() {
+                let pj = Joined::with_lines(&plus);
+                let (head, tail) = WRAPPERS[0];
+                let psrc = format!("{head}{}{tail}", pj.text);
+                let ptree = syntax::parse(psrc.as_bytes());
+                let templates = statement_roots(&ptree, &pj)?
+                    .into_iter()
+                    .map(|r| to_template(r, psrc.as_bytes(), metavars, &pj, &counts, &mut pcounts))
+                    .collect::<Result<Vec<_>, _>>()?;
+                items.push(Item::Add(templates));
+            }
+            if slot < n {
+                let (pattern, minus) = roots.next().expect("a statement per slot");
+                if minus {
+                    literal_fields(&pattern, &mut fields);
+                }
+                items.push(Item::Stmt { pattern, minus });
+            }
+        }
+    }
+    let duplicated = (0..metavars.len())
+        .filter(|&m| metavars[m].kind != MetaKind::Statement && pcounts[m] > minus_counts[m])
+        .collect();
+    Ok(Stmts {
+        pos,
+        items,
         duplicated,
         fields,
     })
@@ -380,6 +678,12 @@ fn container(root: Node) -> Option<Node> {
 }
 
 fn meta_of(node: Node, src: &[u8], metavars: &[Metavar]) -> Option<usize> {
+    // A statement metavariable, written `S;` (see `statement_metas`).
+    if node.kind() == "expression_statement" && node.child_count() == 2 {
+        let e = node.child(0).expect("two children");
+        let m = meta_of(e, src, metavars)?;
+        return (metavars[m].kind == MetaKind::Statement).then_some(m);
+    }
     if !matches!(
         node.kind(),
         "identifier" | "field_identifier" | "type_identifier" | "statement_identifier"
@@ -392,6 +696,18 @@ fn meta_of(node: Node, src: &[u8], metavars: &[Metavar]) -> Option<usize> {
 
 fn check_meta_place(node: Node, m: usize, metavars: &[Metavar], j: &Joined) -> Result<(), PosErr> {
     let var = &metavars[m];
+    if (var.kind == MetaKind::Statement) != (node.kind() == "expression_statement") {
+        let pos = j.pos_of(node.start_byte() - HEAD.len());
+        let msg = if var.kind == MetaKind::Statement {
+            format!(
+                "statement metavariable '{}' stands where C needs an expression or a name",
+                var.name
+            )
+        } else {
+            format!("'{}' stands where C needs a statement", var.name)
+        };
+        return Err((pos, msg));
+    }
     if var.kind == MetaKind::Type && node.kind() != "type_identifier" {
         let pos = j.pos_of(node.start_byte() - HEAD.len());
         return Err((
@@ -522,6 +838,18 @@ fn collect_slots(
             ));
         }
         counts[m] += 1;
+        if metavars[m].kind == MetaKind::Statement {
+            out.push((
+                node.start_byte(),
+                node.end_byte(),
+                Piece::Slot {
+                    meta: m,
+                    req: 0,
+                    addr_of: false,
+                },
+            ));
+            return Ok(());
+        }
         let parent = node.parent().expect("a metavariable has a parent");
         let addr_of = parent.kind() == "pointer_expression"
             && parent
@@ -630,8 +958,18 @@ mod tests {
         assert_eq!(codes[0].fields, vec!["bv_page", "bv_len"]);
         let e = code("- E->bv_page = V;\n- E->bv_len = 0;\n+ f(E, V)\n").unwrap_err();
         assert!(e.contains("must be a statement: end it with ';'"), "{e}");
-        let e = code("- E->bv_page = V;\n+ f(E);\n+ g(V);\n").unwrap_err();
-        assert!(e.contains("several statements is not supported yet"), "{e}");
+        // Several '+' statements make a statement-level fragment.
+        let rf = RuleFile::parse(
+            "t.cocci",
+            "@@\nexpression E, V;\n@@\n- E->bv_page = V;\n+ f(E);\n+ g(V);\n",
+        )
+        .unwrap();
+        let Pat::Stmts(s) = &rf.rules[0].body else {
+            panic!("statement level: {:?}", rf.rules[0].body);
+        };
+        assert!(
+            matches!(&s.items[..], [Item::Stmt { minus: true, .. }, Item::Add(t)] if t.len() == 2)
+        );
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //! Bindings are themselves searched for matches (`a->bv_page = b->bv_page`),
 //! and rendered with parentheses only where precedence needs them.
 
+mod stmts;
+
 use std::cell::Cell;
 use std::ops::Range;
 
@@ -137,7 +139,7 @@ impl<'a> Matcher<'a> {
 
     /// Everything found so far, edits sorted.
     pub fn finish(mut self) -> Outcome {
-        self.out.edits.sort_by_key(|e| e.range.start);
+        self.out.edits.sort_by_key(|e| (e.range.start, e.range.end));
         self.out
     }
 
@@ -243,6 +245,9 @@ impl<'a> Matcher<'a> {
             self.out.edits.push(edit);
             return;
         }
+        if stmts::is_lone_body(node) && self.lone_statement(pat, node, region) {
+            return;
+        }
         let merged = if node.kind() == "compound_statement" {
             self.sequences(pat, node, region)
         } else {
@@ -258,12 +263,14 @@ impl<'a> Matcher<'a> {
 
     /// Statement-sequence fragments of `pat` (its branches, in order)
     /// matched against the statements of `block`, left to right. Returns the
-    /// ids of the statements that a sequence replaced.
+    /// ids of the statements that a sequence replaced or removed.
     fn sequences(&mut self, pat: &Pat, block: Node, region: Region) -> Vec<usize> {
         let mut codes = Vec::new();
         pat.codes(&mut codes);
         codes.retain(|c| matches!(c.pattern, PNode::Seq(_)) && c.replacement.is_some());
-        if codes.is_empty() {
+        let mut frags = Vec::new();
+        pat.stmts(&mut frags);
+        if codes.is_empty() && frags.is_empty() {
             return Vec::new();
         }
         let mut cursor = block.walk();
@@ -298,6 +305,27 @@ impl<'a> Matcher<'a> {
                     merged.extend(window.iter().map(|s| s.id()));
                     i += window.len();
                     continue 'at;
+                }
+            }
+            // A match that starts here may end after the start of the next
+            // one (`struct bio_vec a; struct bio_vec b; a... b...`): the
+            // next starts at the next statement, and no two remove the same.
+            for frag in &frags {
+                let mut binds: Binds = vec![None; self.rule.metavars.len()];
+                self.evidence.set(Evidence::Certain);
+                let Some(found) = self.match_stmts(frag, &stmts, i, &mut binds, region) else {
+                    continue;
+                };
+                if found.iter().any(|&k| merged.contains(&stmts[k].id())) {
+                    continue;
+                }
+                let placed: Vec<Node> = found.iter().map(|&k| stmts[k]).collect();
+                if let Some((edits, removed)) =
+                    self.stmts_edits(frag, block, &placed, &binds, pat, region)
+                {
+                    self.out.edits.extend(edits);
+                    merged.extend(removed);
+                    break;
                 }
             }
             i += 1;
@@ -421,7 +449,8 @@ impl<'a> Matcher<'a> {
         for s in window {
             consumed.extend(self.consumed_tokens(*s, binds, region));
         }
-        let text = self.render(tpl, binds, nest, region);
+        let newline = stmts::newline_at(first, region);
+        let text = self.render(tpl, binds, nest, region, &newline);
         self.accept(consumed);
         Some(Edit {
             range: region.file_off(first.start_byte())..region.file_off(last.end_byte()),
@@ -431,15 +460,42 @@ impl<'a> Matcher<'a> {
     }
 
     /// The template with its slots filled, bindings searched for nested
-    /// matches of `nest`.
-    fn render(&mut self, tpl: &Template, binds: &Binds, nest: &Pat, region: Region) -> Vec<u8> {
+    /// matches of `nest`; a newline in the template's text written as
+    /// `newline` (a newline and the indentation of the place). A block bound
+    /// to a statement metavariable opens on the line before, as the kernel
+    /// writes `if (x) {`.
+    fn render(
+        &mut self,
+        tpl: &Template,
+        binds: &Binds,
+        nest: &Pat,
+        region: Region,
+        newline: &[u8],
+    ) -> Vec<u8> {
         let mut text = Vec::new();
         let mut rendered: Vec<Option<Vec<Edit>>> = vec![None; binds.len()];
         for piece in &tpl.pieces {
             match piece {
-                Piece::Text(t) => text.extend_from_slice(t.as_bytes()),
+                Piece::Text(t) => {
+                    for (k, line) in t.split('\n').enumerate() {
+                        if k > 0 {
+                            text.extend_from_slice(newline);
+                        }
+                        text.extend_from_slice(line.as_bytes());
+                    }
+                }
                 Piece::Slot { meta, req, addr_of } => {
                     let b = binds[*meta].expect("template metavariables are bound");
+                    if b.kind() == "compound_statement" {
+                        let k = text
+                            .iter()
+                            .rposition(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\\'))
+                            .map_or(0, |p| p + 1);
+                        if k > 0 && text[k..].contains(&b'\n') {
+                            text.truncate(k);
+                            text.push(b' ');
+                        }
+                    }
                     if rendered[*meta].is_none() {
                         rendered[*meta] = Some(self.nested_edits(nest, b, region));
                     }
@@ -456,7 +512,7 @@ impl<'a> Matcher<'a> {
         let saved = std::mem::take(&mut self.out.edits);
         self.nest(pat, node, region);
         let mut inner = std::mem::replace(&mut self.out.edits, saved);
-        inner.sort_by_key(|e| e.range.start);
+        inner.sort_by_key(|e| (e.range.start, e.range.end));
         inner
     }
 
@@ -467,7 +523,7 @@ impl<'a> Matcher<'a> {
                 .find_map(|b| self.try_at(b, node, nest, region)),
             Pat::Code(code) => self.try_code(code, node, nest, region),
             Pat::Nest(inner) => self.try_at(inner, node, nest, region),
-            Pat::Function { .. } => None,
+            Pat::Function { .. } | Pat::Stmts(_) => None,
         }
     }
 
@@ -548,7 +604,8 @@ impl<'a> Matcher<'a> {
             }
         }
         // Accepted: render the template, bindings searched for matches too.
-        let mut text = self.render(tpl, &binds, nest, region);
+        let newline = stmts::newline_at(node, region);
+        let mut text = self.render(tpl, &binds, nest, region, &newline);
         self.keep_comments(node, &binds, region, &mut text);
         let mut prec_out = tpl.prec;
         if let Some(parent) = node.parent() {
@@ -734,6 +791,9 @@ impl<'a> Matcher<'a> {
                 let var = &self.rule.metavars[*m];
                 let fits = match var.kind {
                     MetaKind::Expression => syntax::is_expression(t.kind()),
+                    MetaKind::Statement => {
+                        t.kind() != "declaration" && crate::rule::is_statement(t.kind())
+                    }
                     MetaKind::Typed => {
                         syntax::is_expression(t.kind()) && self.type_fits(var, t, region)
                     }
