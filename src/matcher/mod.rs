@@ -107,6 +107,16 @@ pub struct Matcher<'a> {
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
 
+/// What trying a pattern at a node gave.
+enum Tried {
+    /// No branch matched.
+    No,
+    /// A branch of context code matched: the node stays as it is.
+    Kept,
+    /// A branch matched and rewrites the node.
+    Edit(Edit),
+}
+
 impl<'a> Matcher<'a> {
     /// A matcher for `rule`.
     pub fn new(
@@ -241,9 +251,14 @@ impl<'a> Matcher<'a> {
         if !self.has_occurrence(node, region) || node.is_error() {
             return;
         }
-        if let Some(edit) = self.try_at(pat, node, pat, region) {
-            self.out.edits.push(edit);
-            return;
+        match self.try_at(pat, node, pat, region) {
+            Tried::Edit(edit) => {
+                self.out.edits.push(edit);
+                return;
+            }
+            // Context code matched: the later branches are not tried here,
+            // the code inside still is.
+            Tried::Kept | Tried::No => {}
         }
         if stmts::is_lone_body(node) && self.lone_statement(pat, node, region) {
             return;
@@ -516,15 +531,51 @@ impl<'a> Matcher<'a> {
         inner
     }
 
-    fn try_at(&mut self, pat: &Pat, node: Node, nest: &Pat, region: Region) -> Option<Edit> {
+    /// The first branch of `pat` that matches at `node`, as in Coccinelle:
+    /// a branch of context code that matches keeps the node as it is.
+    fn try_at(&mut self, pat: &Pat, node: Node, nest: &Pat, region: Region) -> Tried {
         match pat {
-            Pat::Disj(branches) => branches
-                .iter()
-                .find_map(|b| self.try_at(b, node, nest, region)),
-            Pat::Code(code) => self.try_code(code, node, nest, region),
+            Pat::Disj(branches) => {
+                for b in branches {
+                    match self.try_at(b, node, nest, region) {
+                        Tried::No => {}
+                        done => return done,
+                    }
+                }
+                Tried::No
+            }
+            Pat::Code(code) => {
+                if code.replacement.is_none() {
+                    return self.try_context(code, node, region);
+                }
+                self.try_code(code, node, nest, region)
+                    .map_or(Tried::No, Tried::Edit)
+            }
             Pat::Nest(inner) => self.try_at(inner, node, nest, region),
-            Pat::Function { .. } | Pat::Stmts(_) => None,
+            Pat::Function { .. } | Pat::Stmts(_) => Tried::No,
         }
+    }
+
+    /// Context code at `node`: a match counts (for `depends on`) and keeps
+    /// the sites it holds, with that reason.
+    fn try_context(&mut self, code: &Code, node: Node, region: Region) -> Tried {
+        let mut binds: Binds = vec![None; self.rule.metavars.len()];
+        self.evidence.set(Evidence::Certain);
+        self.type_refused.set(false);
+        if !self.match_pnode(&code.pattern, node, &mut binds, region) {
+            return Tried::No;
+        }
+        self.out.n_matched += 1;
+        let why = format!(
+            "kept as it is by the rule's context code (line {})",
+            code.pos.line
+        );
+        for o in self.consumed_tokens(node, &binds, region) {
+            if !self.out.rejected.iter().any(|(r, _)| *r == o) {
+                self.out.rejected.push((o, why.clone()));
+            }
+        }
+        Tried::Kept
     }
 
     fn try_code(&mut self, code: &Code, node: Node, nest: &Pat, region: Region) -> Option<Edit> {
@@ -537,10 +588,8 @@ impl<'a> Matcher<'a> {
             }
             return None;
         }
-        let Some(tpl) = code.replacement.as_ref() else {
-            self.out.n_matched += 1;
-            return None;
-        };
+        // Context code is tried by `try_context`.
+        let tpl = code.replacement.as_ref()?;
         let src = region.text;
         let consumed = self.consumed_tokens(node, &binds, region);
         let reject = |me: &mut Self, why: String| {

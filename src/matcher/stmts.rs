@@ -705,6 +705,27 @@ mod tests {
     }
 
     #[test]
+    fn a_branch_of_context_code_keeps_what_it_matches() {
+        let c = "void f(struct bio_vec *bv)\n{\n\tstruct bio_vec z = { .bv_page = NULL };\n\tstruct bio_vec y = { .bv_page = bv->bv_page };\n}\n";
+        let (new, left) = run(
+            "expression X;",
+            "(\n  .bv_page = NULL\n|\n- .bv_page = X\n+ .bv_pfn = page_to_pfn_t(X)\n)\n",
+            c,
+        );
+        assert_eq!(
+            new,
+            "void f(struct bio_vec *bv)\n{\n\tstruct bio_vec z = { .bv_page = NULL };\n\tstruct bio_vec y = { .bv_pfn = page_to_pfn_t(bv->bv_page) };\n}\n"
+        );
+        assert_eq!(
+            left,
+            vec![
+                "3: kept as it is by the rule's context code (line 5)",
+                "4: no branch of the rule matches this form"
+            ]
+        );
+    }
+
+    #[test]
     fn statement_level_rules_that_are_outside_the_subset_say_where() {
         let err = |decls: &str, body: &str| {
             RuleFile::parse("t.cocci", &format!("@@\n{decls}\n@@\n{body}"))
