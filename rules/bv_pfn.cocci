@@ -29,21 +29,22 @@
 //   #include.
 // - bvec_pfn() and bvec_set_pfn() belong next to the helpers; a rule
 //   cannot add a function definition.
-// - FIXME: `struct page *bv_page;` is matched as any declaration: a local
-//   variable or the member of another struct named bv_page would be
-//   converted too (Coccinelle would write the rule inside
-//   `struct bio_vec { ... };`). Linux 6.12 and 6.1 have neither.
 // - FIXME: a NULL page (`.bv_page = NULL`, or a NULL the helpers store,
 //   as fs/erofs does) goes through page_to_pfn_t(NULL), and comes back
 //   from pfn_t_to_page() as NULL only by pointer arithmetic that wraps
 //   around, where the memory model lets it (x86-64's vmemmap does); the
 //   helpers should store a pfn_t without a page for it.
 
-// The member, in struct bio_vec.
+// The member, in struct bio_vec (not a local variable or another struct's
+// member that happens to be called bv_page).
 @ member @
 @@
+struct bio_vec {
+  ...
 - struct page *bv_page;
 + pfn_t bv_pfn;
+  ...
+};
 
 // Designated initializers, in code and in #define bodies.
 @ initializer @

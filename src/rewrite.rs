@@ -56,19 +56,22 @@ impl Engine {
     /// An engine running `rules`.
     pub fn new(rules: RuleFile) -> Engine {
         let tracked = rules.tracked_fields();
-        let prefilter = tracked.clone().or_else(|| rules.prefilter_words());
         let fields = tracked.as_deref().unwrap_or(&[]);
-        let prunable = rules
-            .rules
-            .iter()
-            .map(|r| {
-                let mut codes = Vec::new();
-                r.body.codes(&mut codes);
-                codes
-                    .iter()
-                    .all(|c| c.fields.iter().any(|f| fields.contains(f)))
+        // A file must hold a word some change needs, or a tracked field
+        // (whose occurrences are sites to report).
+        let prefilter = if tracked.is_some() && rules.anchored(fields) {
+            tracked.clone()
+        } else {
+            rules.prefilter_words().map(|mut words| {
+                for f in fields {
+                    if !words.contains(f) {
+                        words.push(f.clone());
+                    }
+                }
+                words
             })
-            .collect();
+        };
+        let prunable = rules.prunable(fields);
         Engine {
             rules,
             types: None,
@@ -124,7 +127,10 @@ impl Engine {
         }
         let occ = self.occurrences(text);
         let offsets: Vec<usize> = occ.iter().map(|o| o.0).collect();
-        let fast = self.prune && self.tracked.is_some() && self.prunable.iter().all(|p| *p);
+        // Every match lies in code that holds a tracked field: code without
+        // one need not be parsed or searched.
+        let anchored = self.tracked.is_some() && self.prunable.iter().all(|p| *p);
+        let fast = self.prune && anchored;
 
         let lines = LineIndex::new(text);
         let defines = source::scan_defines(text);
@@ -136,7 +142,7 @@ impl Engine {
         let mut macro_trees = Vec::new();
         for d in &defines {
             let has_occ = offsets.iter().any(|o| d.body.contains(o));
-            if !has_occ && self.tracked.is_some() {
+            if !has_occ && anchored {
                 continue;
             }
             macro_trees.push((d, syntax::parse_macro_body(&text[d.body.clone()])));
@@ -759,7 +765,9 @@ void f(struct bio_vec *b)
                 }
             }
         }
-        assert!(n_skipped > 10, "the prefilter was exercised ({n_skipped})");
+        // Every fixture holds the field; the rules without one (bv_pfn-api) skip
+        // the files without their words.
+        assert!(n_skipped >= 4, "the prefilter was exercised ({n_skipped})");
     }
 
     /// The fast path (searching only subtrees that hold an occurrence) finds

@@ -171,8 +171,58 @@ impl<'a> Matcher<'a> {
                     self.functions(name, inner, region.root, region);
                 }
             }
+            Pat::Struct { kind, tag, body } => {
+                // Struct definitions are not looked for in macro bodies.
+                if region.macro_def.is_none() {
+                    let inner = match &**body {
+                        Pat::Nest(p) => &**p,
+                        other => other,
+                    };
+                    self.structs(kind, tag, inner, region.root, region);
+                }
+            }
             Pat::Nest(p) => self.nest(p, region.root, region),
             other => self.nest(other, region.root, region),
+        }
+    }
+
+    /// Finds the definitions of `struct tag` (or union, by `kind`) below
+    /// `node` and searches their members.
+    fn structs(&mut self, kind: &str, tag: &str, inner: &Pat, node: Node, region: Region) {
+        if !self.has_occurrence(node, region) {
+            return;
+        }
+        if node.kind() == kind {
+            let named = node
+                .child_by_field_name("name")
+                .is_some_and(|n| region.slice(n) == tag.as_bytes());
+            let range = region.file_off(node.start_byte())..region.file_off(node.end_byte());
+            match (named, node.child_by_field_name("body")) {
+                (true, Some(body)) => {
+                    self.out.contexts.push(range);
+                    let mut cursor = body.walk();
+                    for member in body.named_children(&mut cursor) {
+                        self.nest(inner, member, region);
+                    }
+                    return;
+                }
+                (false, Some(_)) => {
+                    let what = kind.trim_end_matches("_specifier");
+                    let other = node.child_by_field_name("name").map_or_else(
+                        || format!("an anonymous {what}"),
+                        |n| format!("{what} {}", String::from_utf8_lossy(region.slice(n))),
+                    );
+                    self.out.excluded.push((
+                        range,
+                        format!("inside {other}; the rule's context is {what} {tag}"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            self.structs(kind, tag, inner, child, region);
         }
     }
 
@@ -552,7 +602,7 @@ impl<'a> Matcher<'a> {
                     .map_or(Tried::No, Tried::Edit)
             }
             Pat::Nest(inner) => self.try_at(inner, node, nest, region),
-            Pat::Function { .. } | Pat::Stmts(_) => Tried::No,
+            Pat::Function { .. } | Pat::Struct { .. } | Pat::Stmts(_) => Tried::No,
         }
     }
 

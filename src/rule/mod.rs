@@ -204,6 +204,16 @@ pub enum Pat {
         /// What must match inside it.
         body: Box<Pat>,
     },
+    /// `struct NAME { ... P ... };`: inside the definitions of that struct
+    /// (or union), among its members.
+    Struct {
+        /// `struct_specifier` or `union_specifier`.
+        kind: &'static str,
+        /// The struct's tag.
+        tag: String,
+        /// What must match among the members.
+        body: Box<Pat>,
+    },
     /// `<... P ...>`: every match of `P`, anywhere.
     Nest(Box<Pat>),
     /// `( P1 | P2 )`: the first branch that matches.
@@ -317,16 +327,19 @@ impl RuleFile {
         RuleFile::parse(DEFAULT_RULE_NAME, DEFAULT_RULE).expect("the built-in rule parses")
     }
 
-    /// Field names that every rewrite of the file removes: each of their
-    /// occurrences is a site to rewrite or report, and a file without any of
-    /// them cannot match. `None` when some branch names no field, in which
-    /// case no site is counted (see [`RuleFile::prefilter_words`] for the
-    /// prefilter then).
+    /// Field names that every rewrite that removes a field removes: each
+    /// of their occurrences is a site to rewrite or report. Fragments that
+    /// remove no field (`- struct bio_vec I = { NULL };`) are left out; then
+    /// a file without the fields may still change (see
+    /// [`RuleFile::anchored`]). `None` when no fragment removes a field, in
+    /// which case no site is counted.
     pub fn tracked_fields(&self) -> Option<Vec<String>> {
         let mut all: Option<Vec<String>> = None;
         for rule in &self.rules {
             for change in rule.body.changes() {
-                let fields = change.fields.filter(|f| !f.is_empty())?;
+                let Some(fields) = change.fields.filter(|f| !f.is_empty()) else {
+                    continue;
+                };
                 all = Some(match all {
                     None => fields.to_vec(),
                     Some(prev) => prev.into_iter().filter(|f| fields.contains(f)).collect(),
@@ -334,6 +347,34 @@ impl RuleFile {
             }
         }
         all.filter(|f| !f.is_empty())
+    }
+
+    /// Whether every change of the rules removes one of `tracked`: then a
+    /// file without them cannot change, and they are the prefilter.
+    pub fn anchored(&self, tracked: &[String]) -> bool {
+        self.rules.iter().all(|r| {
+            r.body.changes().iter().all(|c| {
+                c.fields
+                    .is_some_and(|f| f.iter().any(|f| tracked.contains(f)))
+            })
+        })
+    }
+
+    /// For each rule, whether its matches all lie in code that holds one of
+    /// `tracked` (every fragment, context code included, names one), so
+    /// that only the subtrees holding an occurrence need searching.
+    pub fn prunable(&self, tracked: &[String]) -> Vec<bool> {
+        let names = |f: &[String]| f.iter().any(|f| tracked.contains(f));
+        self.rules
+            .iter()
+            .map(|r| {
+                let mut codes = Vec::new();
+                r.body.codes(&mut codes);
+                let mut stmts = Vec::new();
+                r.body.stmts(&mut stmts);
+                codes.iter().all(|c| names(&c.fields)) && stmts.iter().all(|s| names(&s.fields))
+            })
+            .collect()
     }
 }
 
@@ -434,7 +475,9 @@ impl Pat {
     /// All code fragments below this pattern.
     pub fn codes<'a>(&'a self, out: &mut Vec<&'a Code>) {
         match self {
-            Pat::Function { body, .. } | Pat::Nest(body) => body.codes(out),
+            Pat::Function { body, .. } | Pat::Struct { body, .. } | Pat::Nest(body) => {
+                body.codes(out)
+            }
             Pat::Disj(branches) => branches.iter().for_each(|b| b.codes(out)),
             Pat::Code(c) => out.push(c),
             Pat::Stmts(_) => {}
@@ -444,7 +487,9 @@ impl Pat {
     /// All statement-level fragments below this pattern.
     pub fn stmts<'a>(&'a self, out: &mut Vec<&'a Stmts>) {
         match self {
-            Pat::Function { body, .. } | Pat::Nest(body) => body.stmts(out),
+            Pat::Function { body, .. } | Pat::Struct { body, .. } | Pat::Nest(body) => {
+                body.stmts(out)
+            }
             Pat::Disj(branches) => branches.iter().for_each(|b| b.stmts(out)),
             Pat::Code(_) => {}
             Pat::Stmts(s) => out.push(s),

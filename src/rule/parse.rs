@@ -1,7 +1,9 @@
 //! The SmPL reader: headers, metavariable declarations, and the body's
 //! tokens and structure. Code fragments go to `pattern` to become trees.
 
-use super::pattern::{compile_fragment, compile_stmts, statement_level, Tok, TokKind};
+use super::pattern::{
+    compile_fragment, compile_member, compile_stmts, statement_level, Tok, TokKind,
+};
 use super::{
     Constraint, Dep, MetaKind, Metavar, NameRef, Pat, Pos, Regex, Rule, RuleError, RuleFile, Sign,
 };
@@ -78,6 +80,7 @@ pub(super) fn parse_file(path: &str, text: &str) -> Result<RuleFile, RuleError> 
             toks: &toks,
             at: 0,
             metavars: &metavars,
+            members: false,
         }
         .body()
         .map_err(|(p, m)| err(p.line, p.col, m))?;
@@ -714,6 +717,8 @@ struct Structure<'a> {
     toks: &'a [Tok],
     at: usize,
     metavars: &'a [Metavar],
+    /// Inside a struct context: fragments are members.
+    members: bool,
 }
 
 impl Structure<'_> {
@@ -725,6 +730,36 @@ impl Structure<'_> {
                 t.kind == TokKind::Code && t.sign == Sign::Context && t.text == text
             })
         };
+        // A struct context: `struct NAME {` `...` members `...` `};`.
+        let n = toks.len();
+        if n >= 7
+            && (is_ctx(0, "struct") || is_ctx(0, "union"))
+            && toks[1].sign == Sign::Context
+            && is_ident(&toks[1].text)
+            && is_ctx(2, "{")
+            && is_ctx(n - 2, "}")
+            && is_ctx(n - 1, ";")
+        {
+            if !is_ctx(3, "...") || !is_ctx(n - 3, "...") {
+                return Err((
+                    toks[2].pos,
+                    "inside a struct context write '...' before and after the members: bvmig matches them anywhere in the struct".into(),
+                ));
+            }
+            let kind = if toks[0].text == "struct" {
+                "struct_specifier"
+            } else {
+                "union_specifier"
+            };
+            self.toks = &toks[4..n - 3];
+            self.members = true;
+            let inner = self.seq(&[])?;
+            return Ok(Pat::Struct {
+                kind,
+                tag: toks[1].text.clone(),
+                body: Box::new(inner),
+            });
+        }
         let pat = if toks.len() >= 6
             && toks[0].kind == TokKind::Code
             && toks[0].sign == Sign::Context
@@ -802,7 +837,9 @@ impl Structure<'_> {
                         self.at += 1;
                     }
                     let run = &self.toks[s..self.at];
-                    items.push(if dots || statement_level(run) {
+                    items.push(if self.members {
+                        compile_member(run, self.metavars)?
+                    } else if dots || statement_level(run) {
                         Pat::Stmts(Box::new(compile_stmts(run, self.metavars)?))
                     } else {
                         compile_fragment(run, self.metavars)?

