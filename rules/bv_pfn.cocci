@@ -29,11 +29,12 @@
 //   #include.
 // - bvec_pfn() and bvec_set_pfn() belong next to the helpers; a rule
 //   cannot add a function definition.
-// - FIXME: a NULL page (`.bv_page = NULL`, or a NULL the helpers store,
-//   as fs/erofs does) goes through page_to_pfn_t(NULL), and comes back
-//   from pfn_t_to_page() as NULL only by pointer arithmetic that wraps
-//   around, where the memory model lets it (x86-64's vmemmap does); the
-//   helpers should store a pfn_t without a page for it.
+// - FIXME: a NULL page that the helpers store at run time (fs/erofs tests
+//   `!bvec.bv_page`) goes through page_to_pfn_t(NULL), and comes back from
+//   pfn_t_to_page() as NULL only by pointer arithmetic that wraps around,
+//   where the memory model lets it (x86-64's vmemmap does); the helpers
+//   should store a pfn_t without a page for it. A literal `.bv_page = NULL`
+//   is kept for a human (see the initializer rule).
 
 // The member, in struct bio_vec (not a local variable or another struct's
 // member that happens to be called bv_page).
@@ -46,12 +47,18 @@ struct bio_vec {
   ...
 };
 
-// Designated initializers, in code and in #define bodies.
+// Designated initializers, in code and in #define bodies. An explicit NULL
+// page is kept (and no longer compiles): page_to_pfn_t(NULL) reads back as
+// NULL only where pointer arithmetic wraps around, so a human chooses.
 @ initializer @
 expression X;
 @@
+(
+  .bv_page = NULL
+|
 - .bv_page = X
 + .bv_pfn = page_to_pfn_t(X)
+)
 
 // Positional initializers name no member: `{ NULL }` sets bv_page, and a
 // pfn_t cannot be initialized from NULL. `{ }` zeroes every member, as
