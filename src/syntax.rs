@@ -446,17 +446,50 @@ pub fn value_discarded(node: Node, src: &[u8]) -> bool {
     }
 }
 
-/// True when evaluating `node` twice is the same as once: no calls (a macro
-/// such as `READ_ONCE` may hide an access), assignments or increments.
-pub fn is_pure(node: Node) -> bool {
-    if matches!(
-        node.kind(),
-        "call_expression" | "assignment_expression" | "update_expression" | "gnu_asm_expression"
-    ) {
-        return false;
+/// Kernel functions and macros that compute their value from their
+/// arguments alone: address arithmetic and `min()`/`max()`. A call of one
+/// with pure arguments is pure. (`page_address()` is not: for a highmem page
+/// it takes a lock.)
+pub const PURE_CALLS: &[&str] = &[
+    "virt_to_page",
+    "offset_in_page",
+    "offset_in_folio",
+    "nth_page",
+    "folio_page",
+    "pfn_to_page",
+    "page_to_pfn",
+    "ZERO_PAGE",
+    "min",
+    "max",
+    "min_t",
+    "max_t",
+    "round_up",
+    "round_down",
+    "ALIGN",
+    "PAGE_ALIGN",
+    "DIV_ROUND_UP",
+];
+
+/// True when evaluating `node` twice, or at another time among stores to
+/// other objects, is the same as once: no assignments, increments, or calls
+/// (a macro such as `READ_ONCE` may hide an access) other than of
+/// [`PURE_CALLS`].
+pub fn is_pure(node: Node, src: &[u8]) -> bool {
+    match node.kind() {
+        "assignment_expression" | "update_expression" | "gnu_asm_expression" => return false,
+        "call_expression" => {
+            let known = node
+                .child_by_field_name("function")
+                .filter(|f| f.kind() == "identifier")
+                .is_some_and(|f| PURE_CALLS.iter().any(|p| p.as_bytes() == &src[f.byte_range()]));
+            if !known {
+                return false;
+            }
+        }
+        _ => {}
     }
     let mut cursor = node.walk();
-    let pure = node.children(&mut cursor).all(is_pure);
+    let pure = node.children(&mut cursor).all(|c| is_pure(c, src));
     pure
 }
 
@@ -469,6 +502,23 @@ mod tests {
         let f = tree.root_node().named_child(0).unwrap();
         let body = f.child_by_field_name("body").unwrap();
         body.named_child(0).unwrap().named_child(0).unwrap()
+    }
+
+    #[test]
+    fn known_address_arithmetic_is_pure_other_calls_are_not() {
+        let pure = |e: &str| {
+            let src = format!("void f(void) {{ {e}; }}");
+            let tree = parse(src.as_bytes());
+            is_pure(first_expr(&tree), src.as_bytes())
+        };
+        assert!(pure("bv->bv_len - 512"));
+        assert!(pure("virt_to_page(p + off)"));
+        assert!(pure("min(len, PAGE_SIZE - offset_in_page(p))"));
+        assert!(!pure("virt_to_page(next(p))"));
+        assert!(!pure("page_address(page)"));
+        assert!(!pure("alloc_page(GFP_NOIO)"));
+        assert!(!pure("virt_to_page(p++)"));
+        assert!(!pure("(*fp)(p)"));
     }
 
     #[test]

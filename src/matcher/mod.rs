@@ -505,7 +505,7 @@ impl<'a> Matcher<'a> {
         for piece in &tpl.pieces {
             if let Piece::Slot { meta, .. } = piece {
                 let b = binds[*meta]?;
-                if !syntax::is_pure(b) || written.read_by(b, region) {
+                if !syntax::is_pure(b, region.text) || written.read_by(b, region) {
                     return None;
                 }
             }
@@ -672,7 +672,7 @@ impl<'a> Matcher<'a> {
         }
         for &m in &code.duplicated {
             if let Some(b) = binds[m] {
-                if !syntax::is_pure(b) {
+                if !syntax::is_pure(b, region.text) {
                     let text = String::from_utf8_lossy(region.slice(b)).into_owned();
                     return reject(
                         self,

@@ -345,7 +345,7 @@ impl<'a> Matcher<'a> {
         }
         for &m in &s.duplicated {
             if let Some(b) = binds[m] {
-                if !syntax::is_pure(b) {
+                if !syntax::is_pure(b, region.text) {
                     return Some(format!(
                         "'{}' would be evaluated more often than before and may have side effects",
                         text(b)
@@ -399,7 +399,7 @@ impl<'a> Matcher<'a> {
                         if self.rule.metavars[*meta].kind == MetaKind::Statement {
                             continue;
                         }
-                        if !syntax::is_pure(b) || written.read_by(b, region) {
+                        if !syntax::is_pure(b, region.text) || written.read_by(b, region) {
                             return Some(format!(
                                 "'{}' is evaluated once for several statements, which may change the order of its side effects or read what they write",
                                 text(b)

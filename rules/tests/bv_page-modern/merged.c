@@ -25,3 +25,19 @@ static void fill_dot(struct bio *bio, int i, struct page *page,
 	bio->bi_io_vec[i].bv_len = len;
 	submit(&bv);
 }
+
+/* Calls of address arithmetic and min()/max() are free of side effects,
+ * so the writes still merge (as kernel commits after 6.3 did by hand). */
+static void zero_page(struct bio_vec *bv)
+{
+	bv->bv_offset = 0;
+	bv->bv_len = PAGE_SIZE;
+	bv->bv_page = ZERO_PAGE(0);
+}
+
+static void from_address(struct bio_vec *bv, void *p, unsigned int len)
+{
+	bv->bv_page = virt_to_page(p);
+	bv->bv_len = min(len, PAGE_SIZE - offset_in_page(p));
+	bv->bv_offset = offset_in_page(p);
+}

@@ -1,7 +1,8 @@
 /* Adjacent writes that one call would not do the same way are converted
  * one by one: a comment among them, a value with a call in it (a call may
  * have side effects, and one call evaluates its arguments in no set
- * order), a value that reads a field the writes set, two bio_vecs. */
+ * order; address arithmetic such as virt_to_page() is merged, see
+ * merged.c), a value that reads a field the writes set, two bio_vecs. */
 unsigned int next_len(struct bvec_iter *iter);
 
 static void with_comment(struct bio_vec *bv, struct page *page)
@@ -17,13 +18,6 @@ static void side_effect(struct bio_vec *bv, struct page *page, struct bvec_iter 
 	bv->bv_page = page;
 	bv->bv_len = next_len(iter);
 	bv->bv_offset = 0;
-}
-
-static void zero_page(struct bio_vec *bv)
-{
-	bv->bv_offset = 0;
-	bv->bv_len = PAGE_SIZE;
-	bv->bv_page = ZERO_PAGE(0);
 }
 
 static void reads_written(struct bio_vec *bv, struct page *page, unsigned int len)
