@@ -481,7 +481,11 @@ pub fn is_pure(node: Node, src: &[u8]) -> bool {
             let known = node
                 .child_by_field_name("function")
                 .filter(|f| f.kind() == "identifier")
-                .is_some_and(|f| PURE_CALLS.iter().any(|p| p.as_bytes() == &src[f.byte_range()]));
+                .is_some_and(|f| {
+                    PURE_CALLS
+                        .iter()
+                        .any(|p| p.as_bytes() == &src[f.byte_range()])
+                });
             if !known {
                 return false;
             }

@@ -107,6 +107,9 @@ pub struct Matcher<'a> {
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
 
+/// The line length kernel style allows (checkpatch warns beyond it).
+const MAX_COLUMNS: usize = 100;
+
 /// What trying a pattern at a node gave.
 enum Tried {
     /// No branch matched.
@@ -516,6 +519,12 @@ impl<'a> Matcher<'a> {
         }
         let newline = stmts::newline_at(first, region);
         let text = self.render(tpl, binds, nest, region, &newline);
+        // A #define's lines end in `\`; its statements are not broken.
+        let text = if region.macro_def.is_none() {
+            stmts::wrap_call(text, stmts::indent_of(first, region), MAX_COLUMNS)
+        } else {
+            text
+        };
         self.accept(consumed);
         Some(Edit {
             range: region.file_off(first.start_byte())..region.file_off(last.end_byte()),

@@ -508,7 +508,7 @@ pub(super) fn newline_at(n: Node, region: Region) -> Vec<u8> {
 }
 
 /// The leading white space of the line `n` starts on.
-fn indent_of<'r>(n: Node, region: Region<'r>) -> &'r [u8] {
+pub(super) fn indent_of<'r>(n: Node, region: Region<'r>) -> &'r [u8] {
     let text = region.text;
     let ls = text[..n.start_byte()]
         .iter()
@@ -519,6 +519,79 @@ fn indent_of<'r>(n: Node, region: Region<'r>) -> &'r [u8] {
         .take_while(|b| **b == b' ' || **b == b'\t')
         .count();
     &text[ls..ls + len]
+}
+
+/// Width of `text` on a terminal, tabs to the next multiple of 8.
+fn columns(text: &[u8]) -> usize {
+    text.iter()
+        .fold(0, |w, b| if *b == b'\t' { (w / 8 + 1) * 8 } else { w + 1 })
+}
+
+/// A one-line call statement `f(a, b, c);` placed after `indent` that would
+/// pass `max` columns, broken after its arguments' commas the way kernel
+/// code is, each new line aligned with the first argument. Text that is not
+/// one line, or whose arguments do not fit even so, is kept as it is.
+pub(super) fn wrap_call(text: Vec<u8>, indent: &[u8], max: usize) -> Vec<u8> {
+    let width = columns(indent) + text.len();
+    if width <= max || text.contains(&b'\n') {
+        return text;
+    }
+    let Some(open) = text.iter().position(|&b| b == b'(') else {
+        return text;
+    };
+    // The arguments, split at the commas of the outer call.
+    let (mut depth, mut quote) = (0i32, None);
+    let mut cuts = Vec::new();
+    for (i, &b) in text.iter().enumerate().skip(open) {
+        match (quote, b) {
+            (Some(q), c) if c == q && text[i - 1] != b'\\' => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'(' | b'[' | b'{') => depth += 1,
+            (None, b')' | b']' | b'}') => depth -= 1,
+            (None, b',') if depth == 1 => cuts.push(i + 1),
+            _ => {}
+        }
+    }
+    if cuts.is_empty() {
+        return text;
+    }
+    let align = columns(indent) + open + 1;
+    let mut cont = indent.to_vec();
+    let extra = align - columns(indent);
+    cont.extend(std::iter::repeat_n(b'\t', extra / 8));
+    cont.extend(std::iter::repeat_n(b' ', extra % 8));
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    for &c in &cuts {
+        pieces.push(&text[from..c]);
+        from = c;
+    }
+    pieces.push(&text[from..]);
+    let mut out = Vec::new();
+    let mut line = columns(indent);
+    for (k, piece) in pieces.iter().enumerate() {
+        let piece = if k == 0 {
+            *piece
+        } else {
+            piece.trim_ascii_start()
+        };
+        let sep = usize::from(k > 0);
+        if k > 0 && line + sep + piece.len() > max {
+            out.push(b'\n');
+            out.extend_from_slice(&cont);
+            line = align;
+        } else if k > 0 {
+            out.push(b' ');
+            line += 1;
+        }
+        out.extend_from_slice(piece);
+        line += piece.len();
+    }
+    if line > max {
+        return text;
+    }
+    out
 }
 
 /// The range of statements `first..=last` widened to their whole lines
@@ -702,6 +775,18 @@ mod tests {
             &c.replace("out:\n", ""),
         );
         assert!(!new.contains("bv_page"), "{new}");
+    }
+
+    #[test]
+    fn a_long_call_breaks_after_commas_aligned_with_its_first_argument() {
+        let call = b"bvec_set_page(bv, virt_to_page(p), min(len, PAGE_SIZE - offset_in_page(p)), offset_in_page(p));".to_vec();
+        let out = super::wrap_call(call.clone(), b"\t", 100);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "bvec_set_page(bv, virt_to_page(p), min(len, PAGE_SIZE - offset_in_page(p)),\n\t\t      offset_in_page(p));"
+        );
+        // Short enough: as it is.
+        assert_eq!(super::wrap_call(call.clone(), b"", 120), call);
     }
 
     #[test]
