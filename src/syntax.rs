@@ -446,10 +446,10 @@ pub fn value_discarded(node: Node, src: &[u8]) -> bool {
     }
 }
 
-/// Kernel functions and macros that compute their value from their
-/// arguments alone: address arithmetic and `min()`/`max()`. A call of one
-/// with pure arguments is pure. (`page_address()` is not: for a highmem page
-/// it takes a lock.)
+/// Kernel functions and macros without side effects that compute their
+/// value from their arguments, or read it from what they point to: address
+/// arithmetic, `min()`/`max()`, sizes. A call of one with pure arguments is
+/// pure. (`page_address()` is not: for a highmem page it takes a lock.)
 pub const PURE_CALLS: &[&str] = &[
     "virt_to_page",
     "offset_in_page",
@@ -468,6 +468,11 @@ pub const PURE_CALLS: &[&str] = &[
     "ALIGN",
     "PAGE_ALIGN",
     "DIV_ROUND_UP",
+    "sg_page",
+    "folio_size",
+    "thp_size",
+    "page_size",
+    "iov_iter_count",
 ];
 
 /// True when evaluating `node` twice, or at another time among stores to
