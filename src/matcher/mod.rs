@@ -72,8 +72,11 @@ pub struct Region<'a> {
 }
 
 impl Region<'_> {
+    /// The file offset of `off` in the region's text. The wrapper's prefix
+    /// of a macro body near the start of a file would be before it: it maps
+    /// to 0.
     fn file_off(&self, off: usize) -> usize {
-        (off as isize + self.base) as usize
+        (off as isize + self.base).max(0) as usize
     }
 
     fn slice(&self, n: Node) -> &[u8] {
@@ -714,6 +717,9 @@ impl<'a> Matcher<'a> {
         // Accepted: render the template, bindings searched for matches too.
         let newline = stmts::newline_at(node, region);
         let mut text = self.render(tpl, &binds, nest, region, &newline);
+        if node.kind() == "initializer_pair" && tpl.kind == "initializer_pair" {
+            text = stmts::align_initializer(node, text, region);
+        }
         self.keep_comments(node, &binds, region, &mut text);
         let mut prec_out = tpl.prec;
         if let Some(parent) = node.parent() {

@@ -521,6 +521,53 @@ pub(super) fn indent_of<'r>(n: Node, region: Region<'r>) -> &'r [u8] {
     &text[ls..ls + len]
 }
 
+/// A rewritten designated initializer `.a = x` keeps the column of its `=`
+/// where the original aligned it with white space (`.bv_page\t= x` among
+/// `.bv_len\t\t= y`): the white space before `=` is redone, with tabs if
+/// the original used them.
+pub(super) fn align_initializer(node: Node, text: Vec<u8>, region: Region) -> Vec<u8> {
+    let src = region.text;
+    let Some(eq) = (0..node.child_count())
+        .filter_map(|i| node.child(i))
+        .find(|c| c.kind() == "=")
+    else {
+        return text;
+    };
+    let Some(before) = eq.prev_sibling() else {
+        return text;
+    };
+    let gap = &src[before.end_byte()..eq.start_byte()];
+    if gap == b" " || gap.is_empty() || gap.contains(&b'\n') {
+        return text;
+    }
+    // Columns of the original: where the line starts, where `=` is.
+    let ls = src[..node.start_byte()]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let target = columns(&src[ls..eq.start_byte()]);
+    let start = columns(&src[ls..node.start_byte()]);
+    // The rewritten designator, up to its white space before `=`.
+    let Some(k) = text.iter().position(|&b| b == b'=') else {
+        return text;
+    };
+    let head = text[..k].trim_ascii_end();
+    let mut col = start + columns(head);
+    let mut out = head.to_vec();
+    if gap.contains(&b'\t') {
+        while (col / 8 + 1) * 8 <= target {
+            out.push(b'\t');
+            col = (col / 8 + 1) * 8;
+        }
+    }
+    // At least one space where no tab was written.
+    let tabbed = out.len() > head.len();
+    let spaces = target.saturating_sub(col).max(usize::from(!tabbed));
+    out.extend(std::iter::repeat_n(b' ', spaces));
+    out.extend_from_slice(&text[k..]);
+    out
+}
+
 /// Width of `text` on a terminal, tabs to the next multiple of 8.
 fn columns(text: &[u8]) -> usize {
     text.iter()
