@@ -253,7 +253,13 @@ pub enum Item {
     },
     /// `...`: any statements of the same block, up to the first that the
     /// next statement matches.
-    Dots,
+    Dots {
+        /// `when != E`: no statement in the gap holds a match of these.
+        not: Vec<PNode>,
+        /// `when any`: the statements before `...` may match again in the
+        /// gap (the path need not be the shortest).
+        any: bool,
+    },
     /// `+` statements added here, one template each.
     Add(Vec<Template>),
 }

@@ -443,7 +443,10 @@ pub(super) fn compile_stmts(toks: &[Tok], metavars: &[Metavar]) -> Result<Stmts,
     let mut segments: Vec<(&[Tok], Pos)> = Vec::new();
     let (mut depth, mut from) = (0i32, 0);
     let mut dots: Vec<Pos> = Vec::new();
-    for (i, t) in toks.iter().enumerate() {
+    let mut whens: Vec<(Vec<PNode>, bool)> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
         match t.text.as_str() {
             "(" | "[" | "{" => depth += 1,
             ")" | "]" | "}" => depth -= 1,
@@ -454,18 +457,41 @@ pub(super) fn compile_stmts(toks: &[Tok], metavars: &[Metavar]) -> Result<Stmts,
                         "'...' on a '-' or '+' line is not supported; '...' is context code".into(),
                     ));
                 }
-                if toks.get(i + 1).is_some_and(|n| n.text == "when") {
-                    return Err((
-                        toks[i + 1].pos,
-                        "'when' clauses are not supported yet".into(),
-                    ));
-                }
                 segments.push((&toks[from..i], t.pos));
                 dots.push(t.pos);
-                from = i + 1;
+                let mut when = (Vec::new(), false);
+                i += 1;
+                // `when != E` and `when any` clauses, each to the end of
+                // its line.
+                while toks.get(i).is_some_and(|n| n.text == "when") {
+                    let w = &toks[i];
+                    let end = (i + 1..toks.len())
+                        .find(|&k| toks[k].pos.line != w.pos.line || toks[k].text == "when")
+                        .unwrap_or(toks.len());
+                    let clause = &toks[i + 1..end];
+                    match clause.first().map(|c| c.text.as_str()) {
+                        Some("any") if clause.len() == 1 => when.1 = true,
+                        Some("!=") if clause.len() > 1 => {
+                            let code = compile_code(&clause[1..], metavars, Some(0))?;
+                            when.0.push(code.pattern);
+                        }
+                        _ => {
+                            let at = clause.first().map_or(w.pos, |c| c.pos);
+                            return Err((
+                                at,
+                                "only 'when != E' and 'when any' are supported".into(),
+                            ));
+                        }
+                    }
+                    i = end;
+                }
+                whens.push(when);
+                from = i;
+                continue;
             }
             _ => {}
         }
+        i += 1;
     }
     segments.push((&toks[from..], toks.last().map_or(pos, |t| t.pos)));
     // Each segment's statements, and where its `+` runs go.
@@ -566,7 +592,8 @@ pub(super) fn compile_stmts(toks: &[Tok], metavars: &[Metavar]) -> Result<Stmts,
     let mut fields = Vec::new();
     for (k, seg) in segs.into_iter().enumerate() {
         if k > 0 {
-            items.push(Item::Dots);
+            let (not, any) = std::mem::take(&mut whens[k - 1]);
+            items.push(Item::Dots { not, any });
         }
         let n = seg.roots.len();
         let mut roots = seg.roots.into_iter();
