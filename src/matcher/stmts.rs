@@ -69,7 +69,7 @@ impl<'a> Matcher<'a> {
         let mut from = at + segments[0].len();
         for k in 1..segments.len() {
             let mut hit = None;
-            for j in from..nodes.len() {
+            for (j, &gap) in nodes.iter().enumerate().skip(from) {
                 let mut trial = binds.clone();
                 if seg_at(&segments[k], j, &mut trial) {
                     hit = Some((j, trial));
@@ -82,7 +82,7 @@ impl<'a> Matcher<'a> {
                     return None;
                 }
                 // `when != E`: the gap must not hold E.
-                if not.iter().any(|p| self.holds(p, nodes[j], binds, region)) {
+                if not.iter().any(|p| self.holds(p, gap, binds, region)) {
                     return None;
                 }
             }
