@@ -17,12 +17,13 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
+use std::hash::Hash;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tree_sitter::Node;
 
-use crate::source;
+use crate::source::{self, Span};
 use crate::syntax;
 
 /// A C type as typed metavariables need it: a base (`struct bio_vec`,
@@ -105,6 +106,45 @@ const ITERATORS: &[(&str, u8)] = &[
     ("bio_for_each_folio_all", 255),
 ];
 
+/// Answers computed once per key and kept for the run. The first thread
+/// to ask for a key computes its answer without holding the map's lock, so
+/// lookups of other keys go on meanwhile; threads asking for the same key
+/// wait for that answer instead of computing it again.
+#[derive(Debug)]
+struct Memo<K, V> {
+    cells: Mutex<HashMap<K, Arc<OnceLock<V>>>>,
+}
+
+impl<K, V> Default for Memo<K, V> {
+    fn default() -> Self {
+        Memo {
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> Memo<K, V> {
+    /// The answer for `key`, from `compute` the first time.
+    fn get(&self, key: K, compute: impl FnOnce() -> V) -> V {
+        let cell = Arc::clone(
+            self.cells
+                .lock()
+                .expect("no panics while locked")
+                .entry(key)
+                .or_default(),
+        );
+        cell.get_or_init(compute).clone()
+    }
+}
+
+/// Where a name's definition is looked for: the tree's `include/` (`None`)
+/// or the headers of one directory, since two directories may define
+/// different structs of one name.
+type Scope = Option<PathBuf>;
+
+/// The members of one struct or union, by name.
+type Members = HashMap<String, CType>;
+
 /// Struct members and typedefs of a tree, found on demand and kept for the
 /// run. Shared by the worker threads.
 #[derive(Debug, Default)]
@@ -116,8 +156,9 @@ pub struct TypeIndex {
     headers: OnceLock<HashMap<String, Vec<PathBuf>>>,
     /// The headers beside a file being matched (`drivers/md/raid5.h` for
     /// `raid5.c`), by directory, indexed when a name is not in `roots`.
-    local_headers: Mutex<HashMap<PathBuf, HashMap<String, Vec<PathBuf>>>>,
-    structs: Mutex<HashMap<String, Option<HashMap<String, CType>>>>,
+    local_headers: Memo<PathBuf, Arc<HashMap<String, Vec<PathBuf>>>>,
+    structs: Memo<(String, Scope), Option<Arc<Members>>>,
+    typedefs: Memo<(String, Scope), Option<CType>>,
 }
 
 impl TypeIndex {
@@ -130,51 +171,50 @@ impl TypeIndex {
     }
 
     /// Headers that may define `struct name` or the typedef `name`: those
-    /// of `roots`, else those in `dir` (the matched file's directory).
-    fn headers_for(&self, name: &str, dir: Option<&Path>) -> Vec<PathBuf> {
+    /// of `roots`, else those in `dir` (the matched file's directory); and
+    /// the scope they were found in.
+    fn headers_for(&self, name: &str, dir: Option<&Path>) -> (Vec<PathBuf>, Scope) {
         let map = self
             .headers
             .get_or_init(|| index_headers(&self.roots, true));
         if let Some(found) = map.get(name) {
-            return found.clone();
+            return (found.clone(), None);
         }
         let Some(dir) = dir else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
-        let mut local = self.local_headers.lock().expect("no panics while locked");
-        let here = local
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| index_headers(&[dir.to_path_buf()], false));
-        here.get(name).cloned().unwrap_or_default()
+        let here = self.local_headers.get(dir.to_path_buf(), || {
+            Arc::new(index_headers(&[dir.to_path_buf()], false))
+        });
+        (
+            here.get(name).cloned().unwrap_or_default(),
+            Some(dir.to_path_buf()),
+        )
     }
 
     /// The members of `struct name` (or `union name`): from `local` (the
     /// file being matched) first, else from the tree's headers.
-    fn members(
-        &self,
-        name: &str,
-        local: &[u8],
-        dir: Option<&Path>,
-    ) -> Option<HashMap<String, CType>> {
+    fn members(&self, name: &str, local: &[u8], dir: Option<&Path>) -> Option<Arc<Members>> {
         if let Some(m) = struct_members(local, name) {
-            return Some(m);
+            return Some(Arc::new(m));
         }
-        let mut cache = self.structs.lock().expect("no panics while locked");
-        if let Some(found) = cache.get(name) {
-            return found.clone();
-        }
-        let found = self
-            .headers_for(name, dir)
-            .iter()
-            .find_map(|h| fs::read(h).ok().and_then(|t| struct_members(&t, name)));
-        cache.insert(name.to_string(), found.clone());
-        found
+        let (headers, scope) = self.headers_for(name, dir);
+        self.structs.get((name.to_string(), scope), || {
+            headers
+                .iter()
+                .find_map(|h| fs::read(h).ok().and_then(|t| struct_members(&t, name)))
+                .map(Arc::new)
+        })
     }
 
     /// What the typedef `name` stands for, from `local` or the headers.
     fn typedef(&self, name: &str, local: &[u8], dir: Option<&Path>) -> Option<CType> {
-        typedef_in(local, name).or_else(|| {
-            self.headers_for(name, dir)
+        if let Some(t) = typedef_in(local, name) {
+            return Some(t);
+        }
+        let (headers, scope) = self.headers_for(name, dir);
+        self.typedefs.get((name.to_string(), scope), || {
+            headers
                 .iter()
                 .find_map(|h| fs::read(h).ok().and_then(|t| typedef_in(&t, name)))
         })
@@ -351,25 +391,71 @@ fn defined_names(text: &[u8]) -> Vec<String> {
 }
 
 /// The members of `struct name` if `text` defines it.
-fn struct_members(text: &[u8], name: &str) -> Option<HashMap<String, CType>> {
-    // Parse only a text that defines it: `struct NAME {` (most files that
+fn struct_members(text: &[u8], name: &str) -> Option<Members> {
+    // Parse only where it may be defined: `struct NAME {` (most files that
     // name a struct only use it).
     let needle = format!("struct {name}");
-    let defines_it = memchr::memmem::find_iter(text, needle.as_bytes()).any(|i| {
-        let e = i + needle.len();
-        !text.get(e).is_some_and(|b| source::is_ident_byte(*b))
-            && text[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-    });
-    if !defines_it {
+    let at: Vec<usize> = memchr::memmem::find_iter(text, needle.as_bytes())
+        .filter(|&i| {
+            let e = i + needle.len();
+            !text.get(e).is_some_and(|b| source::is_ident_byte(*b))
+                && text[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        })
+        .collect();
+    find_in_items(text, &at, |root, src| {
+        let body = find_struct(root, src, name)?;
+        let mut members = HashMap::new();
+        collect_members(body, src, &mut members);
+        Some(members)
+    })
+}
+
+/// What `find` finds in the tree of `text`, parsing only the top-level
+/// items (as [`source::top_level`] guesses them) that hold one of the
+/// offsets `at` (sorted), in order: a struct's definition in a header of
+/// thousands of lines is one item. The whole text is parsed instead when
+/// the guess fails or an item does not parse cleanly (the guess may have
+/// cut it wrongly), so that parsing less never changes the answer of a
+/// file that parses; an offset in a comment or a directive between items
+/// holds no definition.
+fn find_in_items<T>(
+    text: &[u8],
+    at: &[usize],
+    find: impl Fn(Node, &[u8]) -> Option<T>,
+) -> Option<T> {
+    if at.is_empty() {
         return None;
     }
-    let defines = source::scan_defines(text);
-    let blanked = source::blank_define_bodies(text, &defines);
-    let tree = syntax::parse(&blanked);
-    let body = find_struct(tree.root_node(), &blanked, name)?;
-    let mut members = HashMap::new();
-    collect_members(body, &blanked, &mut members);
-    Some(members)
+    let parsed = |t: &[u8]| {
+        let blanked = source::blank_define_bodies(t, &source::scan_defines(t));
+        let tree = syntax::parse(&blanked);
+        (tree, blanked)
+    };
+    let whole = || {
+        let (tree, src) = parsed(text);
+        find(tree.root_node(), &src)
+    };
+    let Some(spans) = source::top_level(text) else {
+        return whole();
+    };
+    let mut last = None;
+    for &o in at {
+        let k = spans.partition_point(|(_, r)| r.end <= o);
+        let Some((Span::Item, r)) = spans.get(k).filter(|(_, r)| r.start <= o) else {
+            continue;
+        };
+        if last.replace(k) == Some(k) {
+            continue;
+        }
+        let (tree, src) = parsed(&text[r.clone()]);
+        if syntax::error_count(tree.root_node()) > 0 {
+            return whole();
+        }
+        if let Some(found) = find(tree.root_node(), &src) {
+            return Some(found);
+        }
+    }
+    None
 }
 
 /// The members of a struct or union body, with those of anonymous inner
@@ -740,5 +826,99 @@ void f(struct bio *bio)
         let (t, ev) = idx.type_of(n, code.as_bytes(), None);
         assert_eq!(t, Some(CType::new("struct bio_vec", 0)));
         assert_eq!(ev, Evidence::Certain);
+    }
+
+    /// The members of `struct name` as the whole of `text` parsed at once
+    /// gives them: the simple path the sliced lookup must agree with.
+    fn whole_file_members(text: &[u8], name: &str) -> Option<Members> {
+        let blanked = source::blank_define_bodies(text, &source::scan_defines(text));
+        let tree = syntax::parse(&blanked);
+        let body = find_struct(tree.root_node(), &blanked, name)?;
+        let mut members = HashMap::new();
+        collect_members(body, &blanked, &mut members);
+        Some(members)
+    }
+
+    #[test]
+    fn parsing_only_the_definition_agrees_with_parsing_the_file() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/include/linux");
+        let mut texts: Vec<Vec<u8>> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        let cases = [
+            // Named in a comment and in a macro body before it is defined.
+            "/* struct bv { int no; } */\n#define BV struct bv { int no; }\nstruct bv { int yes; };\n",
+            // Braces that balance only per branch: the guess fails, the
+            // file is parsed.
+            "#ifdef A\nstruct bv { int a;\n#else\nstruct bv { long b;\n#endif\n};\n",
+            // Inside a typedef, and nested in another struct.
+            "typedef struct bv { struct inner { int i; } in; } bv_t;\n",
+            // Only in a comment or a directive: no definition.
+            "/* struct bv { int no; }; */\n#define X struct bv { int no; }\n",
+        ];
+        texts.extend(cases.map(|t| t.as_bytes().to_vec()));
+        let mut n_checked = 0;
+        for text in &texts {
+            let mut names = defined_names(text);
+            names.extend(["bv", "inner"].map(String::from));
+            for name in names {
+                assert_eq!(
+                    struct_members(text, &name),
+                    whole_file_members(text, &name),
+                    "struct {name} in:\n{}",
+                    String::from_utf8_lossy(text)
+                );
+                n_checked += 1;
+            }
+        }
+        assert!(n_checked > 40, "only {n_checked} lookups compared");
+        // And the cases find what they should.
+        let found = |case: usize, name: &str| struct_members(cases[case].as_bytes(), name);
+        let yes = found(0, "bv").unwrap();
+        assert_eq!(yes.keys().collect::<Vec<_>>(), ["yes"]);
+        // Tree-sitter reads the `#else` branch's opening as the struct.
+        assert!(found(1, "bv").unwrap().contains_key("b"));
+        let inner = found(2, "inner").unwrap();
+        assert_eq!(inner.get("i"), Some(&CType::new("int", 0)));
+        assert_eq!(found(3, "bv"), None);
+    }
+
+    #[test]
+    fn a_memo_computes_each_key_once_across_threads() {
+        let memo: Memo<u32, u32> = Memo::default();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for k in 0..50 {
+                        let v = memo.get(k, || {
+                            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            k * 2
+                        });
+                        assert_eq!(v, k * 2);
+                    }
+                });
+            }
+        });
+        assert_eq!(calls.into_inner(), 50);
+    }
+
+    #[test]
+    fn structs_beside_the_file_are_looked_up_per_directory() {
+        let tree = tempfile::tempdir().unwrap();
+        let (a, b) = (tree.path().join("a"), tree.path().join("b"));
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        fs::write(a.join("ctx.h"), "struct ctx { struct bio_vec bv; };\n").unwrap();
+        fs::write(b.join("ctx.h"), "struct ctx { struct page *bv; };\n").unwrap();
+        let idx = TypeIndex::new(vec![tree.path().join("include")]);
+        let bv = |dir: &Path| {
+            idx.members("ctx", b"", Some(dir))
+                .and_then(|m| m.get("bv").cloned())
+        };
+        assert_eq!(bv(&a), Some(CType::new("struct bio_vec", 0)));
+        assert_eq!(bv(&b), Some(CType::new("struct page", 1)));
+        assert_eq!(bv(tree.path()), None);
     }
 }
