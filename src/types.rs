@@ -2,14 +2,14 @@
 //! (`struct bio_vec *BV;`).
 //!
 //! An expression's type comes from declarations: of locals (in the blocks
-//! around it, before it), parameters, the members of structs (found in the
-//! file itself or in the kernel tree's `include/`, indexed once per run),
-//! typedefs, casts, `&`, `*` and indexing. A name no declaration covers may
-//! still be the variable of one of the kernel's bio_vec iterator macros.
-//! Each answer carries its evidence: `certain` when every step came from a
-//! declaration, `likely` when a step came from an iterator macro, `unknown`
-//! when some step is not known (a call's result, a global, a struct not
-//! found).
+//! around it, before it), parameters, the members of structs and the
+//! return types of functions (found in the file itself or in the kernel
+//! tree's `include/`, indexed once per run), typedefs, casts, `&`, `*` and
+//! indexing. A name no declaration covers may still be the variable of one
+//! of the kernel's bio_vec iterator macros. Each answer carries its
+//! evidence: `certain` when every step came from a declaration, `likely`
+//! when a step came from an iterator macro, `unknown` when some step is not
+//! known (a function-like macro's result, a global, a struct not found).
 //!
 //! **Invariant:** a typed metavariable matches only with `certain` or
 //! `likely` evidence; what is unknown is not rewritten.
@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -145,20 +145,78 @@ type Scope = Option<PathBuf>;
 /// The members of one struct or union, by name.
 type Members = HashMap<String, CType>;
 
-/// Struct members and typedefs of a tree, found on demand and kept for the
-/// run. Shared by the worker threads.
+/// The headers of some directories and the names each may define, found
+/// by a literal scan (a superset: definitions are confirmed by parsing).
+#[derive(Debug, Default)]
+struct HeaderIndex {
+    /// The headers, sorted: an id is an index here.
+    files: Vec<PathBuf>,
+    /// Names of `struct NAME {`, `union NAME {` and typedefs.
+    types: HashMap<String, Vec<u32>>,
+    /// Names that look declared as functions (`TYPE NAME(`), function-like
+    /// macros included: ([`name_hash`], header) pairs, sorted. Linux's
+    /// `include/` has a hundred thousand such names; pairs cost a sixth of
+    /// the memory a map of names would, and a collision only adds a
+    /// header to parse.
+    functions: Vec<(u64, u32)>,
+}
+
+impl HeaderIndex {
+    /// The headers that may define `name` as a `kind`, in path order;
+    /// `None` when none may.
+    fn files_for(&self, kind: Kind, name: &str) -> Option<Vec<PathBuf>> {
+        let path = |&i: &u32| self.files[i as usize].clone();
+        match kind {
+            Kind::Type => self
+                .types
+                .get(name)
+                .map(|ids| ids.iter().map(path).collect()),
+            Kind::Function => {
+                let h = name_hash(name.as_bytes());
+                let from = self.functions.partition_point(|p| p.0 < h);
+                let to = from + self.functions[from..].partition_point(|p| p.0 == h);
+                (to > from).then(|| {
+                    self.functions[from..to]
+                        .iter()
+                        .map(|p| path(&p.1))
+                        .collect()
+                })
+            }
+        }
+    }
+}
+
+/// A name's hash, the same in every run.
+fn name_hash(name: &[u8]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
+}
+
+/// Which names a lookup is about.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Struct, union and typedef names.
+    Type,
+    /// Function names.
+    Function,
+}
+
+/// Struct members, typedefs and function return types of a tree, found on
+/// demand and kept for the run. Shared by the worker threads.
 #[derive(Debug, Default)]
 pub struct TypeIndex {
     /// Directories whose headers define the tree's types (`include/`).
     roots: Vec<PathBuf>,
-    /// Header paths that mention `struct NAME {` or `typedef`, by name:
-    /// built once, on the first lookup.
-    headers: OnceLock<HashMap<String, Vec<PathBuf>>>,
+    /// The names the headers of `roots` define: built once, on the first
+    /// lookup.
+    headers: OnceLock<HeaderIndex>,
     /// The headers beside a file being matched (`drivers/md/raid5.h` for
     /// `raid5.c`), by directory, indexed when a name is not in `roots`.
-    local_headers: Memo<PathBuf, Arc<HashMap<String, Vec<PathBuf>>>>,
+    local_headers: Memo<PathBuf, Arc<HeaderIndex>>,
     structs: Memo<(String, Scope), Option<Arc<Members>>>,
     typedefs: Memo<(String, Scope), Option<CType>>,
+    functions: Memo<(String, Scope), Option<CType>>,
 }
 
 impl TypeIndex {
@@ -170,15 +228,16 @@ impl TypeIndex {
         }
     }
 
-    /// Headers that may define `struct name` or the typedef `name`: those
-    /// of `roots`, else those in `dir` (the matched file's directory); and
-    /// the scope they were found in.
-    fn headers_for(&self, name: &str, dir: Option<&Path>) -> (Vec<PathBuf>, Scope) {
-        let map = self
+    /// Headers that may define `name` as a `kind`: those of `roots`, else
+    /// those in `dir` (the matched file's directory); and the scope they
+    /// were found in.
+    fn headers_for(&self, kind: Kind, name: &str, dir: Option<&Path>) -> (Vec<PathBuf>, Scope) {
+        let lookup = |index: &HeaderIndex| index.files_for(kind, name);
+        let tree = self
             .headers
             .get_or_init(|| index_headers(&self.roots, true));
-        if let Some(found) = map.get(name) {
-            return (found.clone(), None);
+        if let Some(found) = lookup(tree) {
+            return (found, None);
         }
         let Some(dir) = dir else {
             return (Vec::new(), None);
@@ -186,10 +245,7 @@ impl TypeIndex {
         let here = self.local_headers.get(dir.to_path_buf(), || {
             Arc::new(index_headers(&[dir.to_path_buf()], false))
         });
-        (
-            here.get(name).cloned().unwrap_or_default(),
-            Some(dir.to_path_buf()),
-        )
+        (lookup(&here).unwrap_or_default(), Some(dir.to_path_buf()))
     }
 
     /// The members of `struct name` (or `union name`): from `local` (the
@@ -198,7 +254,7 @@ impl TypeIndex {
         if let Some(m) = struct_members(local, name) {
             return Some(Arc::new(m));
         }
-        let (headers, scope) = self.headers_for(name, dir);
+        let (headers, scope) = self.headers_for(Kind::Type, name, dir);
         self.structs.get((name.to_string(), scope), || {
             headers
                 .iter()
@@ -212,11 +268,39 @@ impl TypeIndex {
         if let Some(t) = typedef_in(local, name) {
             return Some(t);
         }
-        let (headers, scope) = self.headers_for(name, dir);
+        let (headers, scope) = self.headers_for(Kind::Type, name, dir);
         self.typedefs.get((name.to_string(), scope), || {
             headers
                 .iter()
                 .find_map(|h| fs::read(h).ok().and_then(|t| typedef_in(&t, name)))
+        })
+    }
+
+    /// The return type of the function `name`: from its definitions and
+    /// prototypes in `local` (the file being matched), else in the
+    /// headers. `None` when it is not found, when it is a macro (whose
+    /// result has no declared type), when a declaration that may be its
+    /// own does not parse, or when its declarations disagree.
+    fn function_type(&self, name: &str, local: &[u8], dir: Option<&Path>) -> Option<CType> {
+        match function_in(local, name) {
+            Declared::Nowhere => {}
+            Declared::Function(t) => return Some(t),
+            Declared::Macro | Declared::Unsure => return None,
+        }
+        let (headers, scope) = self.headers_for(Kind::Function, name, dir);
+        self.functions.get((name.to_string(), scope), || {
+            let mut found: Option<CType> = None;
+            for h in &headers {
+                let Ok(text) = fs::read(h) else { continue };
+                match function_in(&text, name) {
+                    Declared::Nowhere => {}
+                    Declared::Function(t) if found.as_ref().is_none_or(|f| *f == t) => {
+                        found = Some(t)
+                    }
+                    Declared::Function(_) | Declared::Macro | Declared::Unsure => return None,
+                }
+            }
+            found
         })
     }
 
@@ -305,6 +389,20 @@ impl TypeIndex {
                     None => (None, Evidence::Unknown),
                 }
             }
+            "call_expression" => {
+                let Some(f) = n.child_by_field_name("function").map(syntax::strip_parens) else {
+                    return (None, Evidence::Unknown);
+                };
+                // A local or parameter of that name (a function pointer)
+                // hides the function.
+                if f.kind() != "identifier" || declares_locally(f, src) {
+                    return (None, Evidence::Unknown);
+                }
+                match self.function_type(text(f), src, dir) {
+                    Some(t) => (Some(t), Evidence::Certain),
+                    None => (None, Evidence::Unknown),
+                }
+            }
             "cast_expression" | "compound_literal_expression" => {
                 match n
                     .child_by_field_name("type")
@@ -319,10 +417,12 @@ impl TypeIndex {
     }
 }
 
-/// The names the headers below `roots` define (see [`defined_names`]),
-/// read in parallel; only the top level of each root unless `deep`.
-fn index_headers(roots: &[PathBuf], deep: bool) -> HashMap<String, Vec<PathBuf>> {
-    let found: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+/// The names the headers below `roots` define (see [`defined_names`] and
+/// [`function_names`]), read in parallel; only the top level of each root
+/// unless `deep`.
+fn index_headers(roots: &[PathBuf], deep: bool) -> HeaderIndex {
+    type Names = (Vec<String>, Vec<u64>);
+    let found: Mutex<Vec<(PathBuf, Names)>> = Mutex::new(Vec::new());
     for root in roots {
         ignore::WalkBuilder::new(root)
             .standard_filters(false)
@@ -336,10 +436,10 @@ fn index_headers(roots: &[PathBuf], deep: bool) -> HashMap<String, Vec<PathBuf>>
                         let p = e.path();
                         if p.extension().is_some_and(|x| x == "h") {
                             if let Ok(text) = fs::read(p) {
-                                let names = defined_names(&text);
-                                if !names.is_empty() {
+                                let names = (defined_names(&text), function_hashes(&text));
+                                if !names.0.is_empty() || !names.1.is_empty() {
                                     let mut f = found.lock().expect("no panics while locked");
-                                    f.extend(names.into_iter().map(|n| (n, p.to_path_buf())));
+                                    f.push((p.to_path_buf(), names));
                                 }
                             }
                         }
@@ -348,15 +448,193 @@ fn index_headers(roots: &[PathBuf], deep: bool) -> HashMap<String, Vec<PathBuf>>
                 })
             });
     }
-    let mut map: HashMap<String, Vec<PathBuf>> = HashMap::new();
-    for (n, p) in found.into_inner().expect("no panics while locked") {
-        map.entry(n).or_default().push(p);
-    }
+    let mut found = found.into_inner().expect("no panics while locked");
     // The walk's order is not fixed; the lookups' must be.
-    for v in map.values_mut() {
-        v.sort();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut index = HeaderIndex::default();
+    for (id, (path, (types, functions))) in found.into_iter().enumerate() {
+        let id = u32::try_from(id).expect("fewer than 2^32 headers");
+        index.files.push(path);
+        for n in types {
+            let ids = index.types.entry(n).or_default();
+            if ids.last() != Some(&id) {
+                ids.push(id);
+            }
+        }
+        index
+            .functions
+            .extend(functions.into_iter().map(|h| (h, id)));
     }
-    map
+    index.functions.sort_unstable();
+    index
+}
+
+/// Words a declaration may put before a function's name that a statement
+/// puts before a call (`return f(x)`), and words that look like calls
+/// (`if (x)`): neither declares a function.
+const NOT_DECLARATORS: &[&[u8]] = &[
+    b"return",
+    b"else",
+    b"case",
+    b"do",
+    b"goto",
+    b"sizeof",
+    b"typeof",
+    b"__typeof__",
+    b"if",
+    b"while",
+    b"for",
+    b"switch",
+];
+
+/// Offsets of the names in `text` that may be declared as functions there:
+/// `NAME(` (blanks allowed before `(`) after an identifier or `*`
+/// (`struct bio_vec *NAME(`, `int\nNAME(`, `#define NAME(`), not after
+/// `return` or `else`. A call that is a statement follows `;`, `{` or `}`,
+/// and one in an expression an operator or `(`, so few calls pass; the
+/// declarations are confirmed by parsing.
+fn function_name_offsets(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let is_blank = |b: u8| b == b' ' || b == b'\t';
+    memchr::memchr_iter(b'(', text).filter_map(move |paren| {
+        let mut e = paren;
+        while e > 0 && is_blank(text[e - 1]) {
+            e -= 1;
+        }
+        let mut s = e;
+        while s > 0 && source::is_ident_byte(text[s - 1]) {
+            s -= 1;
+        }
+        if s == e || text[s].is_ascii_digit() || NOT_DECLARATORS.contains(&&text[s..e]) {
+            return None;
+        }
+        let mut k = s;
+        while k > 0 && text[k - 1].is_ascii_whitespace() {
+            k -= 1;
+        }
+        let before = *text[..k].last()?;
+        if before == b'*' {
+            return Some((s, e));
+        }
+        if !source::is_ident_byte(before) {
+            return None;
+        }
+        let mut w = k;
+        while w > 0 && source::is_ident_byte(text[w - 1]) {
+            w -= 1;
+        }
+        (!NOT_DECLARATORS.contains(&&text[w..k])).then_some((s, e))
+    })
+}
+
+/// The hashes of the names [`function_name_offsets`] finds, each once.
+fn function_hashes(text: &[u8]) -> Vec<u64> {
+    let mut hashes: Vec<u64> = function_name_offsets(text)
+        .map(|(s, e)| name_hash(&text[s..e]))
+        .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
+}
+
+/// What a text says of a function name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Declared {
+    /// Nothing.
+    Nowhere,
+    /// Definitions or prototypes, all with this return type.
+    Function(CType),
+    /// A `#define` of that name: a call expands to something else.
+    Macro,
+    /// A declaration that may be its own does not parse, or two disagree.
+    Unsure,
+}
+
+/// What `text` declares of the function `name`, parsing only the
+/// top-level items where it looks declared.
+fn function_in(text: &[u8], name: &str) -> Declared {
+    if memchr::memmem::find(text, name.as_bytes()).is_none() {
+        return Declared::Nowhere;
+    }
+    if source::scan_defines(text).iter().any(|d| d.name == name) {
+        return Declared::Macro;
+    }
+    let at: Vec<usize> = function_name_offsets(text)
+        .filter(|&(s, e)| &text[s..e] == name.as_bytes())
+        .map(|(s, _)| s)
+        .collect();
+    if at.is_empty() {
+        return Declared::Nowhere;
+    }
+    let Some(spans) = source::top_level(text) else {
+        return Declared::Unsure;
+    };
+    let mut found: Option<CType> = None;
+    let mut last = None;
+    for o in at {
+        let k = spans.partition_point(|(_, r)| r.end <= o);
+        let Some((Span::Item, r)) = spans.get(k).filter(|(_, r)| r.start <= o) else {
+            continue;
+        };
+        if last.replace(k) == Some(k) {
+            continue;
+        }
+        let item = &text[r.clone()];
+        let blanked = source::blank_define_bodies(item, &source::scan_defines(item));
+        let tree = syntax::parse(&blanked);
+        let root = tree.root_node();
+        // Errors in a function's body leave its declarator readable.
+        if !syntax::errors_only_in_function_bodies(root) {
+            return Declared::Unsure;
+        }
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            if !matches!(decl.kind(), "function_definition" | "declaration") {
+                continue;
+            }
+            let Some(base) = decl
+                .child_by_field_name("type")
+                .map(|t| base_text(t, &blanked))
+            else {
+                continue;
+            };
+            let mut dc = decl.walk();
+            for d in decl.children_by_field_name("declarator", &mut dc) {
+                if let Some(ptr) = returned_pointers(d, &blanked, name) {
+                    let t = CType::new(&base, ptr);
+                    if found.get_or_insert_with(|| t.clone()) != &t {
+                        return Declared::Unsure;
+                    }
+                }
+            }
+        }
+    }
+    found.map_or(Declared::Nowhere, Declared::Function)
+}
+
+/// How many `*` the declarator `d` of the function `name` adds to its
+/// return type (`*name(...)` adds one); `None` when `d` declares
+/// something else, or a function that returns a function pointer.
+fn returned_pointers(mut d: Node, src: &[u8], name: &str) -> Option<u8> {
+    let mut ptr = 0u8;
+    loop {
+        match d.kind() {
+            "pointer_declarator" => {
+                ptr += 1;
+                d = d.child_by_field_name("declarator")?;
+            }
+            "attributed_declarator" => {
+                d = d
+                    .child_by_field_name("declarator")
+                    .or_else(|| d.named_child(0))?
+            }
+            "function_declarator" => {
+                let f = d.child_by_field_name("declarator")?;
+                return (f.kind() == "identifier" && &src[f.byte_range()] == name.as_bytes())
+                    .then_some(ptr);
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// The names `text` defines as `struct NAME {`, `union NAME {` or with
@@ -600,6 +878,51 @@ fn descriptor_type(t: Node, src: &[u8]) -> Option<CType> {
 /// enclosing block or `for`, or a parameter of the enclosing function.
 fn declared_type(n: Node, src: &[u8]) -> Option<CType> {
     let name = &src[n.byte_range()];
+    for decl in visible_declarations(n) {
+        let Some(base) = decl.child_by_field_name("type").map(|t| base_text(t, src)) else {
+            continue;
+        };
+        let mut dc = decl.walk();
+        for d in decl.children_by_field_name("declarator", &mut dc) {
+            if let Some((dn, ptr)) = declarator_name(d, src) {
+                if dn.as_bytes() == name {
+                    return Some(CType::new(&base, ptr));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// True when a local or a parameter declares identifier `n`'s name, as
+/// anything (a function pointer too).
+fn declares_locally(n: Node, src: &[u8]) -> bool {
+    let name = &src[n.byte_range()];
+    visible_declarations(n).into_iter().any(|decl| {
+        let mut dc = decl.walk();
+        let found = decl
+            .children_by_field_name("declarator", &mut dc)
+            .any(|d| declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name));
+        found
+    })
+}
+
+/// The identifier a declarator declares, whatever it declares it as.
+fn declared_identifier(mut d: Node) -> Option<Node> {
+    while d.kind() != "identifier" {
+        d = d
+            .child_by_field_name("declarator")
+            .or_else(|| (d.kind() == "parenthesized_declarator").then(|| d.named_child(0))?)?;
+    }
+    Some(d)
+}
+
+/// The declarations visible at `n` from its function: those of the
+/// enclosing blocks before it and of enclosing `for` headers, then the
+/// parameters; innermost first, and the latest first in a block
+/// (shadowing).
+fn visible_declarations(n: Node) -> Vec<Node> {
+    let mut out = Vec::new();
     let mut cur = n;
     while let Some(p) = cur.parent() {
         let mut cursor = p.walk();
@@ -627,23 +950,10 @@ fn declared_type(n: Node, src: &[u8]) -> Option<CType> {
             }
             _ => Vec::new(),
         };
-        // The latest declaration wins (shadowing).
-        for decl in decls.iter().rev() {
-            let Some(base) = decl.child_by_field_name("type").map(|t| base_text(t, src)) else {
-                continue;
-            };
-            let mut dc = decl.walk();
-            for d in decl.children_by_field_name("declarator", &mut dc) {
-                if let Some((dn, ptr)) = declarator_name(d, src) {
-                    if dn.as_bytes() == name {
-                        return Some(CType::new(&base, ptr));
-                    }
-                }
-            }
-        }
+        out.extend(decls.into_iter().rev());
         cur = p;
     }
-    None
+    out
 }
 
 fn function_parameters(mut d: Node) -> Option<Node> {
@@ -712,8 +1022,13 @@ mod tests {
     use super::*;
 
     /// The type of the expression `expr`, written as `x(expr);` or
-    /// `= expr;` in `code` (a file), as the index sees it.
+    /// `= expr;` in `code` (a file), as an index without headers sees it.
     fn ty(code: &str, expr: &str) -> (Option<String>, Evidence) {
+        ty_in(&TypeIndex::default(), code, expr)
+    }
+
+    /// The type of `expr` in `code`, as `idx` sees it.
+    fn ty_in(idx: &TypeIndex, code: &str, expr: &str) -> (Option<String>, Evidence) {
         let tree = syntax::parse(code.as_bytes());
         // As the argument of `x(...)`, or alone on the right of `=`.
         let at = code
@@ -729,7 +1044,7 @@ mod tests {
         while n.byte_range() != (at..at + expr.len()) {
             n = n.parent().unwrap();
         }
-        let (t, ev) = TypeIndex::default().type_of(n, code.as_bytes(), None);
+        let (t, ev) = idx.type_of(n, code.as_bytes(), None);
         (t.map(|t| t.to_string()), ev)
     }
 
@@ -920,5 +1235,119 @@ void f(struct bio *bio)
         assert_eq!(bv(&a), Some(CType::new("struct bio_vec", 0)));
         assert_eq!(bv(&b), Some(CType::new("struct page", 1)));
         assert_eq!(bv(tree.path()), None);
+    }
+
+    #[test]
+    fn calls_have_the_return_type_their_declaration_gives() {
+        let code = format!(
+            "{HEADER}\
+struct bio_vec *lookup(int i);
+static inline struct bio_vec *
+first(struct bio *bio)
+{{
+\treturn bio->bi_io_vec;
+}}
+struct bio_vec *twice(int i);
+struct page *twice(int i);
+struct bio_vec *via_macro(int i);
+#define via_macro(i) lookup(i)
+struct bio_vec *(*getter(int i))(void);
+struct bio_vec *hook(int i);
+void f(struct bio *bio, int i, struct page *(*hook)(int))
+{{
+\tx(lookup(i));
+\tx(first(bio)->bv_len);
+\tx((first)(bio));
+\tx(via_macro(i));
+\tx(hook(i));
+\tx(twice(i));
+\tx(getter(i));
+\tx(undeclared(i));
+\tx(bio->ops->get(i));
+}}
+"
+        );
+        let t = |e: &str| ty(&code, e);
+        let certain = |s: &str| (Some(s.to_string()), Evidence::Certain);
+        let unknown = (None, Evidence::Unknown);
+        assert_eq!(t("lookup(i)"), certain("struct bio_vec *"));
+        assert_eq!(t("first(bio)->bv_len"), certain("unsigned int"));
+        assert_eq!(t("(first)(bio)"), certain("struct bio_vec *"));
+        // A macro's result has no declared type; it hides the function.
+        assert_eq!(t("via_macro(i)"), unknown);
+        // So does a parameter.
+        assert_eq!(t("hook(i)"), unknown);
+        // Declarations that disagree tell nothing.
+        assert_eq!(t("twice(i)"), unknown);
+        // A function that returns a function pointer.
+        assert_eq!(t("getter(i)"), unknown);
+        assert_eq!(t("undeclared(i)"), unknown);
+        assert_eq!(t("bio->ops->get(i)"), unknown);
+    }
+
+    #[test]
+    fn return_types_come_from_the_headers_unless_a_macro_hides_them() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("linux")).unwrap();
+        let bio_h = format!(
+            "{HEADER}\
+#ifdef CONFIG_BLK
+static inline struct bio_vec *bio_first_bvec_all(struct bio *bio)
+{{
+\tWARN_ON_ONCE(bio_flagged(bio, BIO_CLONED));
+\treturn bio->bi_io_vec;
+}}
+#else
+static inline struct bio_vec *bio_first_bvec_all(struct bio *bio) {{ return NULL; }}
+#endif
+struct bio_vec *bvec_at(struct bio *bio, int i);
+struct bio_vec *odd(int i);
+"
+        );
+        fs::write(dir.path().join("linux/bio.h"), bio_h).unwrap();
+        fs::write(
+            dir.path().join("linux/bvec.h"),
+            "/* bvec_at() is in bio.h */\n#define odd(i) (&table[i])\n",
+        )
+        .unwrap();
+        let idx = TypeIndex::new(vec![dir.path().to_path_buf()]);
+        let code = "\
+void f(struct bio *bio, int i)
+{
+\tx(bio_first_bvec_all(bio));
+\tx(bvec_at(bio, i));
+\tx(odd(i));
+\tx(nowhere(i));
+}
+";
+        let t = |e: &str| ty_in(&idx, code, e);
+        let certain = |s: &str| (Some(s.to_string()), Evidence::Certain);
+        assert_eq!(t("bio_first_bvec_all(bio)"), certain("struct bio_vec *"));
+        assert_eq!(t("bvec_at(bio, i)"), certain("struct bio_vec *"));
+        // bio.h declares it, bvec.h makes it a macro.
+        assert_eq!(t("odd(i)"), (None, Evidence::Unknown));
+        assert_eq!(t("nowhere(i)"), (None, Evidence::Unknown));
+    }
+
+    #[test]
+    fn names_that_look_declared_as_functions() {
+        let text = b"\
+static inline struct bio_vec *first(struct bio *bio)
+{
+\tif (x)
+\t\treturn second(bio);
+\tthird(bio);
+\ty = fourth(bio) + fifth (bio);
+\tint z = sixth(bio);
+}
+struct page *
+seventh (int a);
+#define eighth(x) ninth(x)
+__printf(1, 2) void tenth(const char *fmt, ...);
+";
+        let names: Vec<&str> = function_name_offsets(text)
+            .map(|(s, e)| std::str::from_utf8(&text[s..e]).unwrap())
+            .collect();
+        assert_eq!(names, ["first", "seventh", "eighth", "tenth"]);
     }
 }
