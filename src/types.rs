@@ -142,8 +142,27 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
 /// different structs of one name.
 type Scope = Option<PathBuf>;
 
-/// The members of one struct or union, by name.
-type Members = HashMap<String, CType>;
+/// The members of one struct or union.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Members {
+    /// Each member's type by its name; an anonymous struct or union is
+    /// `struct <anonymous>` or `union <anonymous>` here.
+    types: HashMap<String, CType>,
+    /// The members of the members whose type is an anonymous struct or
+    /// union (`union { struct iovec *iovec; struct bio_vec *bvec; } iov;`).
+    anonymous: HashMap<String, Arc<Members>>,
+}
+
+/// How [`TypeIndex::type_of`] names the anonymous struct or union type of
+/// member `member` of the type `outer`: `union <anonymous: struct
+/// iotlb_vec.iov>`, a path from a named type that finds its members again.
+fn anonymous_type(kw: &str, outer: &str, member: &str) -> String {
+    let path = outer
+        .split_once(" <anonymous: ")
+        .and_then(|(_, p)| p.strip_suffix('>'))
+        .unwrap_or(outer);
+    format!("{kw} <anonymous: {path}.{member}>")
+}
 
 /// The headers of some directories and the names each may define, found
 /// by a literal scan (a superset: definitions are confirmed by parsing).
@@ -248,17 +267,49 @@ impl TypeIndex {
         (lookup(&here).unwrap_or_default(), Some(dir.to_path_buf()))
     }
 
-    /// The members of `struct name` (or `union name`): from `local` (the
-    /// file being matched) first, else from the tree's headers.
-    fn members(&self, name: &str, local: &[u8], dir: Option<&Path>) -> Option<Arc<Members>> {
-        if let Some(m) = struct_members(local, name) {
+    /// The members of the struct or union type `base` (`struct bio`,
+    /// `union u`, or an anonymous one as [`anonymous_type`] names it).
+    fn aggregate_members(
+        &self,
+        base: &str,
+        local: &[u8],
+        dir: Option<&Path>,
+    ) -> Option<Arc<Members>> {
+        let (kw, rest) = base.split_once(' ')?;
+        if kw != "struct" && kw != "union" {
+            return None;
+        }
+        let Some(path) = rest.strip_prefix("<anonymous: ") else {
+            // `struct <anonymous>`: a local's type, not looked up.
+            return (!rest.starts_with('<'))
+                .then(|| self.members(kw, rest, local, dir))
+                .flatten();
+        };
+        let mut parts = path.strip_suffix('>')?.split('.');
+        let mut m = self.aggregate_members(parts.next()?, local, dir)?;
+        for member in parts {
+            m = Arc::clone(m.anonymous.get(member)?);
+        }
+        Some(m)
+    }
+
+    /// The members of `kw name` (`struct bio`, `union u`): from `local`
+    /// (the file being matched) first, else from the tree's headers.
+    fn members(
+        &self,
+        kw: &str,
+        name: &str,
+        local: &[u8],
+        dir: Option<&Path>,
+    ) -> Option<Arc<Members>> {
+        if let Some(m) = struct_members(local, kw, name) {
             return Some(Arc::new(m));
         }
         let (headers, scope) = self.headers_for(Kind::Type, name, dir);
-        self.structs.get((name.to_string(), scope), || {
+        self.structs.get((format!("{kw} {name}"), scope), || {
             headers
                 .iter()
-                .find_map(|h| fs::read(h).ok().and_then(|t| struct_members(&t, name)))
+                .find_map(|h| fs::read(h).ok().and_then(|t| struct_members(&t, kw, name)))
                 .map(Arc::new)
         })
     }
@@ -347,15 +398,20 @@ impl TypeIndex {
                 let Some(bt) = bt.map(|t| self.canonical(&t, src, dir)) else {
                     return (None, Evidence::Unknown);
                 };
-                if bt.ptr != u8::from(arrow) || !bt.base.starts_with("struct ") {
+                if bt.ptr != u8::from(arrow) {
                     return (None, Evidence::Unknown);
                 }
-                let name = bt.base.trim_start_matches("struct ");
-                match self
-                    .members(name, src, dir)
-                    .and_then(|m| m.get(text(field)).cloned())
-                {
-                    Some(t) => (Some(t), ev),
+                let Some(m) = self.aggregate_members(&bt.base, src, dir) else {
+                    return (None, Evidence::Unknown);
+                };
+                let field = text(field);
+                match m.types.get(field) {
+                    Some(t) if m.anonymous.contains_key(field) => {
+                        let kw = t.base.split(' ').next().unwrap_or("struct");
+                        let named = anonymous_type(kw, &bt.base, field);
+                        (Some(CType::new(&named, t.ptr)), ev)
+                    }
+                    Some(t) => (Some(t.clone()), ev),
                     None => (None, Evidence::Unknown),
                 }
             }
@@ -668,11 +724,12 @@ fn defined_names(text: &[u8]) -> Vec<String> {
     out
 }
 
-/// The members of `struct name` if `text` defines it.
-fn struct_members(text: &[u8], name: &str) -> Option<Members> {
+/// The members of `kw name` (`struct bio`, `union u`) if `text` defines
+/// it.
+fn struct_members(text: &[u8], kw: &str, name: &str) -> Option<Members> {
     // Parse only where it may be defined: `struct NAME {` (most files that
     // name a struct only use it).
-    let needle = format!("struct {name}");
+    let needle = format!("{kw} {name}");
     let at: Vec<usize> = memchr::memmem::find_iter(text, needle.as_bytes())
         .filter(|&i| {
             let e = i + needle.len();
@@ -681,8 +738,8 @@ fn struct_members(text: &[u8], name: &str) -> Option<Members> {
         })
         .collect();
     find_in_items(text, &at, |root, src| {
-        let body = find_struct(root, src, name)?;
-        let mut members = HashMap::new();
+        let body = find_struct(root, src, kw, name)?;
+        let mut members = Members::default();
         collect_members(body, src, &mut members);
         Some(members)
     })
@@ -738,8 +795,9 @@ fn find_in_items<T>(
 
 /// The members of a struct or union body, with those of anonymous inner
 /// structs and unions (`union { const struct bio_vec *bvec; ... };`) as
-/// the struct's own, as C has them.
-fn collect_members(body: Node, src: &[u8], members: &mut HashMap<String, CType>) {
+/// the struct's own, as C has them, and those of the anonymous types of
+/// members (`union { ... } iov;`).
+fn collect_members(body: Node, src: &[u8], members: &mut Members) {
     let mut cursor = body.walk();
     for field in body.named_children(&mut cursor) {
         // Members inside `#ifdef CONFIG_...` blocks are members too.
@@ -764,16 +822,29 @@ fn collect_members(body: Node, src: &[u8], members: &mut HashMap<String, CType>)
             continue;
         }
         let base = base_text(ty, src);
+        let anonymous = ty
+            .child_by_field_name("body")
+            .filter(|_| ty.child_by_field_name("name").is_none())
+            .map(|inner| {
+                let mut m = Members::default();
+                collect_members(inner, src, &mut m);
+                Arc::new(m)
+            });
         for d in declarators {
             if let Some((n, ptr)) = declarator_name(d, src) {
-                members.insert(n, CType::new(&base, ptr));
+                match &anonymous {
+                    Some(m) => members.anonymous.insert(n.clone(), Arc::clone(m)),
+                    None => members.anonymous.remove(&n),
+                };
+                members.types.insert(n, CType::new(&base, ptr));
             }
         }
     }
 }
 
-fn find_struct<'t>(n: Node<'t>, src: &[u8], name: &str) -> Option<Node<'t>> {
-    if matches!(n.kind(), "struct_specifier" | "union_specifier") {
+/// The body of the first definition of `kw name` below `n`.
+fn find_struct<'t>(n: Node<'t>, src: &[u8], kw: &str, name: &str) -> Option<Node<'t>> {
+    if n.kind().strip_suffix("_specifier") == Some(kw) {
         let named = n
             .child_by_field_name("name")
             .is_some_and(|x| &src[x.byte_range()] == name.as_bytes());
@@ -786,7 +857,7 @@ fn find_struct<'t>(n: Node<'t>, src: &[u8], name: &str) -> Option<Node<'t>> {
     let mut cursor = n.walk();
     let found = n
         .named_children(&mut cursor)
-        .find_map(|c| find_struct(c, src, name));
+        .find_map(|c| find_struct(c, src, kw, name));
     found
 }
 
@@ -1148,8 +1219,8 @@ void f(struct bio *bio)
     fn whole_file_members(text: &[u8], name: &str) -> Option<Members> {
         let blanked = source::blank_define_bodies(text, &source::scan_defines(text));
         let tree = syntax::parse(&blanked);
-        let body = find_struct(tree.root_node(), &blanked, name)?;
-        let mut members = HashMap::new();
+        let body = find_struct(tree.root_node(), &blanked, "struct", name)?;
+        let mut members = Members::default();
         collect_members(body, &blanked, &mut members);
         Some(members)
     }
@@ -1179,7 +1250,7 @@ void f(struct bio *bio)
             names.extend(["bv", "inner"].map(String::from));
             for name in names {
                 assert_eq!(
-                    struct_members(text, &name),
+                    struct_members(text, "struct", &name),
                     whole_file_members(text, &name),
                     "struct {name} in:\n{}",
                     String::from_utf8_lossy(text)
@@ -1189,13 +1260,14 @@ void f(struct bio *bio)
         }
         assert!(n_checked > 40, "only {n_checked} lookups compared");
         // And the cases find what they should.
-        let found = |case: usize, name: &str| struct_members(cases[case].as_bytes(), name);
+        let found =
+            |case: usize, name: &str| struct_members(cases[case].as_bytes(), "struct", name);
         let yes = found(0, "bv").unwrap();
-        assert_eq!(yes.keys().collect::<Vec<_>>(), ["yes"]);
+        assert_eq!(yes.types.keys().collect::<Vec<_>>(), ["yes"]);
         // Tree-sitter reads the `#else` branch's opening as the struct.
-        assert!(found(1, "bv").unwrap().contains_key("b"));
+        assert!(found(1, "bv").unwrap().types.contains_key("b"));
         let inner = found(2, "inner").unwrap();
-        assert_eq!(inner.get("i"), Some(&CType::new("int", 0)));
+        assert_eq!(inner.types.get("i"), Some(&CType::new("int", 0)));
         assert_eq!(found(3, "bv"), None);
     }
 
@@ -1229,8 +1301,8 @@ void f(struct bio *bio)
         fs::write(b.join("ctx.h"), "struct ctx { struct page *bv; };\n").unwrap();
         let idx = TypeIndex::new(vec![tree.path().join("include")]);
         let bv = |dir: &Path| {
-            idx.members("ctx", b"", Some(dir))
-                .and_then(|m| m.get("bv").cloned())
+            idx.members("struct", "ctx", b"", Some(dir))
+                .and_then(|m| m.types.get("bv").cloned())
         };
         assert_eq!(bv(&a), Some(CType::new("struct bio_vec", 0)));
         assert_eq!(bv(&b), Some(CType::new("struct page", 1)));
@@ -1349,5 +1421,58 @@ __printf(1, 2) void tenth(const char *fmt, ...);
             .map(|(s, e)| std::str::from_utf8(&text[s..e]).unwrap())
             .collect();
         assert_eq!(names, ["first", "seventh", "eighth", "tenth"]);
+    }
+
+    #[test]
+    fn members_of_anonymous_struct_and_union_types_are_known() {
+        let code = format!(
+            "{HEADER}\
+struct iovec;
+union vecs {{ struct iovec *iovec; struct bio_vec *bvec; }};
+struct iotlb_vec {{
+\tunion {{
+\t\tstruct iovec *iovec;
+\t\tstruct bio_vec *bvec;
+\t}} iov;
+\tstruct {{
+\t\tunion {{ struct bio_vec one; int none; }} inner;
+\t\tstruct {{ struct bio_vec many[2]; }} *more;
+\t}} deep[4];
+\tunion {{ struct bio_vec flat; }};
+\tint count;
+}};
+void f(struct iotlb_vec ivec, struct iotlb_vec *p, union vecs *u, int i)
+{{
+\tunion {{ struct bio_vec bvec[2]; }} local;
+\tx(ivec.iov);
+\tx(ivec.iov.bvec[0]);
+\tx(p->iov.iovec);
+\tx(p->deep[i].inner.one);
+\tx(p->deep[i].more->many[1]);
+\tx(p->deep[i].more.many);
+\tx(p->flat);
+\tx(u->bvec);
+\tx(local.bvec);
+}}
+"
+        );
+        let t = |e: &str| ty(&code, e);
+        let certain = |s: &str| (Some(s.to_string()), Evidence::Certain);
+        let unknown = (None, Evidence::Unknown);
+        assert_eq!(
+            t("ivec.iov"),
+            certain("union <anonymous: struct iotlb_vec.iov>")
+        );
+        assert_eq!(t("ivec.iov.bvec[0]"), certain("struct bio_vec"));
+        assert_eq!(t("p->iov.iovec"), certain("struct iovec *"));
+        assert_eq!(t("p->deep[i].inner.one"), certain("struct bio_vec"));
+        assert_eq!(t("p->deep[i].more->many[1]"), certain("struct bio_vec"));
+        // `more` is a pointer: `.` does not apply.
+        assert_eq!(t("p->deep[i].more.many"), unknown);
+        assert_eq!(t("p->flat"), certain("struct bio_vec"));
+        assert_eq!(t("u->bvec"), certain("struct bio_vec *"));
+        // FIXME: a local of an anonymous type could be looked up in its
+        // declaration; it is not yet.
+        assert_eq!(t("local.bvec"), unknown);
     }
 }
