@@ -634,8 +634,7 @@ fn function_in(text: &[u8], name: &str) -> Declared {
         if last.replace(k) == Some(k) {
             continue;
         }
-        let item = &text[r.clone()];
-        let blanked = source::blank_define_bodies(item, &source::scan_defines(item));
+        let blanked = declarations_text(&text[r.clone()]);
         let tree = syntax::parse(&blanked);
         let root = tree.root_node();
         // Errors in a function's body leave its declarator readable.
@@ -724,6 +723,81 @@ fn defined_names(text: &[u8]) -> Vec<String> {
     out
 }
 
+/// The kernel's attribute macros that tree-sitter cannot read where
+/// declarations put them (`struct bio_vec bvec[] __counted_by(nr_bvecs);`
+/// loses the member, `struct bio_vec * __must_check f(void)` the
+/// function), and whether they take arguments. None changes a type as
+/// bvmig sees it: address spaces, layout, checker hints.
+const ATTRIBUTE_MACROS: &[(&str, bool)] = &[
+    ("__counted_by", true),
+    ("__counted_by_le", true),
+    ("__counted_by_be", true),
+    ("__aligned", true),
+    ("__alloc_size", true),
+    ("__printf", true),
+    ("__packed", false),
+    ("__rcu", false),
+    ("__user", false),
+    ("__iomem", false),
+    ("__percpu", false),
+    ("__force", false),
+    ("__private", false),
+    ("__nonstring", false),
+    ("__randomize_layout", false),
+    ("__no_randomize_layout", false),
+    ("____cacheline_aligned", false),
+    ("____cacheline_aligned_in_smp", false),
+    ("__cacheline_aligned", false),
+    ("__cacheline_aligned_in_smp", false),
+    ("__must_check", false),
+    ("__always_inline", false),
+    ("__maybe_unused", false),
+];
+
+/// `text` as declarations are parsed from it: `#define` bodies blanked
+/// (see [`source::blank_define_bodies`]) and the [`ATTRIBUTE_MACROS`]
+/// with their arguments overwritten by spaces (newlines kept), outside
+/// directives, so that offsets and lines stay.
+fn declarations_text(text: &[u8]) -> Vec<u8> {
+    let mut out = source::blank_define_bodies(text, &source::scan_defines(text));
+    for &(name, args) in ATTRIBUTE_MACROS {
+        for at in source::word_occurrences(text, name) {
+            let line = memchr::memrchr(b'\n', &out[..at]).map_or(0, |k| k + 1);
+            if out[line..at].trim_ascii_start().starts_with(b"#") {
+                continue;
+            }
+            let mut end = at + name.len();
+            if args {
+                let open = end
+                    + out[end..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_whitespace())
+                        .count();
+                if out.get(open) == Some(&b'(') {
+                    let mut depth = 0usize;
+                    for (k, &b) in out[open..].iter().enumerate() {
+                        match b {
+                            b'(' => depth += 1,
+                            b')' => depth -= 1,
+                            _ => {}
+                        }
+                        if depth == 0 {
+                            end = open + k + 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            for b in &mut out[at..end] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The members of `kw name` (`struct bio`, `union u`) if `text` defines
 /// it.
 fn struct_members(text: &[u8], kw: &str, name: &str) -> Option<Members> {
@@ -762,7 +836,7 @@ fn find_in_items<T>(
         return None;
     }
     let parsed = |t: &[u8]| {
-        let blanked = source::blank_define_bodies(t, &source::scan_defines(t));
+        let blanked = declarations_text(t);
         let tree = syntax::parse(&blanked);
         (tree, blanked)
     };
@@ -1217,7 +1291,7 @@ void f(struct bio *bio)
     /// The members of `struct name` as the whole of `text` parsed at once
     /// gives them: the simple path the sliced lookup must agree with.
     fn whole_file_members(text: &[u8], name: &str) -> Option<Members> {
-        let blanked = source::blank_define_bodies(text, &source::scan_defines(text));
+        let blanked = declarations_text(text);
         let tree = syntax::parse(&blanked);
         let body = find_struct(tree.root_node(), &blanked, "struct", name)?;
         let mut members = Members::default();
@@ -1474,5 +1548,66 @@ void f(struct iotlb_vec ivec, struct iotlb_vec *p, union vecs *u, int i)
         // FIXME: a local of an anonymous type could be looked up in its
         // declaration; it is not yet.
         assert_eq!(t("local.bvec"), unknown);
+    }
+
+    #[test]
+    fn kernel_attribute_macros_do_not_hide_members_or_functions() {
+        let code = format!(
+            "{HEADER}\
+struct io_mapped_ubuf {{
+\tunsigned int nr_bvecs;
+\tstruct bio_vec __rcu *cur;
+\tstruct bio_vec last __aligned(sizeof(long));
+\tstruct bio_vec bvec[] __counted_by(nr_bvecs);
+}} __packed;
+static inline struct bio_vec * __must_check
+pick(struct io_mapped_ubuf *imu);
+static __always_inline struct bio_vec *other(int i) {{ return 0; }}
+void f(struct io_mapped_ubuf *imu, int i)
+{{
+\tx(imu->bvec[i]);
+\tx(imu->cur);
+\tx(imu->last);
+\tx(pick(imu));
+\tx(other(i));
+}}
+"
+        );
+        let t = |e: &str| ty(&code, e);
+        let certain = |s: &str| (Some(s.to_string()), Evidence::Certain);
+        assert_eq!(t("imu->bvec[i]"), certain("struct bio_vec"));
+        assert_eq!(t("imu->cur"), certain("struct bio_vec *"));
+        assert_eq!(t("imu->last"), certain("struct bio_vec"));
+        assert_eq!(t("pick(imu)"), certain("struct bio_vec *"));
+        assert_eq!(t("other(i)"), certain("struct bio_vec *"));
+    }
+
+    #[test]
+    fn attribute_macros_are_blanked_in_place() {
+        let text = "\
+#define __aligned(x) __attribute__((aligned(x)))
+struct s {
+\tu64 a __aligned(sizeof(struct { int x; }));
+\tchar __user *p; /* __user */
+\tint __counted_by_not;
+} __packed;
+";
+        let out = String::from_utf8(declarations_text(text.as_bytes())).unwrap();
+        // Offsets and lines stay.
+        assert_eq!(out.len(), text.len());
+        let newlines = |t: &str| t.match_indices('\n').map(|(i, _)| i).collect::<Vec<_>>();
+        assert_eq!(newlines(&out), newlines(text));
+        let trimmed: Vec<&str> = out.lines().map(str::trim_end).collect();
+        assert_eq!(
+            trimmed,
+            [
+                "#define __aligned(x) 0",
+                "struct s {",
+                "\tu64 a                                     ;",
+                "\tchar        *p; /*        */",
+                "\tint __counted_by_not;",
+                "}         ;",
+            ]
+        );
     }
 }
