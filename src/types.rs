@@ -2,14 +2,14 @@
 //! (`struct bio_vec *BV;`).
 //!
 //! An expression's type comes from declarations: of locals (in the blocks
-//! around it, before it), parameters, the members of structs (found in the
-//! file itself or in the kernel tree's `include/`, indexed once per run),
-//! typedefs, casts, `&`, `*` and indexing. A name no declaration covers may
-//! still be the variable of one of the kernel's bio_vec iterator macros.
-//! Each answer carries its evidence: `certain` when every step came from a
-//! declaration, `likely` when a step came from an iterator macro, `unknown`
-//! when some step is not known (a call's result, a global, a struct not
-//! found).
+//! around it, before it), parameters, the members of structs and the
+//! return types of functions (found in the file itself or in the kernel
+//! tree's `include/`, indexed once per run), typedefs, casts, `&`, `*` and
+//! indexing. A name no declaration covers may still be the variable of one
+//! of the kernel's bio_vec iterator macros. Each answer carries its
+//! evidence: `certain` when every step came from a declaration, `likely`
+//! when a step came from an iterator macro, `unknown` when some step is not
+//! known (a function-like macro's result, a global, a struct not found).
 //!
 //! **Invariant:** a typed metavariable matches only with `certain` or
 //! `likely` evidence; what is unknown is not rewritten.
@@ -17,12 +17,13 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tree_sitter::Node;
 
-use crate::source;
+use crate::source::{self, Span};
 use crate::syntax;
 
 /// A C type as typed metavariables need it: a base (`struct bio_vec`,
@@ -105,19 +106,136 @@ const ITERATORS: &[(&str, u8)] = &[
     ("bio_for_each_folio_all", 255),
 ];
 
-/// Struct members and typedefs of a tree, found on demand and kept for the
-/// run. Shared by the worker threads.
+/// Answers computed once per key and kept for the run. The first thread
+/// to ask for a key computes its answer without holding the map's lock, so
+/// lookups of other keys go on meanwhile; threads asking for the same key
+/// wait for that answer instead of computing it again.
+#[derive(Debug)]
+struct Memo<K, V> {
+    cells: Mutex<HashMap<K, Arc<OnceLock<V>>>>,
+}
+
+impl<K, V> Default for Memo<K, V> {
+    fn default() -> Self {
+        Memo {
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> Memo<K, V> {
+    /// The answer for `key`, from `compute` the first time.
+    fn get(&self, key: K, compute: impl FnOnce() -> V) -> V {
+        let cell = Arc::clone(
+            self.cells
+                .lock()
+                .expect("no panics while locked")
+                .entry(key)
+                .or_default(),
+        );
+        cell.get_or_init(compute).clone()
+    }
+}
+
+/// Where a name's definition is looked for: the tree's `include/` (`None`)
+/// or the headers of one directory, since two directories may define
+/// different structs of one name.
+type Scope = Option<PathBuf>;
+
+/// The members of one struct or union.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Members {
+    /// Each member's type by its name; an anonymous struct or union is
+    /// `struct <anonymous>` or `union <anonymous>` here.
+    types: HashMap<String, CType>,
+    /// The members of the members whose type is an anonymous struct or
+    /// union (`union { struct iovec *iovec; struct bio_vec *bvec; } iov;`).
+    anonymous: HashMap<String, Arc<Members>>,
+}
+
+/// How [`TypeIndex::type_of`] names the anonymous struct or union type of
+/// member `member` of the type `outer`: `union <anonymous: struct
+/// iotlb_vec.iov>`, a path from a named type that finds its members again.
+fn anonymous_type(kw: &str, outer: &str, member: &str) -> String {
+    let path = outer
+        .split_once(" <anonymous: ")
+        .and_then(|(_, p)| p.strip_suffix('>'))
+        .unwrap_or(outer);
+    format!("{kw} <anonymous: {path}.{member}>")
+}
+
+/// The headers of some directories and the names each may define, found
+/// by a literal scan (a superset: definitions are confirmed by parsing).
+#[derive(Debug, Default)]
+struct HeaderIndex {
+    /// The headers, sorted: an id is an index here.
+    files: Vec<PathBuf>,
+    /// Names of `struct NAME {`, `union NAME {` and typedefs.
+    types: HashMap<String, Vec<u32>>,
+    /// Names that look declared as functions (`TYPE NAME(`), function-like
+    /// macros included: ([`name_hash`], header) pairs, sorted. Linux's
+    /// `include/` has a hundred thousand such names; pairs cost a sixth of
+    /// the memory a map of names would, and a collision only adds a
+    /// header to parse.
+    functions: Vec<(u64, u32)>,
+}
+
+impl HeaderIndex {
+    /// The headers that may define `name` as a `kind`, in path order;
+    /// `None` when none may.
+    fn files_for(&self, kind: Kind, name: &str) -> Option<Vec<PathBuf>> {
+        let path = |&i: &u32| self.files[i as usize].clone();
+        match kind {
+            Kind::Type => self
+                .types
+                .get(name)
+                .map(|ids| ids.iter().map(path).collect()),
+            Kind::Function => {
+                let h = name_hash(name.as_bytes());
+                let from = self.functions.partition_point(|p| p.0 < h);
+                let to = from + self.functions[from..].partition_point(|p| p.0 == h);
+                (to > from).then(|| {
+                    self.functions[from..to]
+                        .iter()
+                        .map(|p| path(&p.1))
+                        .collect()
+                })
+            }
+        }
+    }
+}
+
+/// A name's hash, the same in every run.
+fn name_hash(name: &[u8]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish()
+}
+
+/// Which names a lookup is about.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Struct, union and typedef names.
+    Type,
+    /// Function names.
+    Function,
+}
+
+/// Struct members, typedefs and function return types of a tree, found on
+/// demand and kept for the run. Shared by the worker threads.
 #[derive(Debug, Default)]
 pub struct TypeIndex {
     /// Directories whose headers define the tree's types (`include/`).
     roots: Vec<PathBuf>,
-    /// Header paths that mention `struct NAME {` or `typedef`, by name:
-    /// built once, on the first lookup.
-    headers: OnceLock<HashMap<String, Vec<PathBuf>>>,
+    /// The names the headers of `roots` define: built once, on the first
+    /// lookup.
+    headers: OnceLock<HeaderIndex>,
     /// The headers beside a file being matched (`drivers/md/raid5.h` for
     /// `raid5.c`), by directory, indexed when a name is not in `roots`.
-    local_headers: Mutex<HashMap<PathBuf, HashMap<String, Vec<PathBuf>>>>,
-    structs: Mutex<HashMap<String, Option<HashMap<String, CType>>>>,
+    local_headers: Memo<PathBuf, Arc<HeaderIndex>>,
+    structs: Memo<(String, Scope), Option<Arc<Members>>>,
+    typedefs: Memo<(String, Scope), Option<CType>>,
+    functions: Memo<(String, Scope), Option<CType>>,
 }
 
 impl TypeIndex {
@@ -129,54 +247,111 @@ impl TypeIndex {
         }
     }
 
-    /// Headers that may define `struct name` or the typedef `name`: those
-    /// of `roots`, else those in `dir` (the matched file's directory).
-    fn headers_for(&self, name: &str, dir: Option<&Path>) -> Vec<PathBuf> {
-        let map = self
+    /// Headers that may define `name` as a `kind`: those of `roots`, else
+    /// those in `dir` (the matched file's directory); and the scope they
+    /// were found in.
+    fn headers_for(&self, kind: Kind, name: &str, dir: Option<&Path>) -> (Vec<PathBuf>, Scope) {
+        let lookup = |index: &HeaderIndex| index.files_for(kind, name);
+        let tree = self
             .headers
             .get_or_init(|| index_headers(&self.roots, true));
-        if let Some(found) = map.get(name) {
-            return found.clone();
+        if let Some(found) = lookup(tree) {
+            return (found, None);
         }
         let Some(dir) = dir else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
-        let mut local = self.local_headers.lock().expect("no panics while locked");
-        let here = local
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| index_headers(&[dir.to_path_buf()], false));
-        here.get(name).cloned().unwrap_or_default()
+        let here = self.local_headers.get(dir.to_path_buf(), || {
+            Arc::new(index_headers(&[dir.to_path_buf()], false))
+        });
+        (lookup(&here).unwrap_or_default(), Some(dir.to_path_buf()))
     }
 
-    /// The members of `struct name` (or `union name`): from `local` (the
-    /// file being matched) first, else from the tree's headers.
+    /// The members of the struct or union type `base` (`struct bio`,
+    /// `union u`, or an anonymous one as [`anonymous_type`] names it).
+    fn aggregate_members(
+        &self,
+        base: &str,
+        local: &[u8],
+        dir: Option<&Path>,
+    ) -> Option<Arc<Members>> {
+        let (kw, rest) = base.split_once(' ')?;
+        if kw != "struct" && kw != "union" {
+            return None;
+        }
+        let Some(path) = rest.strip_prefix("<anonymous: ") else {
+            // `struct <anonymous>`: a local's type, not looked up.
+            return (!rest.starts_with('<'))
+                .then(|| self.members(kw, rest, local, dir))
+                .flatten();
+        };
+        let mut parts = path.strip_suffix('>')?.split('.');
+        let mut m = self.aggregate_members(parts.next()?, local, dir)?;
+        for member in parts {
+            m = Arc::clone(m.anonymous.get(member)?);
+        }
+        Some(m)
+    }
+
+    /// The members of `kw name` (`struct bio`, `union u`): from `local`
+    /// (the file being matched) first, else from the tree's headers.
     fn members(
         &self,
+        kw: &str,
         name: &str,
         local: &[u8],
         dir: Option<&Path>,
-    ) -> Option<HashMap<String, CType>> {
-        if let Some(m) = struct_members(local, name) {
-            return Some(m);
+    ) -> Option<Arc<Members>> {
+        if let Some(m) = struct_members(local, kw, name) {
+            return Some(Arc::new(m));
         }
-        let mut cache = self.structs.lock().expect("no panics while locked");
-        if let Some(found) = cache.get(name) {
-            return found.clone();
-        }
-        let found = self
-            .headers_for(name, dir)
-            .iter()
-            .find_map(|h| fs::read(h).ok().and_then(|t| struct_members(&t, name)));
-        cache.insert(name.to_string(), found.clone());
-        found
+        let (headers, scope) = self.headers_for(Kind::Type, name, dir);
+        self.structs.get((format!("{kw} {name}"), scope), || {
+            headers
+                .iter()
+                .find_map(|h| fs::read(h).ok().and_then(|t| struct_members(&t, kw, name)))
+                .map(Arc::new)
+        })
     }
 
     /// What the typedef `name` stands for, from `local` or the headers.
     fn typedef(&self, name: &str, local: &[u8], dir: Option<&Path>) -> Option<CType> {
-        typedef_in(local, name).or_else(|| {
-            self.headers_for(name, dir)
+        if let Some(t) = typedef_in(local, name) {
+            return Some(t);
+        }
+        let (headers, scope) = self.headers_for(Kind::Type, name, dir);
+        self.typedefs.get((name.to_string(), scope), || {
+            headers
                 .iter()
                 .find_map(|h| fs::read(h).ok().and_then(|t| typedef_in(&t, name)))
+        })
+    }
+
+    /// The return type of the function `name`: from its definitions and
+    /// prototypes in `local` (the file being matched), else in the
+    /// headers. `None` when it is not found, when it is a macro (whose
+    /// result has no declared type), when a declaration that may be its
+    /// own does not parse, or when its declarations disagree.
+    fn function_type(&self, name: &str, local: &[u8], dir: Option<&Path>) -> Option<CType> {
+        match function_in(local, name) {
+            Declared::Nowhere => {}
+            Declared::Function(t) => return Some(t),
+            Declared::Macro | Declared::Unsure => return None,
+        }
+        let (headers, scope) = self.headers_for(Kind::Function, name, dir);
+        self.functions.get((name.to_string(), scope), || {
+            let mut found: Option<CType> = None;
+            for h in &headers {
+                let Ok(text) = fs::read(h) else { continue };
+                match function_in(&text, name) {
+                    Declared::Nowhere => {}
+                    Declared::Function(t) if found.as_ref().is_none_or(|f| *f == t) => {
+                        found = Some(t)
+                    }
+                    Declared::Function(_) | Declared::Macro | Declared::Unsure => return None,
+                }
+            }
+            found
         })
     }
 
@@ -223,15 +398,20 @@ impl TypeIndex {
                 let Some(bt) = bt.map(|t| self.canonical(&t, src, dir)) else {
                     return (None, Evidence::Unknown);
                 };
-                if bt.ptr != u8::from(arrow) || !bt.base.starts_with("struct ") {
+                if bt.ptr != u8::from(arrow) {
                     return (None, Evidence::Unknown);
                 }
-                let name = bt.base.trim_start_matches("struct ");
-                match self
-                    .members(name, src, dir)
-                    .and_then(|m| m.get(text(field)).cloned())
-                {
-                    Some(t) => (Some(t), ev),
+                let Some(m) = self.aggregate_members(&bt.base, src, dir) else {
+                    return (None, Evidence::Unknown);
+                };
+                let field = text(field);
+                match m.types.get(field) {
+                    Some(t) if m.anonymous.contains_key(field) => {
+                        let kw = t.base.split(' ').next().unwrap_or("struct");
+                        let named = anonymous_type(kw, &bt.base, field);
+                        (Some(CType::new(&named, t.ptr)), ev)
+                    }
+                    Some(t) => (Some(t.clone()), ev),
                     None => (None, Evidence::Unknown),
                 }
             }
@@ -265,6 +445,20 @@ impl TypeIndex {
                     None => (None, Evidence::Unknown),
                 }
             }
+            "call_expression" => {
+                let Some(f) = n.child_by_field_name("function").map(syntax::strip_parens) else {
+                    return (None, Evidence::Unknown);
+                };
+                // A local or parameter of that name (a function pointer)
+                // hides the function.
+                if f.kind() != "identifier" || declares_locally(f, src) {
+                    return (None, Evidence::Unknown);
+                }
+                match self.function_type(text(f), src, dir) {
+                    Some(t) => (Some(t), Evidence::Certain),
+                    None => (None, Evidence::Unknown),
+                }
+            }
             "cast_expression" | "compound_literal_expression" => {
                 match n
                     .child_by_field_name("type")
@@ -279,10 +473,12 @@ impl TypeIndex {
     }
 }
 
-/// The names the headers below `roots` define (see [`defined_names`]),
-/// read in parallel; only the top level of each root unless `deep`.
-fn index_headers(roots: &[PathBuf], deep: bool) -> HashMap<String, Vec<PathBuf>> {
-    let found: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+/// The names the headers below `roots` define (see [`defined_names`] and
+/// [`function_names`]), read in parallel; only the top level of each root
+/// unless `deep`.
+fn index_headers(roots: &[PathBuf], deep: bool) -> HeaderIndex {
+    type Names = (Vec<String>, Vec<u64>);
+    let found: Mutex<Vec<(PathBuf, Names)>> = Mutex::new(Vec::new());
     for root in roots {
         ignore::WalkBuilder::new(root)
             .standard_filters(false)
@@ -296,10 +492,10 @@ fn index_headers(roots: &[PathBuf], deep: bool) -> HashMap<String, Vec<PathBuf>>
                         let p = e.path();
                         if p.extension().is_some_and(|x| x == "h") {
                             if let Ok(text) = fs::read(p) {
-                                let names = defined_names(&text);
-                                if !names.is_empty() {
+                                let names = (defined_names(&text), function_hashes(&text));
+                                if !names.0.is_empty() || !names.1.is_empty() {
                                     let mut f = found.lock().expect("no panics while locked");
-                                    f.extend(names.into_iter().map(|n| (n, p.to_path_buf())));
+                                    f.push((p.to_path_buf(), names));
                                 }
                             }
                         }
@@ -308,15 +504,192 @@ fn index_headers(roots: &[PathBuf], deep: bool) -> HashMap<String, Vec<PathBuf>>
                 })
             });
     }
-    let mut map: HashMap<String, Vec<PathBuf>> = HashMap::new();
-    for (n, p) in found.into_inner().expect("no panics while locked") {
-        map.entry(n).or_default().push(p);
-    }
+    let mut found = found.into_inner().expect("no panics while locked");
     // The walk's order is not fixed; the lookups' must be.
-    for v in map.values_mut() {
-        v.sort();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut index = HeaderIndex::default();
+    for (id, (path, (types, functions))) in found.into_iter().enumerate() {
+        let id = u32::try_from(id).expect("fewer than 2^32 headers");
+        index.files.push(path);
+        for n in types {
+            let ids = index.types.entry(n).or_default();
+            if ids.last() != Some(&id) {
+                ids.push(id);
+            }
+        }
+        index
+            .functions
+            .extend(functions.into_iter().map(|h| (h, id)));
     }
-    map
+    index.functions.sort_unstable();
+    index
+}
+
+/// Words a declaration may put before a function's name that a statement
+/// puts before a call (`return f(x)`), and words that look like calls
+/// (`if (x)`): neither declares a function.
+const NOT_DECLARATORS: &[&[u8]] = &[
+    b"return",
+    b"else",
+    b"case",
+    b"do",
+    b"goto",
+    b"sizeof",
+    b"typeof",
+    b"__typeof__",
+    b"if",
+    b"while",
+    b"for",
+    b"switch",
+];
+
+/// Offsets of the names in `text` that may be declared as functions there:
+/// `NAME(` (blanks allowed before `(`) after an identifier or `*`
+/// (`struct bio_vec *NAME(`, `int\nNAME(`, `#define NAME(`), not after
+/// `return` or `else`. A call that is a statement follows `;`, `{` or `}`,
+/// and one in an expression an operator or `(`, so few calls pass; the
+/// declarations are confirmed by parsing.
+fn function_name_offsets(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let is_blank = |b: u8| b == b' ' || b == b'\t';
+    memchr::memchr_iter(b'(', text).filter_map(move |paren| {
+        let mut e = paren;
+        while e > 0 && is_blank(text[e - 1]) {
+            e -= 1;
+        }
+        let mut s = e;
+        while s > 0 && source::is_ident_byte(text[s - 1]) {
+            s -= 1;
+        }
+        if s == e || text[s].is_ascii_digit() || NOT_DECLARATORS.contains(&&text[s..e]) {
+            return None;
+        }
+        let mut k = s;
+        while k > 0 && text[k - 1].is_ascii_whitespace() {
+            k -= 1;
+        }
+        let before = *text[..k].last()?;
+        if before == b'*' {
+            return Some((s, e));
+        }
+        if !source::is_ident_byte(before) {
+            return None;
+        }
+        let mut w = k;
+        while w > 0 && source::is_ident_byte(text[w - 1]) {
+            w -= 1;
+        }
+        (!NOT_DECLARATORS.contains(&&text[w..k])).then_some((s, e))
+    })
+}
+
+/// The hashes of the names [`function_name_offsets`] finds, each once.
+fn function_hashes(text: &[u8]) -> Vec<u64> {
+    let mut hashes: Vec<u64> = function_name_offsets(text)
+        .map(|(s, e)| name_hash(&text[s..e]))
+        .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    hashes
+}
+
+/// What a text says of a function name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Declared {
+    /// Nothing.
+    Nowhere,
+    /// Definitions or prototypes, all with this return type.
+    Function(CType),
+    /// A `#define` of that name: a call expands to something else.
+    Macro,
+    /// A declaration that may be its own does not parse, or two disagree.
+    Unsure,
+}
+
+/// What `text` declares of the function `name`, parsing only the
+/// top-level items where it looks declared.
+fn function_in(text: &[u8], name: &str) -> Declared {
+    if memchr::memmem::find(text, name.as_bytes()).is_none() {
+        return Declared::Nowhere;
+    }
+    if source::scan_defines(text).iter().any(|d| d.name == name) {
+        return Declared::Macro;
+    }
+    let at: Vec<usize> = function_name_offsets(text)
+        .filter(|&(s, e)| &text[s..e] == name.as_bytes())
+        .map(|(s, _)| s)
+        .collect();
+    if at.is_empty() {
+        return Declared::Nowhere;
+    }
+    let Some(spans) = source::top_level(text) else {
+        return Declared::Unsure;
+    };
+    let mut found: Option<CType> = None;
+    let mut last = None;
+    for o in at {
+        let k = spans.partition_point(|(_, r)| r.end <= o);
+        let Some((Span::Item, r)) = spans.get(k).filter(|(_, r)| r.start <= o) else {
+            continue;
+        };
+        if last.replace(k) == Some(k) {
+            continue;
+        }
+        let blanked = declarations_text(&text[r.clone()]);
+        let tree = syntax::parse(&blanked);
+        let root = tree.root_node();
+        // Errors in a function's body leave its declarator readable.
+        if !syntax::errors_only_in_function_bodies(root) {
+            return Declared::Unsure;
+        }
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            if !matches!(decl.kind(), "function_definition" | "declaration") {
+                continue;
+            }
+            let Some(base) = decl
+                .child_by_field_name("type")
+                .map(|t| base_text(t, &blanked))
+            else {
+                continue;
+            };
+            let mut dc = decl.walk();
+            for d in decl.children_by_field_name("declarator", &mut dc) {
+                if let Some(ptr) = returned_pointers(d, &blanked, name) {
+                    let t = CType::new(&base, ptr);
+                    if found.get_or_insert_with(|| t.clone()) != &t {
+                        return Declared::Unsure;
+                    }
+                }
+            }
+        }
+    }
+    found.map_or(Declared::Nowhere, Declared::Function)
+}
+
+/// How many `*` the declarator `d` of the function `name` adds to its
+/// return type (`*name(...)` adds one); `None` when `d` declares
+/// something else, or a function that returns a function pointer.
+fn returned_pointers(mut d: Node, src: &[u8], name: &str) -> Option<u8> {
+    let mut ptr = 0u8;
+    loop {
+        match d.kind() {
+            "pointer_declarator" => {
+                ptr += 1;
+                d = d.child_by_field_name("declarator")?;
+            }
+            "attributed_declarator" => {
+                d = d
+                    .child_by_field_name("declarator")
+                    .or_else(|| d.named_child(0))?
+            }
+            "function_declarator" => {
+                let f = d.child_by_field_name("declarator")?;
+                return (f.kind() == "identifier" && &src[f.byte_range()] == name.as_bytes())
+                    .then_some(ptr);
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// The names `text` defines as `struct NAME {`, `union NAME {` or with
@@ -350,32 +723,155 @@ fn defined_names(text: &[u8]) -> Vec<String> {
     out
 }
 
-/// The members of `struct name` if `text` defines it.
-fn struct_members(text: &[u8], name: &str) -> Option<HashMap<String, CType>> {
-    // Parse only a text that defines it: `struct NAME {` (most files that
+/// The kernel's attribute macros that tree-sitter cannot read where
+/// declarations put them (`struct bio_vec bvec[] __counted_by(nr_bvecs);`
+/// loses the member, `struct bio_vec * __must_check f(void)` the
+/// function), and whether they take arguments. None changes a type as
+/// bvmig sees it: address spaces, layout, checker hints.
+const ATTRIBUTE_MACROS: &[(&str, bool)] = &[
+    ("__counted_by", true),
+    ("__counted_by_le", true),
+    ("__counted_by_be", true),
+    ("__aligned", true),
+    ("__alloc_size", true),
+    ("__printf", true),
+    ("__packed", false),
+    ("__rcu", false),
+    ("__user", false),
+    ("__iomem", false),
+    ("__percpu", false),
+    ("__force", false),
+    ("__private", false),
+    ("__nonstring", false),
+    ("__randomize_layout", false),
+    ("__no_randomize_layout", false),
+    ("____cacheline_aligned", false),
+    ("____cacheline_aligned_in_smp", false),
+    ("__cacheline_aligned", false),
+    ("__cacheline_aligned_in_smp", false),
+    ("__must_check", false),
+    ("__always_inline", false),
+    ("__maybe_unused", false),
+];
+
+/// `text` as declarations are parsed from it: `#define` bodies blanked
+/// (see [`source::blank_define_bodies`]) and the [`ATTRIBUTE_MACROS`]
+/// with their arguments overwritten by spaces (newlines kept), outside
+/// directives, so that offsets and lines stay.
+fn declarations_text(text: &[u8]) -> Vec<u8> {
+    let mut out = source::blank_define_bodies(text, &source::scan_defines(text));
+    for &(name, args) in ATTRIBUTE_MACROS {
+        for at in source::word_occurrences(text, name) {
+            let line = memchr::memrchr(b'\n', &out[..at]).map_or(0, |k| k + 1);
+            if out[line..at].trim_ascii_start().starts_with(b"#") {
+                continue;
+            }
+            let mut end = at + name.len();
+            if args {
+                let open = end
+                    + out[end..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_whitespace())
+                        .count();
+                if out.get(open) == Some(&b'(') {
+                    let mut depth = 0usize;
+                    for (k, &b) in out[open..].iter().enumerate() {
+                        match b {
+                            b'(' => depth += 1,
+                            b')' => depth -= 1,
+                            _ => {}
+                        }
+                        if depth == 0 {
+                            end = open + k + 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            for b in &mut out[at..end] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The members of `kw name` (`struct bio`, `union u`) if `text` defines
+/// it.
+fn struct_members(text: &[u8], kw: &str, name: &str) -> Option<Members> {
+    // Parse only where it may be defined: `struct NAME {` (most files that
     // name a struct only use it).
-    let needle = format!("struct {name}");
-    let defines_it = memchr::memmem::find_iter(text, needle.as_bytes()).any(|i| {
-        let e = i + needle.len();
-        !text.get(e).is_some_and(|b| source::is_ident_byte(*b))
-            && text[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-    });
-    if !defines_it {
+    let needle = format!("{kw} {name}");
+    let at: Vec<usize> = memchr::memmem::find_iter(text, needle.as_bytes())
+        .filter(|&i| {
+            let e = i + needle.len();
+            !text.get(e).is_some_and(|b| source::is_ident_byte(*b))
+                && text[e..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        })
+        .collect();
+    find_in_items(text, &at, |root, src| {
+        let body = find_struct(root, src, kw, name)?;
+        let mut members = Members::default();
+        collect_members(body, src, &mut members);
+        Some(members)
+    })
+}
+
+/// What `find` finds in the tree of `text`, parsing only the top-level
+/// items (as [`source::top_level`] guesses them) that hold one of the
+/// offsets `at` (sorted), in order: a struct's definition in a header of
+/// thousands of lines is one item. The whole text is parsed instead when
+/// the guess fails or an item does not parse cleanly (the guess may have
+/// cut it wrongly), so that parsing less never changes the answer of a
+/// file that parses; an offset in a comment or a directive between items
+/// holds no definition.
+fn find_in_items<T>(
+    text: &[u8],
+    at: &[usize],
+    find: impl Fn(Node, &[u8]) -> Option<T>,
+) -> Option<T> {
+    if at.is_empty() {
         return None;
     }
-    let defines = source::scan_defines(text);
-    let blanked = source::blank_define_bodies(text, &defines);
-    let tree = syntax::parse(&blanked);
-    let body = find_struct(tree.root_node(), &blanked, name)?;
-    let mut members = HashMap::new();
-    collect_members(body, &blanked, &mut members);
-    Some(members)
+    let parsed = |t: &[u8]| {
+        let blanked = declarations_text(t);
+        let tree = syntax::parse(&blanked);
+        (tree, blanked)
+    };
+    let whole = || {
+        let (tree, src) = parsed(text);
+        find(tree.root_node(), &src)
+    };
+    let Some(spans) = source::top_level(text) else {
+        return whole();
+    };
+    let mut last = None;
+    for &o in at {
+        let k = spans.partition_point(|(_, r)| r.end <= o);
+        let Some((Span::Item, r)) = spans.get(k).filter(|(_, r)| r.start <= o) else {
+            continue;
+        };
+        if last.replace(k) == Some(k) {
+            continue;
+        }
+        let (tree, src) = parsed(&text[r.clone()]);
+        if syntax::error_count(tree.root_node()) > 0 {
+            return whole();
+        }
+        if let Some(found) = find(tree.root_node(), &src) {
+            return Some(found);
+        }
+    }
+    None
 }
 
 /// The members of a struct or union body, with those of anonymous inner
 /// structs and unions (`union { const struct bio_vec *bvec; ... };`) as
-/// the struct's own, as C has them.
-fn collect_members(body: Node, src: &[u8], members: &mut HashMap<String, CType>) {
+/// the struct's own, as C has them, and those of the anonymous types of
+/// members (`union { ... } iov;`).
+fn collect_members(body: Node, src: &[u8], members: &mut Members) {
     let mut cursor = body.walk();
     for field in body.named_children(&mut cursor) {
         // Members inside `#ifdef CONFIG_...` blocks are members too.
@@ -400,16 +896,29 @@ fn collect_members(body: Node, src: &[u8], members: &mut HashMap<String, CType>)
             continue;
         }
         let base = base_text(ty, src);
+        let anonymous = ty
+            .child_by_field_name("body")
+            .filter(|_| ty.child_by_field_name("name").is_none())
+            .map(|inner| {
+                let mut m = Members::default();
+                collect_members(inner, src, &mut m);
+                Arc::new(m)
+            });
         for d in declarators {
             if let Some((n, ptr)) = declarator_name(d, src) {
-                members.insert(n, CType::new(&base, ptr));
+                match &anonymous {
+                    Some(m) => members.anonymous.insert(n.clone(), Arc::clone(m)),
+                    None => members.anonymous.remove(&n),
+                };
+                members.types.insert(n, CType::new(&base, ptr));
             }
         }
     }
 }
 
-fn find_struct<'t>(n: Node<'t>, src: &[u8], name: &str) -> Option<Node<'t>> {
-    if matches!(n.kind(), "struct_specifier" | "union_specifier") {
+/// The body of the first definition of `kw name` below `n`.
+fn find_struct<'t>(n: Node<'t>, src: &[u8], kw: &str, name: &str) -> Option<Node<'t>> {
+    if n.kind().strip_suffix("_specifier") == Some(kw) {
         let named = n
             .child_by_field_name("name")
             .is_some_and(|x| &src[x.byte_range()] == name.as_bytes());
@@ -422,7 +931,7 @@ fn find_struct<'t>(n: Node<'t>, src: &[u8], name: &str) -> Option<Node<'t>> {
     let mut cursor = n.walk();
     let found = n
         .named_children(&mut cursor)
-        .find_map(|c| find_struct(c, src, name));
+        .find_map(|c| find_struct(c, src, kw, name));
     found
 }
 
@@ -514,6 +1023,51 @@ fn descriptor_type(t: Node, src: &[u8]) -> Option<CType> {
 /// enclosing block or `for`, or a parameter of the enclosing function.
 fn declared_type(n: Node, src: &[u8]) -> Option<CType> {
     let name = &src[n.byte_range()];
+    for decl in visible_declarations(n) {
+        let Some(base) = decl.child_by_field_name("type").map(|t| base_text(t, src)) else {
+            continue;
+        };
+        let mut dc = decl.walk();
+        for d in decl.children_by_field_name("declarator", &mut dc) {
+            if let Some((dn, ptr)) = declarator_name(d, src) {
+                if dn.as_bytes() == name {
+                    return Some(CType::new(&base, ptr));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// True when a local or a parameter declares identifier `n`'s name, as
+/// anything (a function pointer too).
+fn declares_locally(n: Node, src: &[u8]) -> bool {
+    let name = &src[n.byte_range()];
+    visible_declarations(n).into_iter().any(|decl| {
+        let mut dc = decl.walk();
+        let found = decl
+            .children_by_field_name("declarator", &mut dc)
+            .any(|d| declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name));
+        found
+    })
+}
+
+/// The identifier a declarator declares, whatever it declares it as.
+fn declared_identifier(mut d: Node) -> Option<Node> {
+    while d.kind() != "identifier" {
+        d = d
+            .child_by_field_name("declarator")
+            .or_else(|| (d.kind() == "parenthesized_declarator").then(|| d.named_child(0))?)?;
+    }
+    Some(d)
+}
+
+/// The declarations visible at `n` from its function: those of the
+/// enclosing blocks before it and of enclosing `for` headers, then the
+/// parameters; innermost first, and the latest first in a block
+/// (shadowing).
+fn visible_declarations(n: Node) -> Vec<Node> {
+    let mut out = Vec::new();
     let mut cur = n;
     while let Some(p) = cur.parent() {
         let mut cursor = p.walk();
@@ -541,23 +1095,10 @@ fn declared_type(n: Node, src: &[u8]) -> Option<CType> {
             }
             _ => Vec::new(),
         };
-        // The latest declaration wins (shadowing).
-        for decl in decls.iter().rev() {
-            let Some(base) = decl.child_by_field_name("type").map(|t| base_text(t, src)) else {
-                continue;
-            };
-            let mut dc = decl.walk();
-            for d in decl.children_by_field_name("declarator", &mut dc) {
-                if let Some((dn, ptr)) = declarator_name(d, src) {
-                    if dn.as_bytes() == name {
-                        return Some(CType::new(&base, ptr));
-                    }
-                }
-            }
-        }
+        out.extend(decls.into_iter().rev());
         cur = p;
     }
-    None
+    out
 }
 
 fn function_parameters(mut d: Node) -> Option<Node> {
@@ -626,8 +1167,13 @@ mod tests {
     use super::*;
 
     /// The type of the expression `expr`, written as `x(expr);` or
-    /// `= expr;` in `code` (a file), as the index sees it.
+    /// `= expr;` in `code` (a file), as an index without headers sees it.
     fn ty(code: &str, expr: &str) -> (Option<String>, Evidence) {
+        ty_in(&TypeIndex::default(), code, expr)
+    }
+
+    /// The type of `expr` in `code`, as `idx` sees it.
+    fn ty_in(idx: &TypeIndex, code: &str, expr: &str) -> (Option<String>, Evidence) {
         let tree = syntax::parse(code.as_bytes());
         // As the argument of `x(...)`, or alone on the right of `=`.
         let at = code
@@ -643,7 +1189,7 @@ mod tests {
         while n.byte_range() != (at..at + expr.len()) {
             n = n.parent().unwrap();
         }
-        let (t, ev) = TypeIndex::default().type_of(n, code.as_bytes(), None);
+        let (t, ev) = idx.type_of(n, code.as_bytes(), None);
         (t.map(|t| t.to_string()), ev)
     }
 
@@ -740,5 +1286,328 @@ void f(struct bio *bio)
         let (t, ev) = idx.type_of(n, code.as_bytes(), None);
         assert_eq!(t, Some(CType::new("struct bio_vec", 0)));
         assert_eq!(ev, Evidence::Certain);
+    }
+
+    /// The members of `struct name` as the whole of `text` parsed at once
+    /// gives them: the simple path the sliced lookup must agree with.
+    fn whole_file_members(text: &[u8], name: &str) -> Option<Members> {
+        let blanked = declarations_text(text);
+        let tree = syntax::parse(&blanked);
+        let body = find_struct(tree.root_node(), &blanked, "struct", name)?;
+        let mut members = Members::default();
+        collect_members(body, &blanked, &mut members);
+        Some(members)
+    }
+
+    #[test]
+    fn parsing_only_the_definition_agrees_with_parsing_the_file() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/include/linux");
+        let mut texts: Vec<Vec<u8>> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        let cases = [
+            // Named in a comment and in a macro body before it is defined.
+            "/* struct bv { int no; } */\n#define BV struct bv { int no; }\nstruct bv { int yes; };\n",
+            // Braces that balance only per branch: the guess fails, the
+            // file is parsed.
+            "#ifdef A\nstruct bv { int a;\n#else\nstruct bv { long b;\n#endif\n};\n",
+            // Inside a typedef, and nested in another struct.
+            "typedef struct bv { struct inner { int i; } in; } bv_t;\n",
+            // Only in a comment or a directive: no definition.
+            "/* struct bv { int no; }; */\n#define X struct bv { int no; }\n",
+        ];
+        texts.extend(cases.map(|t| t.as_bytes().to_vec()));
+        let mut n_checked = 0;
+        for text in &texts {
+            let mut names = defined_names(text);
+            names.extend(["bv", "inner"].map(String::from));
+            for name in names {
+                assert_eq!(
+                    struct_members(text, "struct", &name),
+                    whole_file_members(text, &name),
+                    "struct {name} in:\n{}",
+                    String::from_utf8_lossy(text)
+                );
+                n_checked += 1;
+            }
+        }
+        assert!(n_checked > 40, "only {n_checked} lookups compared");
+        // And the cases find what they should.
+        let found =
+            |case: usize, name: &str| struct_members(cases[case].as_bytes(), "struct", name);
+        let yes = found(0, "bv").unwrap();
+        assert_eq!(yes.types.keys().collect::<Vec<_>>(), ["yes"]);
+        // Tree-sitter reads the `#else` branch's opening as the struct.
+        assert!(found(1, "bv").unwrap().types.contains_key("b"));
+        let inner = found(2, "inner").unwrap();
+        assert_eq!(inner.types.get("i"), Some(&CType::new("int", 0)));
+        assert_eq!(found(3, "bv"), None);
+    }
+
+    #[test]
+    fn a_memo_computes_each_key_once_across_threads() {
+        let memo: Memo<u32, u32> = Memo::default();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for k in 0..50 {
+                        let v = memo.get(k, || {
+                            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            k * 2
+                        });
+                        assert_eq!(v, k * 2);
+                    }
+                });
+            }
+        });
+        assert_eq!(calls.into_inner(), 50);
+    }
+
+    #[test]
+    fn structs_beside_the_file_are_looked_up_per_directory() {
+        let tree = tempfile::tempdir().unwrap();
+        let (a, b) = (tree.path().join("a"), tree.path().join("b"));
+        fs::create_dir_all(&a).unwrap();
+        fs::create_dir_all(&b).unwrap();
+        fs::write(a.join("ctx.h"), "struct ctx { struct bio_vec bv; };\n").unwrap();
+        fs::write(b.join("ctx.h"), "struct ctx { struct page *bv; };\n").unwrap();
+        let idx = TypeIndex::new(vec![tree.path().join("include")]);
+        let bv = |dir: &Path| {
+            idx.members("struct", "ctx", b"", Some(dir))
+                .and_then(|m| m.types.get("bv").cloned())
+        };
+        assert_eq!(bv(&a), Some(CType::new("struct bio_vec", 0)));
+        assert_eq!(bv(&b), Some(CType::new("struct page", 1)));
+        assert_eq!(bv(tree.path()), None);
+    }
+
+    #[test]
+    fn calls_have_the_return_type_their_declaration_gives() {
+        let code = format!(
+            "{HEADER}\
+struct bio_vec *lookup(int i);
+static inline struct bio_vec *
+first(struct bio *bio)
+{{
+\treturn bio->bi_io_vec;
+}}
+struct bio_vec *twice(int i);
+struct page *twice(int i);
+struct bio_vec *via_macro(int i);
+#define via_macro(i) lookup(i)
+struct bio_vec *(*getter(int i))(void);
+struct bio_vec *hook(int i);
+void f(struct bio *bio, int i, struct page *(*hook)(int))
+{{
+\tx(lookup(i));
+\tx(first(bio)->bv_len);
+\tx((first)(bio));
+\tx(via_macro(i));
+\tx(hook(i));
+\tx(twice(i));
+\tx(getter(i));
+\tx(undeclared(i));
+\tx(bio->ops->get(i));
+}}
+"
+        );
+        let t = |e: &str| ty(&code, e);
+        let certain = |s: &str| (Some(s.to_string()), Evidence::Certain);
+        let unknown = (None, Evidence::Unknown);
+        assert_eq!(t("lookup(i)"), certain("struct bio_vec *"));
+        assert_eq!(t("first(bio)->bv_len"), certain("unsigned int"));
+        assert_eq!(t("(first)(bio)"), certain("struct bio_vec *"));
+        // A macro's result has no declared type; it hides the function.
+        assert_eq!(t("via_macro(i)"), unknown);
+        // So does a parameter.
+        assert_eq!(t("hook(i)"), unknown);
+        // Declarations that disagree tell nothing.
+        assert_eq!(t("twice(i)"), unknown);
+        // A function that returns a function pointer.
+        assert_eq!(t("getter(i)"), unknown);
+        assert_eq!(t("undeclared(i)"), unknown);
+        assert_eq!(t("bio->ops->get(i)"), unknown);
+    }
+
+    #[test]
+    fn return_types_come_from_the_headers_unless_a_macro_hides_them() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("linux")).unwrap();
+        let bio_h = format!(
+            "{HEADER}\
+#ifdef CONFIG_BLK
+static inline struct bio_vec *bio_first_bvec_all(struct bio *bio)
+{{
+\tWARN_ON_ONCE(bio_flagged(bio, BIO_CLONED));
+\treturn bio->bi_io_vec;
+}}
+#else
+static inline struct bio_vec *bio_first_bvec_all(struct bio *bio) {{ return NULL; }}
+#endif
+struct bio_vec *bvec_at(struct bio *bio, int i);
+struct bio_vec *odd(int i);
+"
+        );
+        fs::write(dir.path().join("linux/bio.h"), bio_h).unwrap();
+        fs::write(
+            dir.path().join("linux/bvec.h"),
+            "/* bvec_at() is in bio.h */\n#define odd(i) (&table[i])\n",
+        )
+        .unwrap();
+        let idx = TypeIndex::new(vec![dir.path().to_path_buf()]);
+        let code = "\
+void f(struct bio *bio, int i)
+{
+\tx(bio_first_bvec_all(bio));
+\tx(bvec_at(bio, i));
+\tx(odd(i));
+\tx(nowhere(i));
+}
+";
+        let t = |e: &str| ty_in(&idx, code, e);
+        let certain = |s: &str| (Some(s.to_string()), Evidence::Certain);
+        assert_eq!(t("bio_first_bvec_all(bio)"), certain("struct bio_vec *"));
+        assert_eq!(t("bvec_at(bio, i)"), certain("struct bio_vec *"));
+        // bio.h declares it, bvec.h makes it a macro.
+        assert_eq!(t("odd(i)"), (None, Evidence::Unknown));
+        assert_eq!(t("nowhere(i)"), (None, Evidence::Unknown));
+    }
+
+    #[test]
+    fn names_that_look_declared_as_functions() {
+        let text = b"\
+static inline struct bio_vec *first(struct bio *bio)
+{
+\tif (x)
+\t\treturn second(bio);
+\tthird(bio);
+\ty = fourth(bio) + fifth (bio);
+\tint z = sixth(bio);
+}
+struct page *
+seventh (int a);
+#define eighth(x) ninth(x)
+__printf(1, 2) void tenth(const char *fmt, ...);
+";
+        let names: Vec<&str> = function_name_offsets(text)
+            .map(|(s, e)| std::str::from_utf8(&text[s..e]).unwrap())
+            .collect();
+        assert_eq!(names, ["first", "seventh", "eighth", "tenth"]);
+    }
+
+    #[test]
+    fn members_of_anonymous_struct_and_union_types_are_known() {
+        let code = format!(
+            "{HEADER}\
+struct iovec;
+union vecs {{ struct iovec *iovec; struct bio_vec *bvec; }};
+struct iotlb_vec {{
+\tunion {{
+\t\tstruct iovec *iovec;
+\t\tstruct bio_vec *bvec;
+\t}} iov;
+\tstruct {{
+\t\tunion {{ struct bio_vec one; int none; }} inner;
+\t\tstruct {{ struct bio_vec many[2]; }} *more;
+\t}} deep[4];
+\tunion {{ struct bio_vec flat; }};
+\tint count;
+}};
+void f(struct iotlb_vec ivec, struct iotlb_vec *p, union vecs *u, int i)
+{{
+\tunion {{ struct bio_vec bvec[2]; }} local;
+\tx(ivec.iov);
+\tx(ivec.iov.bvec[0]);
+\tx(p->iov.iovec);
+\tx(p->deep[i].inner.one);
+\tx(p->deep[i].more->many[1]);
+\tx(p->deep[i].more.many);
+\tx(p->flat);
+\tx(u->bvec);
+\tx(local.bvec);
+}}
+"
+        );
+        let t = |e: &str| ty(&code, e);
+        let certain = |s: &str| (Some(s.to_string()), Evidence::Certain);
+        let unknown = (None, Evidence::Unknown);
+        assert_eq!(
+            t("ivec.iov"),
+            certain("union <anonymous: struct iotlb_vec.iov>")
+        );
+        assert_eq!(t("ivec.iov.bvec[0]"), certain("struct bio_vec"));
+        assert_eq!(t("p->iov.iovec"), certain("struct iovec *"));
+        assert_eq!(t("p->deep[i].inner.one"), certain("struct bio_vec"));
+        assert_eq!(t("p->deep[i].more->many[1]"), certain("struct bio_vec"));
+        // `more` is a pointer: `.` does not apply.
+        assert_eq!(t("p->deep[i].more.many"), unknown);
+        assert_eq!(t("p->flat"), certain("struct bio_vec"));
+        assert_eq!(t("u->bvec"), certain("struct bio_vec *"));
+        // FIXME: a local of an anonymous type could be looked up in its
+        // declaration; it is not yet.
+        assert_eq!(t("local.bvec"), unknown);
+    }
+
+    #[test]
+    fn kernel_attribute_macros_do_not_hide_members_or_functions() {
+        let code = format!(
+            "{HEADER}\
+struct io_mapped_ubuf {{
+\tunsigned int nr_bvecs;
+\tstruct bio_vec __rcu *cur;
+\tstruct bio_vec last __aligned(sizeof(long));
+\tstruct bio_vec bvec[] __counted_by(nr_bvecs);
+}} __packed;
+static inline struct bio_vec * __must_check
+pick(struct io_mapped_ubuf *imu);
+static __always_inline struct bio_vec *other(int i) {{ return 0; }}
+void f(struct io_mapped_ubuf *imu, int i)
+{{
+\tx(imu->bvec[i]);
+\tx(imu->cur);
+\tx(imu->last);
+\tx(pick(imu));
+\tx(other(i));
+}}
+"
+        );
+        let t = |e: &str| ty(&code, e);
+        let certain = |s: &str| (Some(s.to_string()), Evidence::Certain);
+        assert_eq!(t("imu->bvec[i]"), certain("struct bio_vec"));
+        assert_eq!(t("imu->cur"), certain("struct bio_vec *"));
+        assert_eq!(t("imu->last"), certain("struct bio_vec"));
+        assert_eq!(t("pick(imu)"), certain("struct bio_vec *"));
+        assert_eq!(t("other(i)"), certain("struct bio_vec *"));
+    }
+
+    #[test]
+    fn attribute_macros_are_blanked_in_place() {
+        let text = "\
+#define __aligned(x) __attribute__((aligned(x)))
+struct s {
+\tu64 a __aligned(sizeof(struct { int x; }));
+\tchar __user *p; /* __user */
+\tint __counted_by_not;
+} __packed;
+";
+        let out = String::from_utf8(declarations_text(text.as_bytes())).unwrap();
+        // Offsets and lines stay.
+        assert_eq!(out.len(), text.len());
+        let newlines = |t: &str| t.match_indices('\n').map(|(i, _)| i).collect::<Vec<_>>();
+        assert_eq!(newlines(&out), newlines(text));
+        let trimmed: Vec<&str> = out.lines().map(str::trim_end).collect();
+        assert_eq!(
+            trimmed,
+            [
+                "#define __aligned(x) 0",
+                "struct s {",
+                "\tu64 a                                     ;",
+                "\tchar        *p; /*        */",
+                "\tint __counted_by_not;",
+                "}         ;",
+            ]
+        );
     }
 }
