@@ -2,9 +2,9 @@ struct page;
 struct bio_vec {
 	struct page *bv_page;
 };
-struct bio_vec *lookup(int i);
+#define lookup(i) (&table[i])
 
-/* A call's result has no declared type here: left, with that reason. */
+/* A macro's result has no declared type: left, with that reason. */
 static struct page *via_call(int i)
 {
 	return lookup(i)->bv_page;
