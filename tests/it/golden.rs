@@ -182,4 +182,12 @@ fn bundled_tree() {
     }
     assert_eq!(out.stdout_text(), fs::read_to_string(diff).unwrap());
     assert_eq!(out.stderr_text(), fs::read_to_string(report).unwrap());
+    // The README's first screen shows the whole report.
+    let readme = fs::read_to_string(root.join("README.md")).unwrap();
+    let shown = readme
+        .split_once("and on stderr:\n```\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("the README shows the report of the bundled tree");
+    assert_eq!(shown, out.stderr_text(), "README.md's report is stale");
 }
