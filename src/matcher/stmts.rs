@@ -918,6 +918,10 @@ mod tests {
             "t.cocci:4:3: '...' must stand between two statements: bvmig matches statements of one block from anywhere in it"
         );
         assert_eq!(
+            err("expression E;", "- f(E, ...);\n"),
+            "t.cocci:4:8: '...' inside an expression or an argument list is not supported yet; '...' stands between statements"
+        );
+        assert_eq!(
             err("expression E;", "  f(E);\n  ... when exists\n- h(E);\n"),
             "t.cocci:5:12: only 'when != E' and 'when any' are supported"
         );

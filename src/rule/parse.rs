@@ -829,6 +829,12 @@ impl Structure<'_> {
                             break;
                         }
                         dots |= t.text == "..." && depth == 0;
+                        if t.text == "..." && depth > 0 {
+                            return Err((
+                                t.pos,
+                                "'...' inside an expression or an argument list is not supported yet; '...' stands between statements".into(),
+                            ));
+                        }
                         match t.text.as_str() {
                             "(" | "[" | "{" => depth += 1,
                             ")" | "]" | "}" => depth -= 1,
