@@ -207,23 +207,8 @@ fn declarations<'t>(
 }
 
 /// The name and parameters of the function that declarator `d` declares.
-fn function_declarator<'t>(mut d: Node<'t>, src: &[u8]) -> Option<(Node<'t>, Params)> {
-    // Through `*f(...)`, `(f)(...)` and attributes to the function declarator.
-    while d.kind() != "function_declarator" {
-        d = match d.kind() {
-            "pointer_declarator" | "parenthesized_declarator" | "attributed_declarator" => d
-                .child_by_field_name("declarator")
-                .or_else(|| d.named_child(0))?,
-            _ => return None,
-        };
-    }
-    let mut name = d.child_by_field_name("declarator")?;
-    while name.kind() == "parenthesized_declarator" {
-        name = name.named_child(0)?;
-    }
-    if name.kind() != "identifier" {
-        return None;
-    }
+fn function_declarator<'t>(d: Node<'t>, src: &[u8]) -> Option<(Node<'t>, Params)> {
+    let (d, name, _) = syntax::function_declarator(d)?;
     let list = d.child_by_field_name("parameters")?;
     let mut cursor = list.walk();
     let mut n = 0;

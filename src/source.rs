@@ -36,6 +36,12 @@ impl LineIndex {
     }
 }
 
+/// Width of `text` on a terminal, tabs to the next multiple of 8.
+pub fn columns(text: &[u8]) -> usize {
+    text.iter()
+        .fold(0, |w, b| if *b == b'\t' { (w / 8 + 1) * 8 } else { w + 1 })
+}
+
 /// True for bytes that may appear in a C identifier.
 pub fn is_ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$'

@@ -446,6 +446,33 @@ pub fn value_discarded(node: Node, src: &[u8]) -> bool {
     }
 }
 
+/// The function declarator inside declarator `d` (through `*f(...)`,
+/// `(f)(...)` and attributes), the identifier it declares, and how many `*`
+/// stand before it (what it adds to the return type). `None` when `d`
+/// declares no function by name (a function pointer, or a function that
+/// returns one).
+pub fn function_declarator(mut d: Node) -> Option<(Node, Node, u8)> {
+    let mut ptr = 0u8;
+    while d.kind() != "function_declarator" {
+        if d.kind() == "pointer_declarator" {
+            ptr += 1;
+        } else if !matches!(
+            d.kind(),
+            "parenthesized_declarator" | "attributed_declarator"
+        ) {
+            return None;
+        }
+        d = d
+            .child_by_field_name("declarator")
+            .or_else(|| d.named_child(0))?;
+    }
+    let mut name = d.child_by_field_name("declarator")?;
+    while name.kind() == "parenthesized_declarator" {
+        name = name.named_child(0)?;
+    }
+    (name.kind() == "identifier").then_some((d, name, ptr))
+}
+
 /// Kernel functions and macros without side effects that compute their
 /// value from their arguments, or read it from what they point to: address
 /// arithmetic, `min()`/`max()`, sizes. A call of one with pure arguments is

@@ -669,27 +669,9 @@ fn function_in(text: &[u8], name: &str) -> Declared {
 /// How many `*` the declarator `d` of the function `name` adds to its
 /// return type (`*name(...)` adds one); `None` when `d` declares
 /// something else, or a function that returns a function pointer.
-fn returned_pointers(mut d: Node, src: &[u8], name: &str) -> Option<u8> {
-    let mut ptr = 0u8;
-    loop {
-        match d.kind() {
-            "pointer_declarator" => {
-                ptr += 1;
-                d = d.child_by_field_name("declarator")?;
-            }
-            "attributed_declarator" => {
-                d = d
-                    .child_by_field_name("declarator")
-                    .or_else(|| d.named_child(0))?
-            }
-            "function_declarator" => {
-                let f = d.child_by_field_name("declarator")?;
-                return (f.kind() == "identifier" && &src[f.byte_range()] == name.as_bytes())
-                    .then_some(ptr);
-            }
-            _ => return None,
-        }
-    }
+fn returned_pointers(d: Node, src: &[u8], name: &str) -> Option<u8> {
+    let (_, f, ptr) = syntax::function_declarator(d)?;
+    (&src[f.byte_range()] == name.as_bytes()).then_some(ptr)
 }
 
 /// The names `text` defines as `struct NAME {`, `union NAME {` or with

@@ -82,6 +82,22 @@ impl Region<'_> {
     fn slice(&self, n: Node) -> &[u8] {
         &self.text[n.byte_range()]
     }
+
+    /// Writes `n`'s text with the `edits` inside it made.
+    fn splice(&self, n: Node, edits: &[Edit], out: &mut Vec<u8>) {
+        let (s, e) = (self.file_off(n.start_byte()), self.file_off(n.end_byte()));
+        let local = |off: usize| (off as isize - self.base) as usize;
+        let mut at = s;
+        for ed in edits
+            .iter()
+            .filter(|ed| ed.range.start >= s && ed.range.end <= e)
+        {
+            out.extend_from_slice(&self.text[local(at)..local(ed.range.start)]);
+            out.extend_from_slice(&ed.text);
+            at = ed.range.end;
+        }
+        out.extend_from_slice(&self.text[local(at)..local(e)]);
+    }
 }
 
 /// Matches one rule over regions of one file.
@@ -404,6 +420,16 @@ impl<'a> Matcher<'a> {
         merged
     }
 
+    /// Leaves the field tokens at `offsets` with reason `why`, unless an
+    /// earlier reason was recorded for them (the first found wins).
+    fn leave(&mut self, offsets: &[usize], why: &str) {
+        for &o in offsets {
+            if !self.out.rejected.iter().any(|(r, _)| *r == o) {
+                self.out.rejected.push((o, why.to_string()));
+            }
+        }
+    }
+
     /// Records an accepted match that rewrites the field tokens `consumed`,
     /// with the evidence of its types when the rule is typed.
     fn accept(&mut self, consumed: Vec<usize>) {
@@ -463,11 +489,8 @@ impl<'a> Matcher<'a> {
         } else {
             return;
         };
-        for o in self.consumed_tokens(node, &binds, region) {
-            if !self.out.rejected.iter().any(|(r, _)| *r == o) {
-                self.out.rejected.push((o, why.clone()));
-            }
-        }
+        let consumed = self.consumed_tokens(node, &binds, region);
+        self.leave(&consumed, &why);
     }
 
     /// Checks and renders a matched sequence. A sequence that cannot be
@@ -491,30 +514,19 @@ impl<'a> Matcher<'a> {
             return None;
         }
         // A comment between or inside the statements would have no place.
-        let mut cursor = block.walk();
-        let comment_between = block.children(&mut cursor).any(|c| {
-            c.kind() == "comment"
-                && c.start_byte() > first.start_byte()
-                && c.end_byte() < last.end_byte()
-        });
         let mut inside = Vec::new();
         for s in window {
             collect_comments(*s, binds, &mut inside);
         }
-        if comment_between || !inside.is_empty() {
+        if comment_between(block, first, last) || !inside.is_empty() {
             return None;
         }
-        // One call evaluates its arguments in no set order, each once: every
-        // binding it uses must be free of side effects and must not read what
-        // the statements write.
-        let written = Written::of(window, region);
-        for piece in &tpl.pieces {
-            if let Piece::Slot { meta, .. } = piece {
-                let b = binds[*meta]?;
-                if !syntax::is_pure(b, region.text) || written.read_by(b, region) {
-                    return None;
-                }
-            }
+        let slots = tpl.pieces.iter().filter_map(|p| match p {
+            Piece::Slot { meta, .. } => Some(*meta),
+            Piece::Text(_) => None,
+        });
+        if unmergeable(slots, binds, window, region).is_some() {
+            return None;
         }
         let mut consumed = Vec::new();
         for s in window {
@@ -632,11 +644,8 @@ impl<'a> Matcher<'a> {
             "kept as it is by the rule's context code (line {})",
             code.pos.line
         );
-        for o in self.consumed_tokens(node, &binds, region) {
-            if !self.out.rejected.iter().any(|(r, _)| *r == o) {
-                self.out.rejected.push((o, why.clone()));
-            }
-        }
+        let consumed = self.consumed_tokens(node, &binds, region);
+        self.leave(&consumed, &why);
         Tried::Kept
     }
 
@@ -655,11 +664,7 @@ impl<'a> Matcher<'a> {
         let src = region.text;
         let consumed = self.consumed_tokens(node, &binds, region);
         let reject = |me: &mut Self, why: String| {
-            for &o in &consumed {
-                if !me.out.rejected.iter().any(|(r, _)| *r == o) {
-                    me.out.rejected.push((o, why.clone()));
-                }
-            }
+            me.leave(&consumed, &why);
             None
         };
         if node.has_error() || syntax::in_error_region(node) {
@@ -867,25 +872,7 @@ impl<'a> Matcher<'a> {
         if wrap {
             out.push(b'(');
         }
-        let (s, e) = (
-            region.file_off(n.start_byte()),
-            region.file_off(n.end_byte()),
-        );
-        let mut at = s;
-        for ed in edits
-            .iter()
-            .filter(|ed| ed.range.start >= s && ed.range.end <= e)
-        {
-            out.extend_from_slice(
-                &region.text[(at as isize - region.base) as usize
-                    ..(ed.range.start as isize - region.base) as usize],
-            );
-            out.extend_from_slice(&ed.text);
-            at = ed.range.end;
-        }
-        out.extend_from_slice(
-            &region.text[(at as isize - region.base) as usize..(e as isize - region.base) as usize],
-        );
+        region.splice(n, edits, out);
         if wrap {
             out.push(b')');
         }
@@ -978,6 +965,35 @@ impl<'a> Matcher<'a> {
             }
         }
     }
+}
+
+/// Whether a comment among `block`'s children lies between the start of
+/// `first` and the end of `last`.
+fn comment_between(block: Node, first: Node, last: Node) -> bool {
+    let mut cursor = block.walk();
+    let found = block.children(&mut cursor).any(|c| {
+        c.kind() == "comment"
+            && c.start_byte() > first.start_byte()
+            && c.end_byte() < last.end_byte()
+    });
+    found
+}
+
+/// The first binding of the metavariables `slots` that one evaluation in
+/// place of the statements `stmts` would change: one call evaluates its
+/// arguments in no set order, each once, so each must be free of side
+/// effects and must not read what the statements write.
+fn unmergeable<'t>(
+    slots: impl IntoIterator<Item = usize>,
+    binds: &Binds<'t>,
+    stmts: &[Node],
+    region: Region,
+) -> Option<Node<'t>> {
+    let written = Written::of(stmts, region);
+    slots
+        .into_iter()
+        .filter_map(|m| binds[m])
+        .find(|b| !syntax::is_pure(*b, region.text) || written.read_by(*b, region))
 }
 
 /// What a sequence of statements writes: the variables and the fields its

@@ -17,9 +17,10 @@
 
 use tree_sitter::Node;
 
-use super::{collect_comments, Binds, Matcher, Region, Written};
+use super::{collect_comments, comment_between, unmergeable, Binds, Matcher, Region};
 use crate::matcher::Edit;
 use crate::rule::{Item, MetaKind, PNode, Pat, Piece, Stmts, Template};
+use crate::source::columns;
 use crate::syntax::{self, prec};
 
 /// One entry of a matched fragment: a statement of the block, or added code.
@@ -131,13 +132,7 @@ impl<'a> Matcher<'a> {
                 Item::Add(t) => Entry::Add(t),
             });
         }
-        let removed: Vec<Node> = entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Stmt { node, minus: true } => Some(*node),
-                _ => None,
-            })
-            .collect();
+        let removed = removed(&entries);
         // Metavariables the added code uses: their bindings are rendered
         // (and searched for further matches) rather than removed.
         let used: Vec<usize> = s
@@ -159,11 +154,7 @@ impl<'a> Matcher<'a> {
         }
         match self.stmts_refusal(s, block, &entries, binds, &kept, region) {
             Some(why) => {
-                for &o in &consumed {
-                    if !self.out.rejected.iter().any(|(r, _)| *r == o) {
-                        self.out.rejected.push((o, why.clone()));
-                    }
-                }
+                self.leave(&consumed, &why);
                 return None;
             }
             None if !s.changes() => {
@@ -270,11 +261,8 @@ impl<'a> Matcher<'a> {
                 None
             };
             if let Some(why) = why {
-                for o in self.consumed_tokens(node, &binds, region) {
-                    if !self.out.rejected.iter().any(|(r, _)| *r == o) {
-                        self.out.rejected.push((o, why.into()));
-                    }
-                }
+                let consumed = self.consumed_tokens(node, &binds, region);
+                self.leave(&consumed, why);
                 return false;
             }
             let placed: Vec<Node> = found.iter().map(|_| node).collect();
@@ -292,24 +280,9 @@ impl<'a> Matcher<'a> {
                 return !removed.is_empty();
             }
             // The body with the edits made, in braces.
-            let (s, e) = (
-                region.file_off(node.start_byte()),
-                region.file_off(node.end_byte()),
-            );
+            let e = region.file_off(node.end_byte());
             let mut body = Vec::new();
-            let mut at = s;
-            for ed in &edits {
-                body.extend_from_slice(
-                    &region.text[(at as isize - region.base) as usize
-                        ..(ed.range.start as isize - region.base) as usize],
-                );
-                body.extend_from_slice(&ed.text);
-                at = ed.range.end;
-            }
-            body.extend_from_slice(
-                &region.text
-                    [(at as isize - region.base) as usize..(e as isize - region.base) as usize],
-            );
+            region.splice(node, &edits, &mut body);
             let outer = indent_of(parent, region).to_vec();
             let continued = region.macro_def.is_some();
             let nl: &[u8] = if continued { b" \\\n" } else { b"\n" };
@@ -353,13 +326,7 @@ impl<'a> Matcher<'a> {
         region: Region,
     ) -> Option<String> {
         let text = |n: Node| String::from_utf8_lossy(region.slice(n)).into_owned();
-        let removed: Vec<Node> = entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Stmt { node, minus: true } => Some(*node),
-                _ => None,
-            })
-            .collect();
+        let removed = removed(entries);
         if removed
             .iter()
             .any(|n| n.has_error() || syntax::in_error_region(*n))
@@ -402,38 +369,28 @@ impl<'a> Matcher<'a> {
         }
         for (stmts, adds) in &runs {
             let (first, last) = (stmts[0], stmts[stmts.len() - 1]);
-            let mut cursor = block.walk();
-            let between = block.children(&mut cursor).any(|c| {
-                c.kind() == "comment"
-                    && c.start_byte() > first.start_byte()
-                    && c.end_byte() < last.end_byte()
-            });
-            if between {
+            if comment_between(block, first, last) {
                 return Some("a comment between the removed statements would be lost".into());
             }
             if stmts.len() > 1 {
-                let written = Written::of(stmts, region);
-                for t in adds {
-                    for p in &t.pieces {
-                        let Piece::Slot { meta, .. } = p else {
-                            continue;
-                        };
-                        let Some(b) = binds[*meta] else { continue };
-                        if self.rule.metavars[*meta].kind == MetaKind::Statement {
-                            continue;
-                        }
-                        if !syntax::is_pure(b, region.text) || written.read_by(b, region) {
-                            return Some(format!(
-                                "'{}' is evaluated once for several statements, which may change the order of its side effects or read what they write",
-                                text(b)
-                            ));
-                        }
+                // Statements bound to a metavariable are moved whole.
+                let slots = adds.iter().flat_map(|t| &t.pieces).filter_map(|p| match p {
+                    Piece::Slot { meta, .. }
+                        if self.rule.metavars[*meta].kind != MetaKind::Statement =>
+                    {
+                        Some(*meta)
                     }
+                    _ => None,
+                });
+                if let Some(b) = unmergeable(slots, binds, stmts, region) {
+                    return Some(format!(
+                        "'{}' is evaluated once for several statements, which may change the order of its side effects or read what they write",
+                        text(b)
+                    ));
                 }
             }
             // What the removed statements declare or label must not be
             // needed after them, unless the added code says it again.
-            let last = stmts.last().expect("a run has a statement");
             let mut cursor = block.walk();
             let after: Vec<Node> = block
                 .named_children(&mut cursor)
@@ -518,6 +475,17 @@ pub(super) fn is_lone_body(n: Node) -> bool {
         }
 }
 
+/// The statements that `entries` remove.
+fn removed<'t>(entries: &[Entry<'_, 't>]) -> Vec<Node<'t>> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Stmt { node, minus: true } => Some(*node),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A newline in added code at `n`: the newline (continued, in a
 /// `#define`) and the indentation of `n`'s line.
 pub(super) fn newline_at(n: Node, region: Region) -> Vec<u8> {
@@ -533,10 +501,7 @@ pub(super) fn newline_at(n: Node, region: Region) -> Vec<u8> {
 /// The leading white space of the line `n` starts on.
 pub(super) fn indent_of<'r>(n: Node, region: Region<'r>) -> &'r [u8] {
     let text = region.text;
-    let ls = text[..n.start_byte()]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
+    let ls = line_start(text, n.start_byte());
     let len = text[ls..]
         .iter()
         .take_while(|b| **b == b' ' || **b == b'\t')
@@ -564,10 +529,7 @@ pub(super) fn align_initializer(node: Node, text: Vec<u8>, region: Region) -> Ve
         return text;
     }
     // Columns of the original: where the line starts, where `=` is.
-    let ls = src[..node.start_byte()]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
+    let ls = line_start(src, node.start_byte());
     let target = columns(&src[ls..eq.start_byte()]);
     let start = columns(&src[ls..node.start_byte()]);
     // The rewritten designator, up to its white space before `=`.
@@ -591,10 +553,9 @@ pub(super) fn align_initializer(node: Node, text: Vec<u8>, region: Region) -> Ve
     out
 }
 
-/// Width of `text` on a terminal, tabs to the next multiple of 8.
-fn columns(text: &[u8]) -> usize {
-    text.iter()
-        .fold(0, |w, b| if *b == b'\t' { (w / 8 + 1) * 8 } else { w + 1 })
+/// The offset where the line holding `off` starts.
+fn line_start(text: &[u8], off: usize) -> usize {
+    memchr::memrchr(b'\n', &text[..off]).map_or(0, |p| p + 1)
 }
 
 /// A one-line call statement `f(a, b, c);` placed after `indent` that would
@@ -670,10 +631,7 @@ pub(super) fn wrap_call(text: Vec<u8>, indent: &[u8], max: usize) -> Vec<u8> {
 fn whole_lines(first: Node, last: Node, region: Region) -> std::ops::Range<usize> {
     let text = region.text;
     let (s, e) = (first.start_byte(), last.end_byte());
-    let ls = text[..s]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
+    let ls = line_start(text, s);
     let rest = &text[e..];
     let le = rest
         .iter()

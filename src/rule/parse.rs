@@ -615,10 +615,11 @@ fn lex_body(lines: &[&str], first_line: usize) -> Result<Vec<Tok>, LineErr> {
             }
         }
         let mut space_before = true;
-        let indent = bytes[j..]
+        let lead = bytes[j..]
             .iter()
             .take_while(|b| **b == b' ' || **b == b'\t')
-            .fold(0, |w, b| if *b == b'\t' { (w / 8 + 1) * 8 } else { w + 1 });
+            .count();
+        let indent = crate::source::columns(&bytes[j..j + lead]);
         while j < bytes.len() {
             if in_comment {
                 match line[j..].find("*/") {

@@ -238,8 +238,7 @@ pub(super) fn compile_fragment(toks: &[Tok], metavars: &[Metavar]) -> Result<Pat
 /// Compiles the tokens of a fragment inside a struct context: members
 /// (`- struct page *bv_page;`), matched as members only.
 pub(super) fn compile_member(toks: &[Tok], metavars: &[Metavar]) -> Result<Pat, PosErr> {
-    if toks.iter().any(|t| t.text == "...") {
-        let t = toks.iter().find(|t| t.text == "...").expect("found");
+    if let Some(t) = toks.iter().find(|t| t.text == "...") {
         return Err((
             t.pos,
             "'...' between members is not supported; one member per struct context".into(),

@@ -149,6 +149,23 @@ fn same_outcome<E1: Misuse, E2: Misuse>(
     }
 }
 
+/// Adds frame `pfn` at `offset`, `len` bytes, to both models' bios, which
+/// must agree on the outcome.
+fn add_both(
+    world: &World,
+    pw: &PageWorld,
+    bio: &mut Bio,
+    pbio: &mut PageBio,
+    pfn: u64,
+    offset: u32,
+    len: u32,
+) {
+    let a = bio_add_pfn(world, bio, pfn_t_of(world, pfn), len, offset);
+    let page = pw.pfn_to_page(pfn).unwrap();
+    let b = page_model::add_page(pw, pbio, page, len, offset);
+    same_outcome(&a, &b);
+}
+
 fn run(ops: &[Op]) {
     let (mut world, pw) = worlds();
     let mut bios: Vec<Bio> = vec![bio_alloc(MAX_VECS).unwrap()];
@@ -161,18 +178,15 @@ fn run(ops: &[Op]) {
                 pfn,
                 offset,
                 len,
-            } => {
-                let a = bio_add_pfn(
-                    &world,
-                    &mut bios[bio % n],
-                    pfn_t_of(&world, pfn),
-                    len,
-                    offset,
-                );
-                let page = pw.pfn_to_page(pfn).unwrap();
-                let b = page_model::add_page(&pw, &mut pbios[bio % n], page, len, offset);
-                same_outcome(&a, &b);
-            }
+            } => add_both(
+                &world,
+                &pw,
+                &mut bios[bio % n],
+                &mut pbios[bio % n],
+                pfn,
+                offset,
+                len,
+            ),
             Op::AddNext { bio, len } => {
                 let Some(last) = bios[bio % n].bi_io_vec().last().copied() else {
                     continue;
@@ -182,16 +196,15 @@ fn run(ops: &[Op]) {
                     continue;
                 }
                 let (pfn, offset) = (end >> 12, (end & 4095) as u32);
-                let a = bio_add_pfn(
+                add_both(
                     &world,
+                    &pw,
                     &mut bios[bio % n],
-                    pfn_t_of(&world, pfn),
-                    len,
+                    &mut pbios[bio % n],
+                    pfn,
                     offset,
+                    len,
                 );
-                let page = pw.pfn_to_page(pfn).unwrap();
-                let b = page_model::add_page(&pw, &mut pbios[bio % n], page, len, offset);
-                same_outcome(&a, &b);
             }
             Op::Advance { bio, bytes } => {
                 let a = bio_advance(&mut bios[bio % n], bytes);
