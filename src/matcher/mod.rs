@@ -122,6 +122,10 @@ pub struct Matcher<'a> {
     /// Whether a typed metavariable refused a binding in the current
     /// attempt: only then can a lenient retry tell anything.
     type_refused: Cell<bool>,
+    /// The rule's merged-sequence fragments and statement-level fragments,
+    /// in order: tried at each block (collected once, not per block).
+    seqs: Vec<&'a Code>,
+    frags: Vec<&'a crate::rule::Stmts>,
 }
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
@@ -147,7 +151,14 @@ impl<'a> Matcher<'a> {
         prune: bool,
         lvalue_macros: &'a [syntax::LvalueMacro],
     ) -> Self {
+        let mut seqs = Vec::new();
+        rule.body.codes(&mut seqs);
+        seqs.retain(|c| matches!(c.pattern, PNode::Seq(_)) && c.replacement.is_some());
+        let mut frags = Vec::new();
+        rule.body.stmts(&mut frags);
         Matcher {
+            seqs,
+            frags,
             rule,
             occurrences,
             prune,
@@ -332,7 +343,10 @@ impl<'a> Matcher<'a> {
             // the code inside still is.
             Tried::Kept | Tried::No => {}
         }
-        if stmts::is_lone_body(node) && self.lone_statement(pat, node, region) {
+        if !self.frags.is_empty()
+            && stmts::is_lone_body(node)
+            && self.lone_statement(pat, node, region)
+        {
             return;
         }
         let merged = if node.kind() == "compound_statement" {
@@ -348,16 +362,12 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// Statement-sequence fragments of `pat` (its branches, in order)
-    /// matched against the statements of `block`, left to right. Returns the
-    /// ids of the statements that a sequence replaced or removed.
+    /// The rule's statement-sequence fragments (its branches, in order)
+    /// matched against the statements of `block`, left to right; `pat` is
+    /// searched in bindings. Returns the ids of the statements that a
+    /// sequence replaced or removed.
     fn sequences(&mut self, pat: &Pat, block: Node, region: Region) -> Vec<usize> {
-        let mut codes = Vec::new();
-        pat.codes(&mut codes);
-        codes.retain(|c| matches!(c.pattern, PNode::Seq(_)) && c.replacement.is_some());
-        let mut frags = Vec::new();
-        pat.stmts(&mut frags);
-        if codes.is_empty() && frags.is_empty() {
+        if self.seqs.is_empty() && self.frags.is_empty() {
             return Vec::new();
         }
         let mut cursor = block.walk();
@@ -368,7 +378,8 @@ impl<'a> Matcher<'a> {
         let mut merged = Vec::new();
         let mut i = 0;
         'at: while i < stmts.len() {
-            for code in &codes {
+            for k in 0..self.seqs.len() {
+                let code = self.seqs[k];
                 let PNode::Seq(items) = &code.pattern else {
                     continue;
                 };
@@ -397,7 +408,8 @@ impl<'a> Matcher<'a> {
             // A match that starts here may end after the start of the next
             // one (`struct bio_vec a; struct bio_vec b; a... b...`): the
             // next starts at the next statement, and no two remove the same.
-            for frag in &frags {
+            for k in 0..self.frags.len() {
+                let frag = self.frags[k];
                 let mut binds: Binds = vec![None; self.rule.metavars.len()];
                 self.evidence.set(Evidence::Certain);
                 let Some(found) = self.match_stmts(frag, &stmts, i, &mut binds, region) else {

@@ -226,14 +226,13 @@ impl<'a> Matcher<'a> {
         Some((edits, removed.iter().map(|n| n.id()).collect()))
     }
 
-    /// The statement-level fragments of one statement (no `...`) at `node`,
+    /// The rule's statement-level fragments of one statement at `node`,
     /// the body of an `if`, `else` or loop: when the rewrite leaves other
     /// than one statement there, the result is put in braces. Returns
     /// whether `node` was replaced.
     pub(super) fn lone_statement(&mut self, pat: &Pat, node: Node, region: Region) -> bool {
-        let mut frags = Vec::new();
-        pat.stmts(&mut frags);
-        for frag in frags {
+        for k in 0..self.frags.len() {
+            let frag = self.frags[k];
             let one = frag
                 .items
                 .iter()
@@ -458,21 +457,22 @@ impl<'a> Matcher<'a> {
 /// Whether `n` is the body of an `if`, `else` or loop, not a block: a
 /// statement added next to it needs braces.
 pub(super) fn is_lone_body(n: Node) -> bool {
+    if !n.kind().ends_with("_statement") || n.kind() == "compound_statement" {
+        return false;
+    }
     let Some(parent) = n.parent() else {
         return false;
     };
-    n.kind().ends_with("_statement")
-        && n.kind() != "compound_statement"
-        && match parent.kind() {
-            "if_statement" => parent
-                .child_by_field_name("consequence")
-                .is_some_and(|c| c.id() == n.id()),
-            "for_statement" | "while_statement" | "do_statement" => parent
-                .child_by_field_name("body")
-                .is_some_and(|c| c.id() == n.id()),
-            "else_clause" => true,
-            _ => false,
-        }
+    match parent.kind() {
+        "if_statement" => parent
+            .child_by_field_name("consequence")
+            .is_some_and(|c| c.id() == n.id()),
+        "for_statement" | "while_statement" | "do_statement" => parent
+            .child_by_field_name("body")
+            .is_some_and(|c| c.id() == n.id()),
+        "else_clause" => true,
+        _ => false,
+    }
 }
 
 /// The statements that `entries` remove.
