@@ -60,6 +60,18 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An entry titled `title` at 1-based `line`, with no tags yet.
+    fn new(title: &str, line: usize) -> Entry {
+        Entry {
+            title: title.to_string(),
+            line,
+            tags: Vec::new(),
+            patterns: Vec::new(),
+            excludes: Vec::new(),
+            regexes: Vec::new(),
+        }
+    }
+
     /// The values of `tag` (`'M'`, `'R'`, `'L'`, ...), in order.
     pub fn values(&self, tag: char) -> impl Iterator<Item = &str> {
         self.tags
@@ -237,27 +249,13 @@ impl Maintainers {
                 continue;
             }
             let Some((tag, value)) = tag_line(line) else {
-                entries.push(Entry {
-                    title: line.trim().to_string(),
-                    line: i + 1,
-                    tags: Vec::new(),
-                    patterns: Vec::new(),
-                    excludes: Vec::new(),
-                    regexes: Vec::new(),
-                });
+                entries.push(Entry::new(line.trim(), i + 1));
                 open = true;
                 continue;
             };
             if !open {
                 // Tags without a title: an entry of their own.
-                entries.push(Entry {
-                    title: String::new(),
-                    line: i + 1,
-                    tags: Vec::new(),
-                    patterns: Vec::new(),
-                    excludes: Vec::new(),
-                    regexes: Vec::new(),
-                });
+                entries.push(Entry::new("", i + 1));
                 open = true;
             }
             let e = entries.last_mut().expect("an entry is open");

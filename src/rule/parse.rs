@@ -373,23 +373,7 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
                     ptr += 1;
                     i += 1;
                 }
-                let Some((name, nl, nc)) = words.get(i) else {
-                    return Err((
-                        *line,
-                        *col,
-                        "metavariable declaration has no closing ';'".into(),
-                    ));
-                };
-                if !is_ident(name) {
-                    return Err((
-                        *nl,
-                        *nc,
-                        format!("expected a metavariable name, found '{name}'"),
-                    ));
-                }
-                if vars.iter().any(|v| &v.name == name) {
-                    return Err((*nl, *nc, format!("metavariable '{name}' is declared twice")));
-                }
+                let name = new_name(&words, i, (*line, *col), &vars)?;
                 vars.push(Metavar {
                     name: name.clone(),
                     kind: MetaKind::Typed,
@@ -442,23 +426,7 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
         }
         i += 1;
         loop {
-            let Some((name, nl, nc)) = words.get(i) else {
-                return Err((
-                    *line,
-                    *col,
-                    "metavariable declaration has no closing ';'".into(),
-                ));
-            };
-            if !is_ident(name) {
-                return Err((
-                    *nl,
-                    *nc,
-                    format!("expected a metavariable name, found '{name}'"),
-                ));
-            }
-            if vars.iter().any(|v| &v.name == name) {
-                return Err((*nl, *nc, format!("metavariable '{name}' is declared twice")));
-            }
+            let name = new_name(&words, i, (*line, *col), &vars)?;
             i += 1;
             let mut constraint = None;
             if let Some((op, ol, oc)) = words.get(i) {
@@ -545,6 +513,34 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
         }
     }
     Ok(vars)
+}
+
+/// The metavariable name at `words[i]` of a declaration at `decl` (line,
+/// column): a C name not declared before.
+fn new_name<'w>(
+    words: &'w [(String, usize, usize)],
+    i: usize,
+    decl: (usize, usize),
+    vars: &[Metavar],
+) -> Result<&'w String, LineErr> {
+    let Some((name, nl, nc)) = words.get(i) else {
+        return Err((
+            decl.0,
+            decl.1,
+            "metavariable declaration has no closing ';'".into(),
+        ));
+    };
+    if !is_ident(name) {
+        return Err((
+            *nl,
+            *nc,
+            format!("expected a metavariable name, found '{name}'"),
+        ));
+    }
+    if vars.iter().any(|v| &v.name == name) {
+        return Err((*nl, *nc, format!("metavariable '{name}' is declared twice")));
+    }
+    Ok(name)
 }
 
 /// Parses `{a, b}` or a single name starting at `i`.

@@ -6,9 +6,9 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::util::{bvmig, bvmig_stdin, git, git_as, run_tool, Output, TempDir};
+use crate::util::{bvmig, bvmig_command, bvmig_stdin, git, git_as, run_tool, Output, TempDir};
 
 const BVEC_H: &str = "\
 /* SPDX-License-Identifier: GPL-2.0 */
@@ -226,10 +226,8 @@ fn kernel_repo() -> TempDir {
 /// repository's config says (and `who`, as GIT_AUTHOR_NAME and
 /// GIT_AUTHOR_EMAIL, when given), at a fixed date.
 fn bvmig_as_dev(cwd: &Path, args: &[&str], who: Option<(&str, &str)>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bvmig"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
+    let mut cmd = bvmig_command(cwd, args);
+    cmd.stdin(Stdio::null())
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env_remove("GIT_AUTHOR_NAME")
@@ -239,12 +237,7 @@ fn bvmig_as_dev(cwd: &Path, args: &[&str], who: Option<(&str, &str)>) -> Output 
         cmd.env("GIT_AUTHOR_NAME", name)
             .env("GIT_AUTHOR_EMAIL", email);
     }
-    let out = cmd.output().expect("bvmig runs");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: out.stderr,
-    }
+    cmd.output().expect("bvmig runs").into()
 }
 
 /// The series' files, sorted, with their text.
@@ -619,20 +612,14 @@ fn a_tree_without_maintainers_or_history_groups_by_directory() {
 
 /// Runs bvmig in `cwd` with extra environment variables.
 fn bvmig_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_bvmig"))
-        .args(args)
-        .current_dir(cwd)
+    bvmig_command(cwd, args)
         .stdin(Stdio::null())
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .envs(env.iter().copied())
         .output()
-        .expect("bvmig runs");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: out.stderr,
-    }
+        .expect("bvmig runs")
+        .into()
 }
 
 #[test]

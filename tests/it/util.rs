@@ -45,6 +45,16 @@ pub struct Output {
     pub stderr: Vec<u8>,
 }
 
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Output {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        }
+    }
+}
+
 impl Output {
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
@@ -55,19 +65,20 @@ impl Output {
     }
 }
 
+/// The built `bvmig` with `args`, to run in `cwd`.
+pub fn bvmig_command(cwd: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bvmig"));
+    cmd.args(args).current_dir(cwd);
+    cmd
+}
+
 /// Runs the built `bvmig` in `cwd`.
 pub fn bvmig(cwd: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_bvmig"))
-        .args(args)
-        .current_dir(cwd)
+    bvmig_command(cwd, args)
         .stdin(Stdio::null())
         .output()
-        .expect("bvmig runs");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: out.stderr,
-    }
+        .expect("bvmig runs")
+        .into()
 }
 
 /// Runs an external tool in `cwd`; its stderr on failure.
@@ -159,19 +170,12 @@ pub fn expect_file(path: &Path, actual: &str) {
 /// Runs the built `bvmig` in `cwd` with `input` on its stdin.
 pub fn bvmig_stdin(cwd: &Path, args: &[&str], input: &[u8]) -> Output {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bvmig"))
-        .args(args)
-        .current_dir(cwd)
+    let mut child = bvmig_command(cwd, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("bvmig runs");
     child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: out.stderr,
-    }
+    child.wait_with_output().unwrap().into()
 }

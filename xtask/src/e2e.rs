@@ -17,13 +17,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 
 use crate::bvmig::{self, Summary};
 use crate::count::{self, Occurrence, TreeCount};
 use crate::kernel;
+use crate::report::Report;
 use crate::syntax::ErrorCounter;
 
 const WORD: &str = "bv_page";
@@ -40,41 +41,6 @@ fn expected(version: &str) -> Option<(usize, usize)> {
 
 /// At most this many files are listed under a failed per-file check.
 const MAX_LISTED: usize = 40;
-
-#[derive(Default)]
-struct Report {
-    n_checks: usize,
-    failed: Vec<String>,
-    n_warnings: usize,
-    timings: Vec<(String, Duration)>,
-}
-
-impl Report {
-    fn check(&mut self, ok: bool, what: impl Into<String>) -> bool {
-        let what = what.into();
-        self.n_checks += 1;
-        println!("{}  {what}", if ok { "PASS" } else { "FAIL" });
-        if !ok {
-            self.failed.push(what);
-        }
-        ok
-    }
-
-    fn warn(&mut self, what: impl AsRef<str>) {
-        self.n_warnings += 1;
-        println!("WARN  {}", what.as_ref());
-    }
-
-    fn note(&self, what: impl AsRef<str>) {
-        println!("      {}", what.as_ref());
-    }
-
-    fn step(&mut self, name: &str, start: Instant) {
-        let took = start.elapsed();
-        println!("      ({name}: {:.2} s)", took.as_secs_f64());
-        self.timings.push((name.to_string(), took));
-    }
-}
 
 /// Runs the check; `Ok(false)` when a check failed.
 pub fn run(version: &str) -> Result<bool> {

@@ -12,6 +12,7 @@ mod dist;
 mod e2e;
 mod kernel;
 mod merge_window;
+mod report;
 mod syntax;
 mod vs_spatch;
 mod walkers;

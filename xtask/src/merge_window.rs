@@ -40,6 +40,7 @@ use anyhow::{bail, Context, Result};
 use crate::bvmig;
 use crate::count::{self, Occurrence};
 use crate::kernel;
+use crate::report::Report;
 
 const WORD: &str = "bv_page";
 
@@ -49,28 +50,6 @@ const EXCLUDED_FUNCTIONS: &[&str] = &["bvec_page", "bvec_set_page", "__bvec_set_
 
 /// A site: file, line, column.
 type Site = (String, usize, usize);
-
-#[derive(Default)]
-struct Report {
-    n_checks: usize,
-    failed: Vec<String>,
-}
-
-impl Report {
-    fn check(&mut self, ok: bool, what: impl Into<String>) -> bool {
-        let what = what.into();
-        self.n_checks += 1;
-        println!("{}  {what}", if ok { "PASS" } else { "FAIL" });
-        if !ok {
-            self.failed.push(what);
-        }
-        ok
-    }
-
-    fn note(&self, what: impl AsRef<str>) {
-        println!("      {}", what.as_ref());
-    }
-}
 
 /// Runs `git` in `dir` isolated from the user's configuration; its stdout.
 fn git(dir: &Path, args: &[&str]) -> Result<String> {
