@@ -22,27 +22,14 @@
 //! mails). `ruletest` runs each rule file's own cases (`bvmig test`).
 #![deny(missing_docs)]
 
-pub mod baseline;
+pub mod c;
 pub mod check;
 pub mod cli;
-pub mod definition;
 pub mod diff;
+pub mod engine;
 pub mod git;
-pub mod helper;
-pub mod mailout;
-pub mod maintainers;
-pub mod matcher;
-pub mod report;
+pub mod mail;
 pub mod review;
-pub mod rewrite;
-pub mod rule;
 pub mod ruletest;
-pub mod sarif;
-pub mod series;
-pub mod series_out;
-pub mod site;
-pub mod source;
-pub mod syntax;
-pub mod types;
+pub mod smpl;
 pub mod validate;
-pub mod walk;

@@ -21,9 +21,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::rewrite::Engine;
-use crate::rule::{RuleError, RuleFile};
-use crate::site::Status;
+use crate::engine::site::Status;
+use crate::engine::Engine;
+use crate::smpl::{RuleError, RuleFile};
 
 /// The directory, next to the rule files, that holds their cases.
 pub const TESTS_DIR: &str = "tests";
@@ -363,7 +363,7 @@ fn case_inputs(dir: &Path) -> Result<Vec<Entry>, Error> {
 }
 
 /// The sites `rule` leaves in case `input`, as `bvmig patch` reports them.
-fn sites_left(name: &str, outcome: &crate::rewrite::FileOutcome) -> String {
+fn sites_left(name: &str, outcome: &crate::engine::FileOutcome) -> String {
     let mut out = String::new();
     for s in &outcome.sites {
         if let Status::Left(why) = &s.status {

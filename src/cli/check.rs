@@ -11,13 +11,13 @@ use std::process::ExitCode;
 
 use super::output::{self, Format};
 use super::EngineArgs;
-use crate::baseline::Baseline;
+use crate::check::baseline::Baseline;
+use crate::check::report::Report;
 use crate::check::{self, Finding};
 use crate::diff;
+use crate::engine::walk;
+use crate::engine::Engine;
 use crate::git::Repo;
-use crate::report::Report;
-use crate::rewrite::Engine;
-use crate::walk;
 
 pub(super) const EXAMPLES: &str = "Examples:
   bvmig check                              # the tree in the current directory
@@ -88,7 +88,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         None => None,
     };
 
-    let engine = Engine::new(rules).with_type_roots(crate::types::roots(&paths));
+    let engine = Engine::new(rules).with_type_roots(crate::c::types::roots(&paths));
     let walked = super::progress::spin(
         super::progress::wanted(args.quiet),
         "walking the tree",
@@ -176,7 +176,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
     }
     let split = match &baseline {
         Some(b) => b.split(all),
-        None => crate::baseline::Split {
+        None => crate::check::baseline::Split {
             new: all,
             ..Default::default()
         },

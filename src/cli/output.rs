@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::report::{self, Report};
-use crate::sarif;
-use crate::site::Kind;
+use crate::check::report::{self, Report};
+use crate::check::sarif;
+use crate::engine::site::Kind;
 
 /// How findings are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

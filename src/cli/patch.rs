@@ -1,6 +1,6 @@
 //! `bvmig patch`: the rewrite as a diff on stdout, made in place, or
 //! written as a series of mails for `git am` (`--series`, see
-//! [`crate::series_out`]); the sites left plus a summary on stderr.
+//! [`crate::mail`]); the sites left plus a summary on stderr.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,13 +12,13 @@ use super::output::{self, diagnostic};
 use super::progress;
 use super::{Chosen, EngineArgs};
 use crate::diff;
-use crate::helper::{self, Helper};
-use crate::maintainers::Maintainers;
-use crate::rewrite::Engine;
-use crate::rule::{DEFAULT_RULE, DEFAULT_RULE_NAME};
-use crate::series_out::{self, HelperAddition, RuleText, SourceFile};
-use crate::site::{Kind, Status};
-use crate::walk::{self, FileReport, Walked};
+use crate::engine::helpers::{self, Helper};
+use crate::engine::site::{Kind, Status};
+use crate::engine::walk::{self, FileReport, Walked};
+use crate::engine::Engine;
+use crate::mail::maintainers::Maintainers;
+use crate::mail::{self, HelperAddition, RuleText, SourceFile};
+use crate::smpl::{DEFAULT_RULE, DEFAULT_RULE_NAME};
 
 pub(super) const EXAMPLES: &str = "Examples:
   bvmig patch                      # the tree in the current directory
@@ -86,7 +86,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
         }
     };
     let paths = args.engine.paths();
-    let engine = Engine::new(choice.rules).with_type_roots(crate::types::roots(&paths));
+    let engine = Engine::new(choice.rules).with_type_roots(crate::c::types::roots(&paths));
     let show_progress = progress::wanted(args.quiet);
     let mut walked = progress::spin(show_progress, "walking the tree", || {
         walk::walk(&paths, &engine, &args.engine.walk_options())
@@ -96,7 +96,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     // A file that starts calling a pfn_t function gets its header.
     for f in walked.files.iter_mut() {
         if let Some(new) = &f.outcome.new_text {
-            if let Some(with) = helper::add_includes(&f.old, new) {
+            if let Some(with) = helpers::add_includes(&f.old, new) {
                 f.outcome.new_text = Some(with);
             }
         }
@@ -104,7 +104,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     // The kernel tree's include/linux/bvec.h, where helpers go. The walk
     // covered the tree when that file was among the files walked (bvmig
     // patch ~/linux, not ~/linux/fs).
-    let bvec_header = helper::bvec_header(&paths);
+    let bvec_header = helpers::bvec_header(&paths);
     let whole_tree = bvec_header
         .as_deref()
         .and_then(|h| fs::canonicalize(h).ok())
@@ -178,7 +178,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
                     notes.push(format!(
                         "adds {} to {} (--no-helpers leaves them out)",
                         names.join(", "),
-                        helper::BVEC_HEADER
+                        helpers::BVEC_HEADER
                     ));
                 }
             }
@@ -273,11 +273,11 @@ fn finish(
 }
 
 /// The rule's text and calls, as the series' messages quote them.
-fn rule_text(args: &PatchArgs, name: &str, choice: &helper::Choice) -> Result<RuleText, String> {
+fn rule_text(args: &PatchArgs, name: &str, choice: &helpers::Choice) -> Result<RuleText, String> {
     let text = match &args.engine.rule {
         Some(p) => fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
         None if choice.rules.path == DEFAULT_RULE_NAME => DEFAULT_RULE.to_string(),
-        None => helper::MODERN_RULE.to_string(),
+        None => helpers::MODERN_RULE.to_string(),
     };
     let mut calls: Vec<String> = Vec::new();
     for c in choice.rules.emitted_calls() {
@@ -288,10 +288,10 @@ fn rule_text(args: &PatchArgs, name: &str, choice: &helper::Choice) -> Result<Ru
     // The helpers bvmig knows in their own order (the read first), then
     // the others in the rule's.
     let rank = |c: &String| {
-        helper::HELPERS
+        helpers::HELPERS
             .iter()
             .position(|h| h.name == c)
-            .unwrap_or(helper::HELPERS.len())
+            .unwrap_or(helpers::HELPERS.len())
     };
     calls.sort_by_key(rank);
     Ok(RuleText {
@@ -315,10 +315,10 @@ fn tree_top(paths: &[PathBuf]) -> PathBuf {
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
-    if let Some(top) = series_out::repo_top(&dir) {
+    if let Some(top) = mail::repo_top(&dir) {
         return top;
     }
-    if let Some(root) = helper::bvec_header(paths)
+    if let Some(root) = helpers::bvec_header(paths)
         .as_deref()
         .and_then(|h| h.ancestors().nth(3))
         .and_then(|r| fs::canonicalize(r).ok())
@@ -397,8 +397,8 @@ fn write_series(
                     f.name
                 )
             };
-            let old_h = helper::insert(&old, missing).ok_or_else(no_struct)?;
-            let new_h = helper::insert(&new, missing).ok_or_else(no_struct)?;
+            let old_h = helpers::insert(&old, missing).ok_or_else(no_struct)?;
+            let new_h = helpers::insert(&new, missing).ok_or_else(no_struct)?;
             helpers = Some(HelperAddition {
                 name: name.clone(),
                 before: old,
@@ -440,8 +440,8 @@ fn write_series(
     } else {
         None
     };
-    let (stamp, signoff) = series_out::author(&top).map_err(|e| e.to_string())?;
-    let is_repo = series_out::repo_top(&top).is_some_and(|t| t == top);
+    let (stamp, signoff) = mail::author(&top).map_err(|e| e.to_string())?;
+    let is_repo = mail::repo_top(&top).is_some_and(|t| t == top);
     let changed: Vec<&str> = files
         .iter()
         .filter(|f| f.before != f.after)
@@ -449,11 +449,11 @@ fn write_series(
         .chain(helpers.as_ref().map(|h| h.name.as_str()))
         .collect();
     let base = if is_repo {
-        series_out::base_commit(&top, &changed)
+        mail::base_commit(&top, &changed)
     } else {
         None
     };
-    let input = series_out::Input {
+    let input = mail::Input {
         files,
         helpers,
         helpers_left_out: left_out,
@@ -461,7 +461,7 @@ fn write_series(
         maintainers: maintainers.as_ref(),
     };
     let version = format!("bvmig {}", env!("CARGO_PKG_VERSION"));
-    let opts = series_out::Options {
+    let opts = mail::Options {
         to: &args.to,
         cc: &args.cc,
         subject_prefix: &args.subject_prefix,
@@ -470,18 +470,18 @@ fn write_series(
         base: base.as_deref(),
         version: &version,
     };
-    let n_groups = series_out::group(&input.files, input.maintainers).len()
-        + usize::from(input.helpers.is_some());
+    let n_groups =
+        mail::group(&input.files, input.maintainers).len() + usize::from(input.helpers.is_some());
     let mut steps = progress::Steps::new(show_progress, n_groups, "reading the history");
     let mut history = |names: &[&str]| {
         steps.inc();
         if is_repo {
-            series_out::history(&top, names)
+            mail::history(&top, names)
         } else {
             Vec::new()
         }
     };
-    let mails = series_out::make(&input, &opts, &mut history);
+    let mails = mail::make(&input, &opts, &mut history);
     steps.finish();
 
     fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -574,7 +574,7 @@ fn write_report(
         }
     }
     // A typed rule says how sure the types of what it rewrote were.
-    let mut by_evidence: BTreeMap<crate::types::Evidence, usize> = BTreeMap::new();
+    let mut by_evidence: BTreeMap<crate::c::types::Evidence, usize> = BTreeMap::new();
     for s in walked.files.iter().flat_map(|f| &f.outcome.sites) {
         if let Some(ev) = s.evidence {
             *by_evidence.entry(ev).or_default() += 1;
@@ -611,7 +611,7 @@ fn add_helpers(walked: &mut Walked, header: &Path, helpers: &[&Helper]) -> Resul
         f.old = fs::read(&f.path).map_err(|e| format!("{}: {e}", f.name))?;
     }
     let base = f.outcome.new_text.as_deref().unwrap_or(&f.old);
-    let new = helper::insert(base, helpers).ok_or_else(|| {
+    let new = helpers::insert(base, helpers).ok_or_else(|| {
         format!(
             "{}: no definition of struct bio_vec to add the helpers after",
             f.name

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 
 use super::load_rules;
 use super::output::{self, Format};
-use crate::report::Report;
+use crate::check::report::Report;
+use crate::engine::Engine;
+use crate::review::patches;
 use crate::review::{self, Reviewed};
-use crate::rewrite::Engine;
-use crate::series;
 
 pub(super) const EXAMPLES: &str = "Examples:
   git format-patch -3 --stdout | bvmig review -
@@ -46,7 +46,7 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
     // kernel checkout around the current directory, if any; the 2015 rule
     // when there is none to look at.
     let tree = args.tree.clone().unwrap_or_else(|| PathBuf::from("."));
-    let in_kernel = crate::definition::search_roots(std::slice::from_ref(&tree))
+    let in_kernel = crate::c::definition::search_roots(std::slice::from_ref(&tree))
         .iter()
         .any(|r| r.ends_with("include"));
     let (rules, rule_name) = if in_kernel {
@@ -59,7 +59,7 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
             Ok(g) => g,
             Err(e) => return output::finish(&[e], 0),
         };
-        match crate::helper::choose(&[tree], given) {
+        match crate::engine::helpers::choose(&[tree], given) {
             Ok(c) => {
                 let name = match &args.rule {
                     Some(p) => p.display().to_string(),
@@ -88,7 +88,7 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
             Err(e) => return output::finish(&[format!("{name}: {e}")], 0),
         }
     };
-    let patches = match series::parse(&name, &input) {
+    let patches = match patches::parse(&name, &input) {
         Ok(p) => p,
         Err(e) => return output::finish(&[e.to_string()], 0),
     };

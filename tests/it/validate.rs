@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use bvmig::rewrite::Engine;
-use bvmig::rule::RuleFile;
+use bvmig::engine::Engine;
+use bvmig::smpl::RuleFile;
 use bvmig::validate::{self, Error, Options, Report};
 
 use crate::util::{fixtures_dir, TempDir};

@@ -9,11 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::definition::{self, Conflict, Definition};
-use crate::rule::{EmittedCall, RuleError, RuleFile, DEFAULT_RULE, DEFAULT_RULE_NAME};
+use crate::c::definition::{self, Conflict, Definition};
+use crate::smpl::{EmittedCall, RuleError, RuleFile, DEFAULT_RULE, DEFAULT_RULE_NAME};
 
 /// The rule for trees with Linux 6.3's four-argument `bvec_set_page()`.
-pub const MODERN_RULE: &str = include_str!("../rules/bv_page-modern.cocci");
+pub const MODERN_RULE: &str = include_str!("../../rules/bv_page-modern.cocci");
 /// The name under which the modern rule is reported.
 pub const MODERN_RULE_NAME: &str = "rules/bv_page-modern.cocci (built in)";
 
@@ -217,7 +217,7 @@ pub static INCLUDES: &[(&str, &str)] = &[
 /// line; `None` when nothing is needed or the file has no such line to
 /// follow (a file with no includes is left to a human).
 pub fn add_includes(old: &[u8], new: &[u8]) -> Option<Vec<u8>> {
-    let count = |t: &[u8], w: &str| crate::source::word_occurrences(t, w).len();
+    let count = |t: &[u8], w: &str| crate::c::source::word_occurrences(t, w).len();
     let mut needed: Vec<&str> = Vec::new();
     for (func, header) in INCLUDES {
         let line = format!("#include <{header}>");
@@ -269,9 +269,9 @@ pub fn bvec_header(paths: &[PathBuf]) -> Option<PathBuf> {
 /// the definition of `struct bio_vec`; `None` when it has no such
 /// definition.
 pub fn insert(text: &[u8], helpers: &[&Helper]) -> Option<Vec<u8>> {
-    let defines = crate::source::scan_defines(text);
-    let blanked = crate::source::blank_define_bodies(text, &defines);
-    let tree = crate::syntax::parse(&blanked);
+    let defines = crate::c::source::scan_defines(text);
+    let blanked = crate::c::source::blank_define_bodies(text, &defines);
+    let tree = crate::c::syntax::parse(&blanked);
     let end = struct_end(tree.root_node(), &blanked)?;
     // After the line that closes the definition.
     let at = memchr::memchr(b'\n', &text[end..]).map_or(text.len(), |k| end + k + 1);
@@ -367,7 +367,7 @@ mod tests {
         );
         let names: Vec<&str> = c.missing.iter().map(|h| h.name).collect();
         assert_eq!(names, vec!["bvec_page", "__bvec_set_page"]);
-        let out = crate::rewrite::Engine::new(c.rules)
+        let out = crate::engine::Engine::new(c.rules)
             .rewrite(b"void f(struct bio_vec *bv) { bv->bv_page = bv[1].bv_page; }\n");
         assert_eq!(
             out.new_text.as_deref(),

@@ -43,17 +43,17 @@ use bvmig_runtime::memory::DevMemmap;
 use bvmig_runtime::observe::{BioId, BvecRef, Event, Observation};
 use bvmig_runtime::request::QueueLimits;
 
-use crate::rewrite::Engine;
-use crate::rule::{RuleError, RuleFile};
-use crate::site::Status;
+use crate::engine::site::Status;
+use crate::engine::Engine;
+use crate::smpl::{RuleError, RuleFile};
 
 /// The rule that moves page-free uses of `bvec_page()` to the pfn API.
-pub const BV_PFN_API_RULE: &str = include_str!("../rules/bv_pfn-api.cocci");
+pub const BV_PFN_API_RULE: &str = include_str!("../../rules/bv_pfn-api.cocci");
 /// The name under which [`BV_PFN_API_RULE`] is reported.
 pub const BV_PFN_API_RULE_NAME: &str = "rules/bv_pfn-api.cocci (built in)";
 /// The rule that gives `struct bio_vec` a `bv_pfn` (the member, the
 /// helpers' bodies, designated initializers).
-pub const BV_PFN_RULE: &str = include_str!("../rules/bv_pfn.cocci");
+pub const BV_PFN_RULE: &str = include_str!("../../rules/bv_pfn.cocci");
 /// The name under which [`BV_PFN_RULE`] is reported.
 pub const BV_PFN_RULE_NAME: &str = "rules/bv_pfn.cocci (built in)";
 
@@ -62,52 +62,55 @@ pub const BV_PFN_RULE_NAME: &str = "rules/bv_pfn.cocci (built in)";
 const HEADERS: &[(&str, &str)] = &[
     (
         "bvmig/fixture.h",
-        include_str!("../fixtures/include/bvmig/fixture.h"),
+        include_str!("../../fixtures/include/bvmig/fixture.h"),
     ),
     (
         "bvmig/runtime.h",
-        include_str!("../fixtures/include/bvmig/runtime.h"),
+        include_str!("../../fixtures/include/bvmig/runtime.h"),
     ),
     (
         "linux/bio.h",
-        include_str!("../fixtures/include/linux/bio.h"),
+        include_str!("../../fixtures/include/linux/bio.h"),
     ),
     (
         "linux/blkdev.h",
-        include_str!("../fixtures/include/linux/blkdev.h"),
+        include_str!("../../fixtures/include/linux/blkdev.h"),
     ),
     (
         "linux/bvec.h",
-        include_str!("../fixtures/include/linux/bvec.h"),
+        include_str!("../../fixtures/include/linux/bvec.h"),
     ),
     (
         "linux/dma-mapping.h",
-        include_str!("../fixtures/include/linux/dma-mapping.h"),
+        include_str!("../../fixtures/include/linux/dma-mapping.h"),
     ),
     (
         "linux/gfp.h",
-        include_str!("../fixtures/include/linux/gfp.h"),
+        include_str!("../../fixtures/include/linux/gfp.h"),
     ),
     (
         "linux/highmem.h",
-        include_str!("../fixtures/include/linux/highmem.h"),
+        include_str!("../../fixtures/include/linux/highmem.h"),
     ),
     (
         "linux/kernel.h",
-        include_str!("../fixtures/include/linux/kernel.h"),
+        include_str!("../../fixtures/include/linux/kernel.h"),
     ),
-    ("linux/mm.h", include_str!("../fixtures/include/linux/mm.h")),
+    (
+        "linux/mm.h",
+        include_str!("../../fixtures/include/linux/mm.h"),
+    ),
     (
         "linux/pfn_t.h",
-        include_str!("../fixtures/include/linux/pfn_t.h"),
+        include_str!("../../fixtures/include/linux/pfn_t.h"),
     ),
     (
         "linux/scatterlist.h",
-        include_str!("../fixtures/include/linux/scatterlist.h"),
+        include_str!("../../fixtures/include/linux/scatterlist.h"),
     ),
     (
         "linux/types.h",
-        include_str!("../fixtures/include/linux/types.h"),
+        include_str!("../../fixtures/include/linux/types.h"),
     ),
 ];
 

@@ -18,10 +18,10 @@
 use tree_sitter::Node;
 
 use super::{collect_comments, comment_between, unmergeable, Binds, Matcher, Region};
-use crate::matcher::Edit;
-use crate::rule::{Item, MetaKind, PNode, Pat, Piece, Stmts, Template};
-use crate::source::columns;
-use crate::syntax::{self, prec};
+use crate::c::source::columns;
+use crate::c::syntax::{self, prec};
+use crate::engine::matcher::Edit;
+use crate::smpl::{Item, MetaKind, PNode, Pat, Piece, Stmts, Template};
 
 /// One entry of a matched fragment: a statement of the block, or added code.
 enum Entry<'p, 't> {
@@ -243,7 +243,7 @@ impl<'a> Matcher<'a> {
                 continue;
             }
             let mut binds: Binds = vec![None; self.rule.metavars.len()];
-            self.evidence.set(crate::types::Evidence::Certain);
+            self.evidence.set(crate::c::types::Evidence::Certain);
             let Some(found) = self.match_stmts(frag, &[node], 0, &mut binds, region) else {
                 continue;
             };
@@ -702,16 +702,16 @@ fn has_word(text: &[u8], word: &[u8]) -> bool {
     memchr::memmem::find_iter(text, word).any(|i| {
         let before = i.checked_sub(1).map(|p| text[p]);
         let after = text.get(i + word.len()).copied();
-        !before.is_some_and(crate::source::is_ident_byte)
-            && !after.is_some_and(crate::source::is_ident_byte)
+        !before.is_some_and(crate::c::source::is_ident_byte)
+            && !after.is_some_and(crate::c::source::is_ident_byte)
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rewrite::Engine;
-    use crate::rule::RuleFile;
-    use crate::site::Status;
+    use crate::engine::site::Status;
+    use crate::engine::Engine;
+    use crate::smpl::RuleFile;
 
     /// The rewrite of `c` by the rule with metavariables `decls` and body
     /// `body`, and the reasons of the sites left.

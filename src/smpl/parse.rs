@@ -378,7 +378,7 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
                     name: name.clone(),
                     kind: MetaKind::Typed,
                     constraint: None,
-                    ty: Some(crate::types::CType::new(&base, ptr)),
+                    ty: Some(crate::c::types::CType::new(&base, ptr)),
                 });
                 i += 1;
                 match words.get(i).map(|w| w.0.as_str()) {
@@ -615,7 +615,7 @@ fn lex_body(lines: &[&str], first_line: usize) -> Result<Vec<Tok>, LineErr> {
             .iter()
             .take_while(|b| **b == b' ' || **b == b'\t')
             .count();
-        let indent = crate::source::columns(&bytes[j..j + lead]);
+        let indent = crate::c::source::columns(&bytes[j..j + lead]);
         while j < bytes.len() {
             if in_comment {
                 match line[j..].find("*/") {

@@ -1,10 +1,10 @@
 //! The conversion as a patch series for the mailing lists (`bvmig patch
 //! --series DIR`): a cover letter, the patch that adds the helpers to
 //! `include/linux/bvec.h` when the run adds them, then one patch per
-//! subsystem, each a mail in `git format-patch` form ([`crate::mailout`]).
+//! subsystem, each a mail in `git format-patch` form ([`crate::mail::format`]).
 //!
 //! Files are grouped by the MAINTAINERS entry that owns them (the most
-//! specific, see [`crate::maintainers`]); files that no entry owns go by
+//! specific, see [`crate::mail::maintainers`]); files that no entry owns go by
 //! their first two directories (`drivers/md`). Every patch after the first
 //! touches only its own files, so the series applies in order, builds after
 //! the first patch, and its subsystem patches can be taken by different
@@ -18,15 +18,18 @@
 //! **Invariant:** the series applied in order gives exactly the files that
 //! `bvmig patch --in-place` writes.
 
+pub mod format;
+pub mod maintainers;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::diff;
-use crate::mailout::{self, Mail, Stamp};
-use crate::maintainers::Maintainers;
-use crate::site::{Kind, Site, Status};
+use crate::engine::site::{Kind, Site, Status};
+use crate::mail::format::{Mail, Stamp};
+use crate::mail::maintainers::Maintainers;
 
 /// A problem making the series.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +48,7 @@ pub enum SeriesOutError {
     },
     /// git's identity did not parse.
     #[error(transparent)]
-    Mail(#[from] mailout::MailError),
+    Mail(#[from] format::MailError),
 }
 
 /// One file with sites, named relative to the tree's top.
@@ -438,7 +441,7 @@ pub fn make(
         planned.push(Planned {
             subject: format!("{prefix} add {list} {what}"),
             body,
-            diff: mailout::with_index(&diff, &h.before, &h.after, h.mode),
+            diff: format::with_index(&diff, &h.before, &h.after, h.mode),
             cc: input
                 .maintainers
                 .map(|m| m.cc(&[h.name.as_str()]))
@@ -541,7 +544,7 @@ pub fn make(
         for f in &changed {
             let mut one = Vec::new();
             diff::unified(&f.name, &f.before, &f.after, &mut one);
-            diff.extend(mailout::with_index(&one, &f.before, &f.after, f.mode));
+            diff.extend(format::with_index(&one, &f.before, &f.after, f.mode));
         }
         let cc = input.maintainers.map(|m| m.cc(&names)).unwrap_or_default();
         planned.push(Planned {
@@ -564,7 +567,7 @@ pub fn make(
     for (i, p) in planned.iter().enumerate() {
         let subject = format!("[{} {}/{n}] {}", opts.subject_prefix, i + 1, p.subject);
         let cc = merge_addrs(opts.cc, &p.cc, opts.to);
-        let bytes = mailout::render(&Mail {
+        let bytes = format::render(&Mail {
             stamp: opts.stamp,
             subject: &subject,
             to: opts.to,
@@ -574,7 +577,7 @@ pub fn make(
             signature: opts.version,
         });
         out.push(OutFile {
-            name: mailout::file_name(i + 1, &p.subject),
+            name: format::file_name(i + 1, &p.subject),
             subject: p.subject.clone(),
             bytes,
         });
@@ -777,10 +780,10 @@ fn cover_letter(input: &Input, opts: &Options, groups: &[Group], planned: &[Plan
             diff::unified(&h.name, &h.before, &h.after, &mut whole);
         }
     }
-    let mut stats = mailout::stat(&whole);
+    let mut stats = format::stat(&whole);
     stats.sort_by(|a, b| a.name.cmp(&b.name));
     body.push('\n');
-    body.push_str(&mailout::diffstat(&stats));
+    body.push_str(&format::diffstat(&stats));
     if let Some(base) = opts.base {
         let _ = writeln!(body, "\nbase-commit: {base}");
     }
@@ -791,7 +794,7 @@ fn cover_letter(input: &Input, opts: &Options, groups: &[Group], planned: &[Plan
     }
     let cc = merge_addrs(opts.cc, &cc, opts.to);
     let full = format!("[{} 0/{n}] {subject}", opts.subject_prefix);
-    let bytes = mailout::render(&Mail {
+    let bytes = format::render(&Mail {
         stamp: opts.stamp,
         subject: &full,
         to: opts.to,

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use ignore::{WalkBuilder, WalkState};
 
-use crate::rewrite::{Engine, FileOutcome};
+use crate::engine::{Engine, FileOutcome};
 
 /// One file with sites.
 #[derive(Debug)]

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 
 use tree_sitter::Node;
 
-use crate::rule::EmittedCall;
-use crate::source::{self, LineIndex};
-use crate::syntax;
+use crate::c::source::{self, LineIndex};
+use crate::c::syntax;
+use crate::smpl::EmittedCall;
 
 /// How many arguments a definition takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,7 +320,7 @@ pub fn conflicts(calls: &[EmittedCall], defs: &[Definition]) -> Vec<Conflict> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::{Pos, RuleFile};
+    use crate::smpl::{Pos, RuleFile};
 
     fn found(text: &str) -> Vec<(String, Params, DefKind, usize)> {
         in_text(

@@ -181,7 +181,7 @@ pub struct Metavar {
     /// A constraint on identifiers.
     pub constraint: Option<Constraint>,
     /// The type of a typed expression metavariable.
-    pub ty: Option<crate::types::CType>,
+    pub ty: Option<crate::c::types::CType>,
 }
 
 /// A function name in a context: a metavariable or a literal name.

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use tree_sitter::{Node, Parser, Tree};
 
-use crate::source::LineIndex;
+use crate::c::source::LineIndex;
 
 /// Parses `text` as C. Tree-sitter only fails without a language or when
 /// cancelled, neither of which can happen here.

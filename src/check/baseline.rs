@@ -221,7 +221,7 @@ impl Baseline {
 mod tests {
     use super::*;
     use crate::check::Advice;
-    use crate::site::Kind;
+    use crate::engine::site::Kind;
 
     fn finding(file: &str, line: usize, function: &str, text: &str) -> Finding {
         Finding {

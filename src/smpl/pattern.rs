@@ -6,7 +6,7 @@
 use tree_sitter::Node;
 
 use super::{Code, Item, MetaKind, Metavar, Pat, Pos, Sign, Stmts};
-use crate::syntax::{self, prec};
+use crate::c::syntax::{self, prec};
 
 /// What a body token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -928,7 +928,7 @@ fn collect_slots(
 
 #[cfg(test)]
 mod tests {
-    use crate::rule::{Pat, RuleFile};
+    use crate::smpl::{Pat, RuleFile};
 
     use super::*;
 

@@ -7,15 +7,20 @@
 //! that is rewritten or left with a reason; a file whose rewrite parses with
 //! more errors than the original is kept unchanged, its sites reported.
 
+pub mod helpers;
+pub mod matcher;
+pub mod site;
+pub mod walk;
+
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::matcher::{Edit, Matcher, Outcome, Region};
-use crate::rule::{MetaKind, Rule, RuleFile};
-use crate::site::{self, Kind, Occurrence, Site, Status};
-use crate::source::{self, Define, LineIndex};
-use crate::syntax;
-use crate::types::TypeIndex;
+use crate::c::source::{self, Define, LineIndex};
+use crate::c::syntax;
+use crate::c::types::TypeIndex;
+use crate::engine::matcher::{Edit, Matcher, Outcome, Region};
+use crate::engine::site::{Kind, Occurrence, Site, Status};
+use crate::smpl::{MetaKind, Rule, RuleFile};
 
 /// A rule file ready to run, with what the engine derives from it.
 pub struct Engine {
@@ -332,7 +337,7 @@ impl Engine {
         self.rules
             .rules
             .iter()
-            .all(|r| matches!(r.body, crate::rule::Pat::Function { .. }))
+            .all(|r| matches!(r.body, crate::smpl::Pat::Function { .. }))
     }
 }
 

@@ -8,14 +8,18 @@
 //! and code in the functions the rule's context excludes, such as the
 //! helpers' own bodies). Those are counted as allowed, not reported.
 
+pub mod baseline;
+pub mod report;
+pub mod sarif;
+
 use std::ops::Range;
 
+use crate::c::source::{self, LineIndex};
+use crate::c::syntax;
+use crate::engine::matcher::{self, Edit};
+use crate::engine::site::{Kind, Status};
+use crate::engine::{self, FileOutcome};
 use crate::git::Origin;
-use crate::matcher::{self, Edit};
-use crate::rewrite::{self, FileOutcome};
-use crate::site::{Kind, Status};
-use crate::source::{self, LineIndex};
-use crate::syntax;
 
 /// One raw access left, at a place in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,7 +269,7 @@ pub fn fix(file: &str, text: &[u8], chosen: &[&Finding]) -> Result<Option<Vec<u8
     }
     edits.sort_by_key(|e| e.range.start);
     edits.dedup();
-    let new = rewrite::apply(text, &edits);
+    let new = engine::apply(text, &edits);
     let errors = |t: &[u8]| {
         let blanked = source::blank_define_bodies(t, &source::scan_defines(t));
         syntax::error_count(syntax::parse(&blanked).root_node())
@@ -281,8 +285,8 @@ pub fn fix(file: &str, text: &[u8], chosen: &[&Finding]) -> Result<Option<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rewrite::Engine;
-    use crate::rule::RuleFile;
+    use crate::engine::Engine;
+    use crate::smpl::RuleFile;
 
     fn check(code: &str, expected: &[&str]) {
         let engine = Engine::new(RuleFile::default_rule());

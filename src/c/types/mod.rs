@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tree_sitter::Node;
 
-use crate::source::{self, Span};
-use crate::syntax;
+use crate::c::source::{self, Span};
+use crate::c::syntax;
 
 /// A C type as typed metavariables need it: a base (`struct bio_vec`,
 /// `skb_frag_t`, `unsigned int`) and a pointer depth (arrays count as one).
@@ -1138,7 +1138,7 @@ fn iterator_type(n: Node, src: &[u8]) -> Option<CType> {
 /// The directories to index for a run over `paths`: the `include` of the
 /// kernel tree around them, else the directories given.
 pub fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
-    crate::definition::search_roots(paths)
+    crate::c::definition::search_roots(paths)
         .into_iter()
         .filter(|r| r.is_dir())
         .collect()

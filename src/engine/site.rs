@@ -9,7 +9,7 @@ use std::fmt;
 
 use tree_sitter::Node;
 
-use crate::syntax::{self, LvalueMacro};
+use crate::c::syntax::{self, LvalueMacro};
 
 /// Kernel macros and the argument positions that must be lvalues: a helper
 /// call there does not compile (`READ_ONCE(bvec_page(bv))`).
@@ -145,7 +145,7 @@ pub struct Site {
     /// Rewritten, or left and why.
     pub status: Status,
     /// For a site a typed rule rewrote: how sure the types were.
-    pub evidence: Option<crate::types::Evidence>,
+    pub evidence: Option<crate::c::types::Evidence>,
     /// For a member's declaration: the struct or union that declares it
     /// (`struct bio_vec`).
     pub owner: Option<String>,
@@ -270,7 +270,7 @@ fn named_by_member_macro(src: &[u8], start: usize, end: usize) -> bool {
         .map_or(0, |k| k + 1);
     let name_start = src[..name_end]
         .iter()
-        .rposition(|&b| !crate::source::is_ident_byte(b))
+        .rposition(|&b| !crate::c::source::is_ident_byte(b))
         .map_or(0, |k| k + 1);
     std::str::from_utf8(&src[name_start..name_end])
         .is_ok_and(|name| MEMBER_NAMING_MACROS.contains(&name))
@@ -340,7 +340,7 @@ mod tests {
     fn kinds(code: &str) -> Vec<&'static str> {
         let src = code.as_bytes();
         let tree = syntax::parse(src);
-        crate::source::word_occurrences(src, "bv_page")
+        crate::c::source::word_occurrences(src, "bv_page")
             .into_iter()
             .filter_map(|o| match classify(tree.root_node(), src, o, o + 7) {
                 Occurrence::NotCode => None,

@@ -16,19 +16,21 @@
 //!   resulting files are checked whole. The fix-up applies on top of the
 //!   series.
 
+pub mod patches;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
 use similar::{DiffOp, TextDiff};
 
+use crate::c::source;
+use crate::c::syntax;
 use crate::check::{self, Finding, PatchRef};
 use crate::diff;
+use crate::engine::Engine;
 use crate::git::{self, GitError};
-use crate::rewrite::Engine;
-use crate::series::{Patch, Tag};
-use crate::source;
-use crate::syntax;
+use crate::review::patches::{Patch, Tag};
 
 /// A problem with `--tree`.
 #[derive(Debug, thiserror::Error)]
@@ -508,12 +510,12 @@ pub fn review_tree(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::RuleFile;
-    use crate::series;
+    use crate::review::patches;
+    use crate::smpl::RuleFile;
 
     fn check(patch: &str, expected: &[&str]) -> Reviewed {
         let engine = Engine::new(RuleFile::default_rule());
-        let patches = series::parse("t.patch", patch.as_bytes()).unwrap();
+        let patches = patches::parse("t.patch", patch.as_bytes()).unwrap();
         let r = review_hunks(&engine, &patches);
         let got: Vec<String> = r
             .findings

@@ -16,11 +16,11 @@ use serde_sarif::sarif::{
     ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool, ToolComponent,
 };
 
-use crate::baseline::Key;
+use crate::check::baseline::Key;
+use crate::check::report::Report;
 use crate::check::{Advice, Finding};
+use crate::engine::site::Kind;
 use crate::git::Origin;
-use crate::report::Report;
-use crate::site::Kind;
 
 /// The schema the log declares.
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";

@@ -22,9 +22,9 @@ use std::ops::Range;
 
 use tree_sitter::Node;
 
-use crate::rule::{Code, MetaKind, NameRef, PNode, Pat, Piece, Rule, Template};
-use crate::syntax::{self, prec};
-use crate::types::{Evidence, TypeIndex};
+use crate::c::syntax::{self, prec};
+use crate::c::types::{Evidence, TypeIndex};
+use crate::smpl::{Code, MetaKind, NameRef, PNode, Pat, Piece, Rule, Template};
 
 /// A replacement of the file's bytes `range` by `text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +125,7 @@ pub struct Matcher<'a> {
     /// The rule's merged-sequence fragments and statement-level fragments,
     /// in order: tried at each block (collected once, not per block).
     seqs: Vec<&'a Code>,
-    frags: Vec<&'a crate::rule::Stmts>,
+    frags: Vec<&'a crate::smpl::Stmts>,
 }
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
@@ -905,7 +905,7 @@ impl<'a> Matcher<'a> {
                 let fits = match var.kind {
                     MetaKind::Expression => syntax::is_expression(t.kind()),
                     MetaKind::Statement => {
-                        t.kind() != "declaration" && crate::rule::is_statement(t.kind())
+                        t.kind() != "declaration" && crate::smpl::is_statement(t.kind())
                     }
                     MetaKind::Typed => {
                         syntax::is_expression(t.kind()) && self.type_fits(var, t, region)
@@ -1093,7 +1093,7 @@ fn collect_comments<'t>(node: Node<'t>, binds: &Binds<'t>, out: &mut Vec<Node<'t
 impl Matcher<'_> {
     /// True when `t`'s type is the typed metavariable `var`'s, known with
     /// at least `likely` evidence (or unknown, while `lenient_types`).
-    fn type_fits(&self, var: &crate::rule::Metavar, t: Node, region: Region) -> bool {
+    fn type_fits(&self, var: &crate::smpl::Metavar, t: Node, region: Region) -> bool {
         let (Some(types), Some(want)) = (self.types, var.ty.as_ref()) else {
             return false;
         };
