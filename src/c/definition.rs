@@ -17,7 +17,6 @@ use tree_sitter::Node;
 
 use crate::c::source::{self, LineIndex};
 use crate::c::syntax;
-use crate::smpl::EmittedCall;
 
 /// How many arguments a definition takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +60,7 @@ pub enum DefKind {
 }
 
 impl DefKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DefKind::Function => "defined",
             DefKind::Prototype => "declared",
@@ -85,41 +84,6 @@ pub struct Definition {
     pub line: usize,
     /// 1-based byte column.
     pub col: usize,
-}
-
-/// A call the rule writes that a definition in the tree does not accept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
-    /// What the rule writes.
-    pub call: EmittedCall,
-    /// What the tree has.
-    pub def: Definition,
-}
-
-impl Conflict {
-    /// The one-line error, naming the definition's place, what the rule
-    /// writes (`rule` is the rule file's name) and what to do.
-    pub fn message(&self, rule: &str) -> String {
-        let d = &self.def;
-        let kind = match d.kind {
-            DefKind::Macro => "is a macro".to_string(),
-            k => format!("is {}", k.as_str()),
-        };
-        let n = self.call.n_args;
-        format!(
-            "{}:{}:{}: {}() {kind} with {}, but {rule}:{}:{} calls it with {n} argument{}: \
-             run a rule written for this tree (--rule FILE), or make the rule emit a helper \
-             of another name",
-            d.file,
-            d.line,
-            d.col,
-            d.name,
-            d.params,
-            self.call.pos.line,
-            self.call.pos.col,
-            if n == 1 { "" } else { "s" },
-        )
-    }
 }
 
 /// Definitions of any of `names` in C `text`, named `file` in the result,
@@ -299,28 +263,9 @@ pub fn scan(roots: &[PathBuf], names: &[&str]) -> Vec<Definition> {
     out
 }
 
-/// Each call in `calls` that some definition of its name in `defs` does
-/// not accept. A name defined several times (one per configuration) is in
-/// conflict when any of its definitions refuses the call.
-pub fn conflicts(calls: &[EmittedCall], defs: &[Definition]) -> Vec<Conflict> {
-    let mut out = Vec::new();
-    for call in calls {
-        for def in defs.iter().filter(|d| d.name == call.name) {
-            if !def.params.accepts(call.n_args) {
-                out.push(Conflict {
-                    call: call.clone(),
-                    def: def.clone(),
-                });
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smpl::{Pos, RuleFile};
 
     fn found(text: &str) -> Vec<(String, Params, DefKind, usize)> {
         in_text(
@@ -374,26 +319,6 @@ static inline void other(void) { bvec_page(0); }
                 DefKind::Prototype,
                 1
             )]
-        );
-    }
-
-    #[test]
-    fn the_2015_rule_conflicts_with_the_four_argument_helper() {
-        let calls = RuleFile::default_rule().emitted_calls();
-        let defs = in_text(
-            b"#include <linux/mm.h>\n\nstatic inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n{\n}\n\nstatic inline struct page *bvec_page(const struct bio_vec *bv) { return 0; }\n",
-            "include/linux/bvec.h",
-            &["bvec_set_page", "bvec_page"],
-        );
-        let c = conflicts(&calls, &defs);
-        assert_eq!(c.len(), 1);
-        assert_eq!(c[0].call.name, "bvec_set_page");
-        assert_eq!(c[0].call.pos, Pos { line: 20, col: 3 });
-        assert_eq!(
-            c[0].message("rules/bv_page.cocci"),
-            "include/linux/bvec.h:3:20: bvec_set_page() is defined with 4 parameters, but \
-             rules/bv_page.cocci:20:3 calls it with 2 arguments: run a rule written for this \
-             tree (--rule FILE), or make the rule emit a helper of another name"
         );
     }
 

@@ -19,7 +19,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::engine::helpers;
 use crate::engine::walk::WalkOptions;
 use crate::smpl::{RuleFile, DEFAULT_RULE_NAME};
 
@@ -103,14 +102,15 @@ impl EngineArgs {
     }
 
     /// The rule for this run: the `--rule` file, or the built-in rule that
-    /// fits the tree (see [`helpers::choose`]); an error names a helper the
+    /// fits the tree (see [`crate::engine::choice::choose`]); an error names a helper the
     /// tree defines with another arity.
     fn choose_rules(&self) -> Result<Chosen, String> {
         let given = match &self.rule {
             Some(p) => Some(load_rules(Some(p))?),
             None => None,
         };
-        let choice = helpers::choose(&self.paths(), given).map_err(|e| e.to_string())?;
+        let choice =
+            crate::engine::choice::choose(&self.paths(), given).map_err(|e| e.to_string())?;
         let name = match &self.rule {
             Some(p) => p.display().to_string(),
             None => choice.rules.path.clone(),
@@ -124,7 +124,7 @@ impl EngineArgs {
 struct Chosen {
     name: String,
     why: Option<String>,
-    choice: helpers::Choice,
+    choice: crate::engine::choice::Choice,
 }
 
 /// Runs the command line in `args` and returns the exit status: 0 when the

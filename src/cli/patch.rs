@@ -96,7 +96,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     // A file that starts calling a pfn_t function gets its header.
     for f in walked.files.iter_mut() {
         if let Some(new) = &f.outcome.new_text {
-            if let Some(with) = helpers::add_includes(&f.old, new) {
+            if let Some(with) = crate::engine::placement::add_includes(&f.old, new) {
                 f.outcome.new_text = Some(with);
             }
         }
@@ -104,7 +104,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     // The kernel tree's include/linux/bvec.h, where helpers go. The walk
     // covered the tree when that file was among the files walked (bvmig
     // patch ~/linux, not ~/linux/fs).
-    let bvec_header = helpers::bvec_header(&paths);
+    let bvec_header = crate::engine::placement::bvec_header(&paths);
     let whole_tree = bvec_header
         .as_deref()
         .and_then(|h| fs::canonicalize(h).ok())
@@ -178,7 +178,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
                     notes.push(format!(
                         "adds {} to {} (--no-helpers leaves them out)",
                         names.join(", "),
-                        helpers::BVEC_HEADER
+                        crate::engine::placement::BVEC_HEADER
                     ));
                 }
             }
@@ -273,11 +273,15 @@ fn finish(
 }
 
 /// The rule's text and calls, as the series' messages quote them.
-fn rule_text(args: &PatchArgs, name: &str, choice: &helpers::Choice) -> Result<RuleText, String> {
+fn rule_text(
+    args: &PatchArgs,
+    name: &str,
+    choice: &crate::engine::choice::Choice,
+) -> Result<RuleText, String> {
     let text = match &args.engine.rule {
         Some(p) => fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
         None if choice.rules.path == DEFAULT_RULE_NAME => DEFAULT_RULE.to_string(),
-        None => helpers::MODERN_RULE.to_string(),
+        None => crate::engine::choice::MODERN_RULE.to_string(),
     };
     let mut calls: Vec<String> = Vec::new();
     for c in choice.rules.emitted_calls() {
@@ -318,7 +322,7 @@ fn tree_top(paths: &[PathBuf]) -> PathBuf {
     if let Some(top) = mail::repo_top(&dir) {
         return top;
     }
-    if let Some(root) = helpers::bvec_header(paths)
+    if let Some(root) = crate::engine::placement::bvec_header(paths)
         .as_deref()
         .and_then(|h| h.ancestors().nth(3))
         .and_then(|r| fs::canonicalize(r).ok())
@@ -397,8 +401,8 @@ fn write_series(
                     f.name
                 )
             };
-            let old_h = helpers::insert(&old, missing).ok_or_else(no_struct)?;
-            let new_h = helpers::insert(&new, missing).ok_or_else(no_struct)?;
+            let old_h = crate::engine::placement::insert(&old, missing).ok_or_else(no_struct)?;
+            let new_h = crate::engine::placement::insert(&new, missing).ok_or_else(no_struct)?;
             helpers = Some(HelperAddition {
                 name: name.clone(),
                 before: old,
@@ -611,7 +615,7 @@ fn add_helpers(walked: &mut Walked, header: &Path, helpers: &[&Helper]) -> Resul
         f.old = fs::read(&f.path).map_err(|e| format!("{}: {e}", f.name))?;
     }
     let base = f.outcome.new_text.as_deref().unwrap_or(&f.old);
-    let new = helpers::insert(base, helpers).ok_or_else(|| {
+    let new = crate::engine::placement::insert(base, helpers).ok_or_else(|| {
         format!(
             "{}: no definition of struct bio_vec to add the helpers after",
             f.name

@@ -59,7 +59,7 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
             Ok(g) => g,
             Err(e) => return output::finish(&[e], 0),
         };
-        match crate::engine::helpers::choose(&[tree], given) {
+        match crate::engine::choice::choose(&[tree], given) {
             Ok(c) => {
                 let name = match &args.rule {
                     Some(p) => p.display().to_string(),

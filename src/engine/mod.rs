@@ -7,8 +7,10 @@
 //! that is rewritten or left with a reason; a file whose rewrite parses with
 //! more errors than the original is kept unchanged, its sites reported.
 
+pub mod choice;
 pub mod helpers;
 pub mod matcher;
+pub mod placement;
 pub mod site;
 pub mod walk;
 
