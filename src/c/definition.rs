@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use tree_sitter::Node;
 
-use crate::c::source::{self, LineIndex};
+use crate::c::parsed::ParsedFile;
+use crate::c::source::LineIndex;
 use crate::c::syntax;
 
 /// How many arguments a definition takes.
@@ -108,8 +109,8 @@ pub fn in_text(text: &[u8], file: &str, names: &[&str]) -> Vec<Definition> {
             col,
         });
     };
-    let defines = source::scan_defines(text);
-    for d in &defines {
+    let parsed = ParsedFile::new(text);
+    for d in &parsed.defines {
         let (Some(params), true) = (&d.params, names.contains(&d.name.as_str())) else {
             continue;
         };
@@ -125,10 +126,9 @@ pub fn in_text(text: &[u8], file: &str, names: &[&str]) -> Vec<Definition> {
             memchr::memmem::rfind(&text[..d.body.start], d.name.as_bytes()).unwrap_or(d.body.start);
         push(&d.name, p, DefKind::Macro, name_off);
     }
-    let blanked = source::blank_define_bodies(text, &defines);
-    let tree = syntax::parse(&blanked);
+    let blanked = &parsed.blanked;
     let mut found = Vec::new();
-    declarations(tree.root_node(), &blanked, names, &mut found);
+    declarations(parsed.root(), blanked, names, &mut found);
     for (name_node, params, kind) in found {
         let name = std::str::from_utf8(&blanked[name_node.byte_range()]).unwrap_or_default();
         push(name, params, kind, name_node.start_byte());

@@ -5,6 +5,7 @@
 //! rules (`smpl`) and the engine build on this layer, never the reverse.
 
 pub mod definition;
+pub mod parsed;
 pub mod source;
 pub mod syntax;
 pub mod types;

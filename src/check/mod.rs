@@ -15,8 +15,8 @@ pub mod sarif;
 use std::ops::Range;
 
 use crate::c::source::{self, LineIndex};
-use crate::c::syntax;
-use crate::engine::matcher::{self, Edit};
+use crate::engine::matcher::Edit;
+use crate::engine::scope::Scope;
 use crate::engine::site::{Kind, Status};
 use crate::engine::{self, FileOutcome};
 use crate::git::Origin;
@@ -200,42 +200,6 @@ fn line_text(text: &[u8], lines: &LineIndex, line: usize) -> String {
     String::from_utf8_lossy(l).into_owned()
 }
 
-/// What encloses an offset: a `#define` or a function definition.
-struct Scope {
-    defines: Vec<source::Define>,
-    tree: tree_sitter::Tree,
-    blanked: Vec<u8>,
-}
-
-impl Scope {
-    fn new(text: &[u8]) -> Scope {
-        let defines = source::scan_defines(text);
-        let blanked = source::blank_define_bodies(text, &defines);
-        Scope {
-            tree: syntax::parse(&blanked),
-            defines,
-            blanked,
-        }
-    }
-
-    /// The name of the macro or function around `off`.
-    fn function_at(&self, off: usize) -> Option<String> {
-        if let Some(d) = self.defines.iter().find(|d| d.body.contains(&off)) {
-            return Some(d.name.clone());
-        }
-        let mut n = self.tree.root_node().descendant_for_byte_range(off, off)?;
-        loop {
-            if n.kind() == "function_definition" {
-                let name = matcher::function_name(n)?;
-                return Some(
-                    String::from_utf8_lossy(&self.blanked[name.byte_range()]).into_owned(),
-                );
-            }
-            n = n.parent()?;
-        }
-    }
-}
-
 /// Why a fix could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -269,17 +233,12 @@ pub fn fix(file: &str, text: &[u8], chosen: &[&Finding]) -> Result<Option<Vec<u8
     }
     edits.sort_by_key(|e| e.range.start);
     edits.dedup();
-    let new = engine::apply(text, &edits);
-    let errors = |t: &[u8]| {
-        let blanked = source::blank_define_bodies(t, &source::scan_defines(t));
-        syntax::error_count(syntax::parse(&blanked).root_node())
-    };
-    if errors(&new) > errors(text) {
-        return Err(FixError::ParsesWorse {
+    match engine::apply_checked(text, &edits) {
+        Some(new) => Ok(Some(new)),
+        None => Err(FixError::ParsesWorse {
             file: file.to_string(),
-        });
+        }),
     }
-    Ok(Some(new))
 }
 
 #[cfg(test)]

@@ -8,15 +8,18 @@
 //! more errors than the original is kept unchanged, its sites reported.
 
 pub mod choice;
+pub mod fragment;
 pub mod helpers;
 pub mod matcher;
 pub mod placement;
+pub mod scope;
 pub mod site;
 pub mod walk;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::c::parsed::{Blanked, ParsedFile};
 use crate::c::source::{self, Define, LineIndex};
 use crate::c::syntax;
 use crate::c::types::TypeIndex;
@@ -140,8 +143,10 @@ impl Engine {
         let fast = self.prune && anchored;
 
         let lines = LineIndex::new(text);
-        let defines = source::scan_defines(text);
-        let blanked = masked(text, &defines, &offsets);
+        let Blanked {
+            defines,
+            text: blanked,
+        } = masked(text, &offsets);
         let (tree, islands) = parse_file(&blanked, &lines, &offsets, &defines, fast);
         let root = tree.root_node();
 
@@ -279,7 +284,7 @@ impl Engine {
                 islands: islands.as_deref(),
             };
             let new_offsets: Vec<usize> = self.occurrences(&new).iter().map(|o| o.0).collect();
-            let new_masked = masked(&new, &source::scan_defines(&new), &new_offsets);
+            let new_masked = masked(&new, &new_offsets).text;
             if parses_as_well(&old, &new, &new_masked, &edits, &macro_trees) {
                 Some(new)
             } else {
@@ -418,18 +423,28 @@ pub fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
     out
 }
 
+/// `text` with `edits` (sorted, disjoint) made, when the result parses with
+/// no more ERROR and MISSING nodes than `text` (both with their `#define`
+/// bodies blanked); `None` otherwise. For edits that are a subset of a set
+/// the engine verified, chosen by a check (`--fix`, a review's fix-up).
+pub fn apply_checked(text: &[u8], edits: &[Edit]) -> Option<Vec<u8>> {
+    let new = apply(text, edits);
+    let errors = |t: &[u8]| ParsedFile::new(t).error_count();
+    (errors(&new) <= errors(text)).then_some(new)
+}
+
 /// The text the main parse sees: `#define` bodies blanked, and the names of
 /// loop macros used without braces overwritten with `while`, unless their
 /// arguments hold an occurrence (those stay as they are, distrusted: the
 /// macro may assign to them).
-fn masked(text: &[u8], defines: &[Define], offsets: &[usize]) -> Vec<u8> {
-    let mut out = source::blank_define_bodies(text, defines);
-    let names: Vec<Range<usize>> = source::loop_macros(&out)
+fn masked(text: &[u8], offsets: &[usize]) -> Blanked {
+    let mut out = Blanked::new(text);
+    let names: Vec<Range<usize>> = source::loop_macros(&out.text)
         .into_iter()
         .filter(|(_, args)| !offsets.iter().any(|o| args.contains(o)))
         .map(|(name, _)| name)
         .collect();
-    source::mask_loop_macros(&mut out, &names);
+    source::mask_loop_macros(&mut out.text, &names);
     out
 }
 
@@ -567,8 +582,10 @@ mod tests {
 
     fn layout(text: &[u8]) -> Option<Vec<Range<usize>>> {
         let occ = source::word_occurrences(text, "bv_page");
-        let defines = source::scan_defines(text);
-        let blanked = source::blank_define_bodies(text, &defines);
+        let Blanked {
+            defines,
+            text: blanked,
+        } = Blanked::new(text);
         parse_file(&blanked, &LineIndex::new(text), &occ, &defines, true).1
     }
 

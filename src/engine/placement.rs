@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::c::definition;
+use crate::c::parsed::ParsedFile;
 use crate::engine::helpers::Helper;
 
 /// Kernel functions a rule's plus code may call, with the header that
@@ -76,10 +77,8 @@ pub fn bvec_header(paths: &[PathBuf]) -> Option<PathBuf> {
 /// the definition of `struct bio_vec`; `None` when it has no such
 /// definition.
 pub fn insert(text: &[u8], helpers: &[&Helper]) -> Option<Vec<u8>> {
-    let defines = crate::c::source::scan_defines(text);
-    let blanked = crate::c::source::blank_define_bodies(text, &defines);
-    let tree = crate::c::syntax::parse(&blanked);
-    let end = struct_end(tree.root_node(), &blanked)?;
+    let parsed = ParsedFile::new(text);
+    let end = struct_end(parsed.root(), &parsed.blanked)?;
     // After the line that closes the definition.
     let at = memchr::memchr(b'\n', &text[end..]).map_or(text.len(), |k| end + k + 1);
     let mut out = Vec::with_capacity(text.len() + 1024);

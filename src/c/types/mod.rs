@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tree_sitter::Node;
 
+use crate::c::parsed::Blanked;
 use crate::c::source::{self, Span};
 use crate::c::syntax;
 
@@ -741,7 +742,7 @@ const ATTRIBUTE_MACROS: &[(&str, bool)] = &[
 /// with their arguments overwritten by spaces (newlines kept), outside
 /// directives, so that offsets and lines stay.
 fn declarations_text(text: &[u8]) -> Vec<u8> {
-    let mut out = source::blank_define_bodies(text, &source::scan_defines(text));
+    let mut out = Blanked::new(text).text;
     for &(name, args) in ATTRIBUTE_MACROS {
         for at in source::word_occurrences(text, name) {
             let line = memchr::memrchr(b'\n', &out[..at]).map_or(0, |k| k + 1);
