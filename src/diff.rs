@@ -1,8 +1,13 @@
-//! Unified diffs in the kernel's style: `diff --git` headers, three lines of
+//! Unified diffs, written and read; the only place that knows their hunks.
+//!
+//! Written in the kernel's style: `diff --git` headers, three lines of
 //! context, and the enclosing function after `@@` as git shows it for C
 //! (the kernel's `.gitattributes` sets `diff=cpp` for `*.c` and `*.h`).
 //! Lines are bytes: invalid UTF-8, CRLF and a missing final newline pass
 //! through unchanged.
+//!
+//! Read from patches, mails and git's output ([`read`]): files and hunks
+//! with their line numbers and tagged lines, by the hunks' counts.
 
 use similar::{Algorithm, DiffOp, TextDiff};
 
@@ -29,16 +34,15 @@ pub fn unified(name: &str, old: &[u8], new: &[u8], out: &mut Vec<u8>) {
         let old_len = last.old_range().end - old_start;
         let new_start = first.new_range().start;
         let new_len = last.new_range().end - new_start;
-        out.extend_from_slice(b"@@ -");
-        range(out, old_start, old_len);
-        out.extend_from_slice(b" +");
-        range(out, new_start, new_len);
-        out.extend_from_slice(b" @@");
-        if let Some(f) = funcname(old_lines, old_start) {
-            out.push(b' ');
-            out.extend_from_slice(f);
-        }
-        out.push(b'\n');
+        // A hunk range names its first line (1-based); an empty one names
+        // the line before it.
+        let first = |start: usize, len: usize| if len == 0 { start } else { start + 1 };
+        write_header(
+            out,
+            (first(old_start, old_len), old_len),
+            (first(new_start, new_len), new_len),
+            funcname(old_lines, old_start).unwrap_or_default(),
+        );
         for op in &group {
             match *op {
                 DiffOp::Equal { old_index, len, .. } => {
@@ -68,15 +72,22 @@ pub fn unified(name: &str, old: &[u8], new: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn range(out: &mut Vec<u8>, start: usize, len: usize) {
-    // A hunk range names its first line (1-based); an empty one names the
-    // line before it. The length is left out when it is one.
-    let first = if len == 0 { start } else { start + 1 };
-    if len == 1 {
-        out.extend_from_slice(first.to_string().as_bytes());
-    } else {
-        out.extend_from_slice(format!("{first},{len}").as_bytes());
+/// Writes `@@ -a,b +c,d @@ funcname` and its newline; a count of one is
+/// left out, as git leaves it.
+fn write_header(out: &mut Vec<u8>, old: (usize, usize), new: (usize, usize), funcname: &[u8]) {
+    let range = |(first, len): (usize, usize)| {
+        if len == 1 {
+            first.to_string()
+        } else {
+            format!("{first},{len}")
+        }
+    };
+    out.extend_from_slice(format!("@@ -{} +{} @@", range(old), range(new)).as_bytes());
+    if !funcname.is_empty() {
+        out.push(b' ');
+        out.extend_from_slice(funcname);
     }
+    out.push(b'\n');
 }
 
 fn lines(out: &mut Vec<u8>, mark: u8, ls: &[&[u8]]) {
@@ -140,6 +151,299 @@ fn is_label(line: &[u8]) -> bool {
         i += 1;
     }
     i == line.len() || line[i..].starts_with(b"//") || line[i..].starts_with(b"/*")
+}
+
+// Reading diffs.
+
+/// A hunk with fewer lines than its header says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncated {
+    /// The file the hunk is in.
+    pub file: String,
+    /// The hunk's header.
+    pub header: String,
+    /// Lines found.
+    pub got: usize,
+}
+
+/// The numbers of a hunk header, `@@ -old_start,old_len +new_start,new_len
+/// @@ funcname` (a count left out is one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HunkHeader {
+    /// 1-based first line in the old version (the line before, when empty).
+    pub old_start: usize,
+    /// Lines in the old version.
+    pub old_len: usize,
+    /// 1-based first line in the new version (the line before, when empty).
+    pub new_start: usize,
+    /// Lines in the new version.
+    pub new_len: usize,
+    /// The text after the second `@@`, trimmed.
+    pub funcname: String,
+}
+
+impl HunkHeader {
+    /// Reads a header line (with or without its newline).
+    pub fn parse(line: &str) -> Option<HunkHeader> {
+        let rest = line.strip_prefix("@@ -")?;
+        let (ranges, func) = rest.split_once(" @@").unwrap_or((rest, ""));
+        let mut it = ranges.split(' ');
+        let count = |r: &str| -> Option<(usize, usize)> {
+            match r.split_once(',') {
+                Some((s, c)) => Some((s.parse().ok()?, c.parse().ok()?)),
+                None => Some((r.parse().ok()?, 1)),
+            }
+        };
+        let (old_start, old_len) = count(it.next()?)?;
+        let (new_start, new_len) = count(it.next()?.strip_prefix('+')?)?;
+        Some(HunkHeader {
+            old_start,
+            old_len,
+            new_start,
+            new_len,
+            funcname: func.trim().to_string(),
+        })
+    }
+}
+
+/// One line of a hunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    /// ` `: in both versions.
+    Context,
+    /// `+`: added.
+    Added,
+    /// `-`: removed.
+    Removed,
+}
+
+/// A hunk: `@@ -old_start,old_len +new_start,new_len @@ funcname`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hunk {
+    /// The header line, as written.
+    pub header: String,
+    /// 1-based first line in the new version.
+    pub new_start: usize,
+    /// Lines in the new version.
+    pub new_len: usize,
+    /// The text after the second `@@` (the enclosing function, as git shows it).
+    pub funcname: String,
+    /// The lines, each without its tag, with its newline (none when `\ No
+    /// newline at end of file` follows).
+    pub lines: Vec<(Tag, Vec<u8>)>,
+}
+
+/// The changes to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDiff {
+    /// The path before (`None` for a new file).
+    pub old_path: Option<String>,
+    /// The path after (`None` for a deleted file).
+    pub new_path: Option<String>,
+    /// Its hunks, in order.
+    pub hunks: Vec<Hunk>,
+}
+
+/// A path from a `---`/`+++` line: `None` for `/dev/null`; the `a/` or `b/`
+/// prefix and a trailing timestamp removed.
+fn header_path(rest: &str) -> Option<String> {
+    let rest = rest.split('\t').next().unwrap_or(rest).trim_end();
+    if rest == "/dev/null" {
+        return None;
+    }
+    let unquoted = unquote(rest);
+    Some(
+        unquoted
+            .strip_prefix("a/")
+            .or_else(|| unquoted.strip_prefix("b/"))
+            .unwrap_or(&unquoted)
+            .to_string(),
+    )
+}
+
+/// Files and hunks of the diff in `body` (a bare diff, or a mail's
+/// decoded text around one); text that is not part of a file's diff is
+/// passed over. Hunks are read by their line counts, so that a mail's `-- `
+/// signature after the last hunk is not taken for a removed line.
+pub fn read(body: &[u8]) -> Result<Vec<FileDiff>, Truncated> {
+    let lines: Vec<&[u8]> = body.split_inclusive(|&b| b == b'\n').collect();
+    let mut files: Vec<FileDiff> = Vec::new();
+    let mut i = 0;
+    let text = |l: &[u8]| {
+        String::from_utf8_lossy(l)
+            .trim_end_matches(['\n', '\r'])
+            .to_string()
+    };
+    while i < lines.len() {
+        let line = text(lines[i]);
+        if let Some(names) = line.strip_prefix("diff --git ") {
+            files.push(FileDiff {
+                old_path: None,
+                new_path: None,
+                hunks: Vec::new(),
+            });
+            // Paths from the header, for diffs without ---/+++ (renames,
+            // mode changes); the ---/+++ lines override them.
+            if let Some((a, b)) = names.split_once(" b/") {
+                let f = files.last_mut().expect("just pushed");
+                f.old_path = header_path(a);
+                f.new_path = Some(b.to_string());
+            }
+        } else if let Some(rest) = line.strip_prefix("--- ") {
+            let next = lines.get(i + 1).map(|l| text(l)).unwrap_or_default();
+            if let Some(plus) = next.strip_prefix("+++ ") {
+                let fresh = files.last().is_none_or(|f| !f.hunks.is_empty());
+                if fresh {
+                    files.push(FileDiff {
+                        old_path: None,
+                        new_path: None,
+                        hunks: Vec::new(),
+                    });
+                }
+                let f = files.last_mut().expect("just pushed");
+                f.old_path = header_path(rest);
+                f.new_path = header_path(plus);
+                i += 2;
+                continue;
+            }
+        } else if line.starts_with("@@ -") {
+            if let (Some(f), Some(h)) = (files.last_mut(), HunkHeader::parse(&line)) {
+                let mut hunk = Hunk {
+                    header: line.clone(),
+                    new_start: h.new_start,
+                    new_len: h.new_len,
+                    funcname: h.funcname,
+                    lines: Vec::new(),
+                };
+                let (mut old_left, mut new_left) = (h.old_len, h.new_len);
+                i += 1;
+                while (old_left > 0 || new_left > 0) && i < lines.len() {
+                    let l = lines[i];
+                    let (tag, rest) = match l.first() {
+                        Some(b' ') => (Tag::Context, &l[1..]),
+                        Some(b'+') => (Tag::Added, &l[1..]),
+                        Some(b'-') => (Tag::Removed, &l[1..]),
+                        // Mailers strip the space of an empty context line.
+                        Some(b'\n') | Some(b'\r') => (Tag::Context, l),
+                        Some(b'\\') => {
+                            strip_newline(&mut hunk);
+                            i += 1;
+                            continue;
+                        }
+                        _ => break,
+                    };
+                    match tag {
+                        Tag::Context if old_left > 0 && new_left > 0 => {
+                            old_left -= 1;
+                            new_left -= 1;
+                        }
+                        Tag::Added if new_left > 0 => new_left -= 1,
+                        Tag::Removed if old_left > 0 => old_left -= 1,
+                        _ => break,
+                    }
+                    hunk.lines.push((tag, rest.to_vec()));
+                    i += 1;
+                }
+                if old_left > 0 || new_left > 0 {
+                    let file = f
+                        .new_path
+                        .clone()
+                        .or(f.old_path.clone())
+                        .unwrap_or_default();
+                    return Err(Truncated {
+                        file,
+                        header: line,
+                        got: hunk.lines.len(),
+                    });
+                }
+                if lines.get(i).is_some_and(|l| l.starts_with(b"\\")) {
+                    strip_newline(&mut hunk);
+                    i += 1;
+                }
+                f.hunks.push(hunk);
+                continue;
+            }
+        }
+        i += 1;
+    }
+    Ok(files)
+}
+
+/// `\ No newline at end of file`: the line before it has no newline.
+fn strip_newline(hunk: &mut Hunk) {
+    if let Some((_, l)) = hunk.lines.last_mut() {
+        if l.ends_with(b"\n") {
+            l.pop();
+            if l.ends_with(b"\r") {
+                l.pop();
+            }
+        }
+    }
+}
+
+/// Undoes git's C-style quoting of a path (`"a\tb"`), when it is quoted.
+pub fn unquote(s: &str) -> String {
+    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+        return s.to_string();
+    };
+    let mut out = Vec::new();
+    let b = inner.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            i += 1;
+            match b[i] {
+                b'n' => out.push(b'\n'),
+                b't' => out.push(b'\t'),
+                b'0'..=b'3' if i + 2 < b.len() => {
+                    let oct = std::str::from_utf8(&b[i..i + 3]).unwrap_or("0");
+                    out.push(u8::from_str_radix(oct, 8).unwrap_or(b'?'));
+                    i += 2;
+                }
+                c => out.push(c),
+            }
+        } else {
+            out.push(b[i]);
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Appends `diff` (one that [`unified`] wrote for a fragment of a file) to
+/// `out` with `shift` added to both line numbers of every hunk header,
+/// `funcname` after a header that names no function, and the file header
+/// dropped unless `keep_header`.
+pub fn shift_hunks(
+    diff: &[u8],
+    shift: usize,
+    funcname: &str,
+    keep_header: bool,
+    out: &mut Vec<u8>,
+) {
+    let mut in_header = true;
+    for line in diff.split_inclusive(|&b| b == b'\n') {
+        let header = line
+            .starts_with(b"@@ -")
+            .then(|| String::from_utf8_lossy(line))
+            .and_then(|l| HunkHeader::parse(l.trim_end_matches(['\n', '\r'])));
+        if let Some(h) = header {
+            in_header = false;
+            let name = if h.funcname.is_empty() {
+                funcname
+            } else {
+                &h.funcname
+            };
+            write_header(
+                out,
+                (h.old_start + shift, h.old_len),
+                (h.new_start + shift, h.new_len),
+                name.as_bytes(),
+            );
+        } else if !in_header || keep_header {
+            out.extend_from_slice(line);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::diff;
+
 /// A problem running git or reading what it said.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -261,73 +263,22 @@ pub fn apply(dir: &Path, patch: &[u8]) -> Result<(), GitError> {
     .map(|_| ())
 }
 
-/// Undoes git's C-style quoting of a path (`"a\tb"`), when it is quoted.
-fn unquote(s: &str) -> String {
-    let Some(inner) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
-        return s.to_string();
-    };
-    let mut out = Vec::new();
-    let b = inner.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
-            i += 1;
-            match b[i] {
-                b'n' => out.push(b'\n'),
-                b't' => out.push(b'\t'),
-                b'0'..=b'3' if i + 2 < b.len() => {
-                    let oct = std::str::from_utf8(&b[i..i + 3]).unwrap_or("0");
-                    out.push(u8::from_str_radix(oct, 8).unwrap_or(b'?'));
-                    i += 2;
-                }
-                c => out.push(c),
-            }
-        } else {
-            out.push(b[i]);
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The `+` side of a hunk header `@@ -a,b +c,d @@`: 1-based start and count.
-pub fn hunk_new_range(header: &str) -> Option<(usize, usize)> {
-    let rest = header.strip_prefix("@@ -")?;
-    let plus = rest.split_whitespace().nth(1)?.strip_prefix('+')?;
-    let (start, count) = match plus.split_once(',') {
-        Some((s, c)) => (s.parse().ok()?, c.parse().ok()?),
-        None => (plus.parse().ok()?, 1),
-    };
-    Some((start, count))
-}
-
 /// Added line ranges by file from `git diff -U0` output.
-fn parse_added(diff: &[u8]) -> HashMap<String, Added> {
-    let mut out: HashMap<String, Added> = HashMap::new();
-    let mut file: Option<String> = None;
-    for line in diff.split(|&b| b == b'\n') {
-        let line = String::from_utf8_lossy(line);
-        if line.starts_with("diff --git ") {
-            file = None;
-        } else if let Some(path) = line.strip_prefix("+++ ") {
-            let path = unquote(path.trim_end_matches('\t'));
-            file = path.strip_prefix("b/").map(str::to_string);
-        } else if line.starts_with("@@ ") {
-            let (Some(f), Some((start, count))) = (&file, hunk_new_range(&line)) else {
-                continue;
-            };
-            if count == 0 {
-                continue;
-            }
-            if let Added::Lines(v) = out
-                .entry(f.clone())
+fn parse_added(out: &[u8]) -> HashMap<String, Added> {
+    let mut added: HashMap<String, Added> = HashMap::new();
+    // git's own output: its hunks have the lines their headers count.
+    for file in diff::read(out).unwrap_or_default() {
+        let Some(name) = file.new_path else { continue };
+        for h in file.hunks.iter().filter(|h| h.new_len > 0) {
+            if let Added::Lines(v) = added
+                .entry(name.clone())
                 .or_insert_with(|| Added::Lines(Vec::new()))
             {
-                v.push(start..start + count);
+                v.push(h.new_start..h.new_start + h.new_len);
             }
         }
     }
-    out
+    added
 }
 
 /// Origins by final line number from `git blame --porcelain` output.

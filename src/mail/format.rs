@@ -9,6 +9,8 @@
 
 use std::fmt::Write as _;
 
+use crate::diff::Tag;
+
 /// The `From ` line that starts each message, with format-patch's fixed date.
 pub const MBOX_FROM: &str =
     "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001";
@@ -189,51 +191,32 @@ pub struct FileStat {
     pub removed: usize,
 }
 
-/// The files of a git diff with their counts, read by hunk lengths so that
-/// a removed line that starts with `--` is not taken for a header.
+/// The files of a diff that [`crate::diff::unified`] wrote, with their
+/// counts.
 pub fn stat(diff: &[u8]) -> Vec<FileStat> {
-    let mut out: Vec<FileStat> = Vec::new();
-    let (mut old_left, mut new_left) = (0usize, 0usize);
-    for line in diff.split(|&b| b == b'\n') {
-        if old_left > 0 || new_left > 0 {
-            let Some(f) = out.last_mut() else { break };
-            match line.first() {
-                Some(b'+') => {
-                    f.added += 1;
-                    new_left = new_left.saturating_sub(1);
-                }
-                Some(b'-') => {
-                    f.removed += 1;
-                    old_left = old_left.saturating_sub(1);
-                }
-                Some(b'\\') => {}
-                _ => {
-                    old_left = old_left.saturating_sub(1);
-                    new_left = new_left.saturating_sub(1);
-                }
-            }
-            continue;
-        }
-        let text = String::from_utf8_lossy(line);
-        if let Some(names) = text.strip_prefix("diff --git a/") {
-            let name = names.split(" b/").next().unwrap_or(names).to_string();
-            out.push(FileStat {
-                name,
-                added: 0,
-                removed: 0,
-            });
-        } else if let Some(rest) = text.strip_prefix("@@ -") {
-            let mut it = rest.split(' ');
-            let len = |r: Option<&str>| -> usize {
-                r.map_or(0, |r| {
-                    r.split_once(',').map_or(1, |(_, n)| n.parse().unwrap_or(0))
-                })
+    // bvmig's own diff: its hunks have the lines their headers count.
+    crate::diff::read(diff)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| {
+            let count = |tag| {
+                f.hunks
+                    .iter()
+                    .flat_map(|h| &h.lines)
+                    .filter(|l| l.0 == tag)
+                    .count()
             };
-            old_left = len(it.next());
-            new_left = len(it.next().map(|r| r.trim_start_matches('+')));
-        }
-    }
-    out
+            FileStat {
+                name: f
+                    .old_path
+                    .clone()
+                    .or(f.new_path.clone())
+                    .unwrap_or_default(),
+                added: count(Tag::Added),
+                removed: count(Tag::Removed),
+            }
+        })
+        .collect()
 }
 
 /// git's diffstat for mails (`diff.c`'s `show_stats` at format-patch's

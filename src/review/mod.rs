@@ -26,10 +26,11 @@ use similar::{DiffOp, TextDiff};
 
 use crate::check::{self, Finding, PatchRef};
 use crate::diff;
+use crate::diff::Tag;
 use crate::engine::fragment::{self, Reading};
 use crate::engine::Engine;
 use crate::git::{self, GitError};
-use crate::review::patches::{Patch, Tag};
+use crate::review::patches::Patch;
 
 /// A problem with `--tree`.
 #[derive(Debug, thiserror::Error)]
@@ -87,40 +88,6 @@ fn patch_ref(p: &Patch) -> PatchRef {
     PatchRef {
         index: p.index,
         subject: p.subject.clone(),
-    }
-}
-
-/// Adds `shift` to both line numbers of every `@@` header of `diff`, names
-/// `funcname` after it when the fragment had no function line of its own,
-/// and drops the file header when `keep_header` is false.
-fn shift_hunks(diff: &[u8], shift: usize, funcname: &str, keep_header: bool, out: &mut Vec<u8>) {
-    let mut in_header = true;
-    for line in diff.split_inclusive(|&b| b == b'\n') {
-        if line.starts_with(b"@@ -") {
-            in_header = false;
-            let text = String::from_utf8_lossy(line);
-            let (ranges, rest) = text[3..].split_once(" @@").unwrap_or((&text[3..], "\n"));
-            let shifted: Vec<String> = ranges
-                .split(' ')
-                .map(|r| {
-                    let (sign, r) = r.split_at(1);
-                    let (start, len) = r.split_once(',').map_or((r, None), |(s, l)| (s, Some(l)));
-                    let start: usize = start.parse().unwrap_or(0) + shift;
-                    match len {
-                        Some(l) => format!("{sign}{start},{l}"),
-                        None => format!("{sign}{start}"),
-                    }
-                })
-                .collect();
-            let rest = if rest.trim().is_empty() && !funcname.is_empty() {
-                format!(" {funcname}\n")
-            } else {
-                rest.to_string()
-            };
-            out.extend(format!("@@ {} @@{rest}", shifted.join(" ")).as_bytes());
-        } else if !in_header || keep_header {
-            out.extend_from_slice(line);
-        }
     }
 }
 
@@ -202,7 +169,7 @@ pub fn review_hunks(engine: &Engine, patches: &[Patch]) -> Reviewed {
                     let new_frag = &new[w.prefix_len..new.len() - w.suffix_len];
                     let mut d = Vec::new();
                     diff::unified(name, old_frag, new_frag, &mut d);
-                    shift_hunks(
+                    diff::shift_hunks(
                         &d,
                         hunk.new_start - 1,
                         &hunk.funcname,

@@ -10,6 +10,8 @@
 
 use mailparse::MailHeaderMap;
 
+use crate::diff::{self, FileDiff};
+
 /// A problem reading a series.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -43,42 +45,6 @@ pub enum SeriesError {
     NoDiff(String),
 }
 
-/// One line of a hunk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tag {
-    /// ` `: in both versions.
-    Context,
-    /// `+`: added.
-    Added,
-    /// `-`: removed.
-    Removed,
-}
-
-/// A hunk: `@@ -old_start,old_len +new_start,new_len @@ funcname`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hunk {
-    /// The header line, as written.
-    pub header: String,
-    /// 1-based first line in the new version.
-    pub new_start: usize,
-    /// The text after the second `@@` (the enclosing function, as git shows it).
-    pub funcname: String,
-    /// The lines, each without its tag, with its newline (none when `\ No
-    /// newline at end of file` follows).
-    pub lines: Vec<(Tag, Vec<u8>)>,
-}
-
-/// The changes to one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileDiff {
-    /// The path before (`None` for a new file).
-    pub old_path: Option<String>,
-    /// The path after (`None` for a deleted file).
-    pub new_path: Option<String>,
-    /// Its hunks, in order.
-    pub hunks: Vec<Hunk>,
-}
-
 /// One patch of a series.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Patch {
@@ -108,12 +74,12 @@ pub fn parse(name: &str, input: &[u8]) -> Result<Vec<Patch>, SeriesError> {
         } else {
             (name.to_string(), msg.to_vec())
         };
-        let files = parse_diff(&body).map_err(|(file, header, got)| SeriesError::Truncated {
+        let files = diff::read(&body).map_err(|t| SeriesError::Truncated {
             input: name.to_string(),
             index,
-            file,
-            header,
-            got,
+            file: t.file,
+            header: t.header,
+            got: t.got,
         })?;
         patches.push(Patch {
             index,
@@ -214,162 +180,10 @@ fn text_parts(part: &mailparse::ParsedMail, out: &mut Vec<u8>) -> Result<(), Str
     part.subparts.iter().try_for_each(|p| text_parts(p, out))
 }
 
-/// A path from a `---`/`+++` line: `None` for `/dev/null`; the `a/` or `b/`
-/// prefix and a trailing timestamp removed.
-fn header_path(rest: &str) -> Option<String> {
-    let rest = rest.split('\t').next().unwrap_or(rest).trim_end();
-    if rest == "/dev/null" {
-        return None;
-    }
-    let unquoted = if rest.starts_with('"') {
-        rest.trim_matches('"')
-            .replace("\\t", "\t")
-            .replace("\\\\", "\\")
-    } else {
-        rest.to_string()
-    };
-    Some(
-        unquoted
-            .strip_prefix("a/")
-            .or_else(|| unquoted.strip_prefix("b/"))
-            .unwrap_or(&unquoted)
-            .to_string(),
-    )
-}
-
-fn hunk_counts(header: &str) -> Option<(usize, usize, usize, String)> {
-    let rest = header.strip_prefix("@@ -")?;
-    let (ranges, func) = rest.split_once(" @@").unwrap_or((rest, ""));
-    let mut it = ranges.split(' ');
-    let count = |r: &str| -> Option<(usize, usize)> {
-        match r.split_once(',') {
-            Some((s, c)) => Some((s.parse().ok()?, c.parse().ok()?)),
-            None => Some((r.parse().ok()?, 1)),
-        }
-    };
-    let (_, old_len) = count(it.next()?)?;
-    let (new_start, new_len) = count(it.next()?.strip_prefix('+')?)?;
-    Some((old_len, new_start, new_len, func.trim().to_string()))
-}
-
-/// Files and hunks of the diff in `body`; on a truncated hunk, its file,
-/// header and the number of lines found.
-fn parse_diff(body: &[u8]) -> Result<Vec<FileDiff>, (String, String, usize)> {
-    let lines: Vec<&[u8]> = body.split_inclusive(|&b| b == b'\n').collect();
-    let mut files: Vec<FileDiff> = Vec::new();
-    let mut i = 0;
-    let text = |l: &[u8]| {
-        String::from_utf8_lossy(l)
-            .trim_end_matches(['\n', '\r'])
-            .to_string()
-    };
-    while i < lines.len() {
-        let line = text(lines[i]);
-        if let Some(names) = line.strip_prefix("diff --git ") {
-            files.push(FileDiff {
-                old_path: None,
-                new_path: None,
-                hunks: Vec::new(),
-            });
-            // Paths from the header, for diffs without ---/+++ (renames,
-            // mode changes); the ---/+++ lines override them.
-            if let Some((a, b)) = names.split_once(" b/") {
-                let f = files.last_mut().expect("just pushed");
-                f.old_path = header_path(a);
-                f.new_path = Some(b.to_string());
-            }
-        } else if let Some(rest) = line.strip_prefix("--- ") {
-            let next = lines.get(i + 1).map(|l| text(l)).unwrap_or_default();
-            if let Some(plus) = next.strip_prefix("+++ ") {
-                let fresh = files.last().is_none_or(|f| !f.hunks.is_empty());
-                if fresh {
-                    files.push(FileDiff {
-                        old_path: None,
-                        new_path: None,
-                        hunks: Vec::new(),
-                    });
-                }
-                let f = files.last_mut().expect("just pushed");
-                f.old_path = header_path(rest);
-                f.new_path = header_path(plus);
-                i += 2;
-                continue;
-            }
-        } else if line.starts_with("@@ -") {
-            if let (Some(f), Some((old_len, new_start, new_len, funcname))) =
-                (files.last_mut(), hunk_counts(&line))
-            {
-                let mut hunk = Hunk {
-                    header: line.clone(),
-                    new_start,
-                    funcname,
-                    lines: Vec::new(),
-                };
-                let (mut old_left, mut new_left) = (old_len, new_len);
-                i += 1;
-                while (old_left > 0 || new_left > 0) && i < lines.len() {
-                    let l = lines[i];
-                    let (tag, rest) = match l.first() {
-                        Some(b' ') => (Tag::Context, &l[1..]),
-                        Some(b'+') => (Tag::Added, &l[1..]),
-                        Some(b'-') => (Tag::Removed, &l[1..]),
-                        // Mailers strip the space of an empty context line.
-                        Some(b'\n') | Some(b'\r') => (Tag::Context, l),
-                        Some(b'\\') => {
-                            strip_newline(&mut hunk);
-                            i += 1;
-                            continue;
-                        }
-                        _ => break,
-                    };
-                    match tag {
-                        Tag::Context if old_left > 0 && new_left > 0 => {
-                            old_left -= 1;
-                            new_left -= 1;
-                        }
-                        Tag::Added if new_left > 0 => new_left -= 1,
-                        Tag::Removed if old_left > 0 => old_left -= 1,
-                        _ => break,
-                    }
-                    hunk.lines.push((tag, rest.to_vec()));
-                    i += 1;
-                }
-                if old_left > 0 || new_left > 0 {
-                    let file = f
-                        .new_path
-                        .clone()
-                        .or(f.old_path.clone())
-                        .unwrap_or_default();
-                    return Err((file, line, hunk.lines.len()));
-                }
-                if lines.get(i).is_some_and(|l| l.starts_with(b"\\")) {
-                    strip_newline(&mut hunk);
-                    i += 1;
-                }
-                f.hunks.push(hunk);
-                continue;
-            }
-        }
-        i += 1;
-    }
-    Ok(files)
-}
-
-/// `\ No newline at end of file`: the line before it has no newline.
-fn strip_newline(hunk: &mut Hunk) {
-    if let Some((_, l)) = hunk.lines.last_mut() {
-        if l.ends_with(b"\n") {
-            l.pop();
-            if l.ends_with(b"\r") {
-                l.pop();
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::Tag;
 
     const PATCH: &str = "From 1234567890abcdef1234567890abcdef12345678 Mon Sep 17 00:00:00 2001
 From: A U Thor <a@u.thor>
