@@ -1,6 +1,8 @@
-//! Asking a real `git` about a work tree: which lines were added since a
-//! revision (`git diff -U0`), which commit added a line (`git blame
-//! --porcelain`), and applying patches to a scratch directory (`git apply`).
+//! The only place that runs `git`. Asking it about a work tree: which lines
+//! were added since a revision (`git diff -U0`), which commit added a line
+//! (`git blame --porcelain`), the work tree's top, the author's identity,
+//! the subjects of the commits that touched some files, and applying
+//! patches to a scratch directory (`git apply`).
 //!
 //! Every call runs the `git` binary found on `PATH`, with the options that
 //! make its output independent of the user's configuration (prefixes,
@@ -10,7 +12,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use crate::diff;
 
@@ -34,6 +36,14 @@ pub enum GitError {
     /// The directory is not inside a git work tree.
     #[error("{0}: not inside a git work tree; --since needs one")]
     NotARepo(String),
+    /// git does not know who the author is.
+    #[error("{dir}: git var GIT_AUTHOR_IDENT failed: {msg}; set user.name and user.email with git config")]
+    Author {
+        /// Where git ran.
+        dir: String,
+        /// What git said.
+        msg: String,
+    },
     /// The revision does not name a commit.
     #[error("{dir}: '{rev}' is not a commit in this repository")]
     BadRevision {
@@ -111,12 +121,14 @@ fn git(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, GitEr
     git_with(dir, args, stdin, &[])
 }
 
-fn git_with(
+/// Runs git in `dir` and returns what it printed, whether it succeeded or
+/// not; an error only when it could not be started.
+fn run_raw(
     dir: &Path,
     args: &[&str],
     stdin: Option<&[u8]>,
     env: &[(&str, &std::ffi::OsStr)],
-) -> Result<Vec<u8>, GitError> {
+) -> Result<Output, GitError> {
     let mut cmd = Command::new("git");
     cmd.envs(env.iter().copied());
     cmd.current_dir(dir)
@@ -136,7 +148,16 @@ fn git_with(
         // git may stop reading early (a patch it rejects); its status says so.
         let _ = pipe.write_all(input);
     }
-    let out = child.wait_with_output().map_err(GitError::Spawn)?;
+    child.wait_with_output().map_err(GitError::Spawn)
+}
+
+fn git_with(
+    dir: &Path,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Result<Vec<u8>, GitError> {
+    let out = run_raw(dir, args, stdin, env)?;
     if out.status.success() {
         Ok(out.stdout)
     } else {
@@ -152,6 +173,71 @@ fn git_with(
                 .to_string(),
         })
     }
+}
+
+/// What git printed when it succeeded, `None` when it ran and failed.
+fn git_opt(dir: &Path, args: &[&str]) -> Result<Option<String>, GitError> {
+    match git(dir, args, None) {
+        Ok(out) => Ok(Some(String::from_utf8_lossy(&out).into_owned())),
+        Err(GitError::Failed { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The top of the git work tree `dir` is in, canonical; `None` outside one.
+pub fn top(dir: &Path) -> Option<PathBuf> {
+    let top = git_opt(dir, &["rev-parse", "--show-toplevel"]).ok()??;
+    std::fs::canonicalize(top.trim()).ok()
+}
+
+/// Who git would name as the author of a commit made now in `dir`, and
+/// when: `git var GIT_AUTHOR_IDENT` (`Name <mail> 1700000000 +0100`, from
+/// `user.name`, `user.email` and `GIT_AUTHOR_*`); with the `Signed-off-by:`
+/// value when `user.name` and `user.email` are both set.
+pub fn author_ident(dir: &Path) -> Result<(String, Option<String>), GitError> {
+    let out = run_raw(dir, &["var", "GIT_AUTHOR_IDENT"], None, &[])?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(GitError::Author {
+            dir: dir.display().to_string(),
+            msg: stderr
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or("no message")
+                .trim()
+                .to_string(),
+        });
+    }
+    let ident = String::from_utf8_lossy(&out.stdout).into_owned();
+    let name = git_opt(dir, &["config", "user.name"])?;
+    let email = git_opt(dir, &["config", "user.email"])?;
+    let signoff = match (name, email) {
+        (Some(n), Some(e)) if !n.trim().is_empty() && !e.trim().is_empty() => {
+            Some(format!("{} <{}>", n.trim(), e.trim()))
+        }
+        _ => None,
+    };
+    Ok((ident, signoff))
+}
+
+/// The subjects of the last commits (at most 300, no merges) that touched
+/// `files` in the repository at `top`, newest first.
+pub fn log_subjects(top: &Path, files: &[&str]) -> Vec<String> {
+    let mut args = vec!["log", "--no-merges", "--format=%s", "-n", "300", "--"];
+    args.extend(files);
+    match git_opt(top, &args) {
+        Ok(Some(out)) => out.lines().map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// HEAD of the repository at `top`, when `files` are as HEAD has them.
+pub fn head_if_clean(top: &Path, files: &[&str]) -> Option<String> {
+    let head = git_opt(top, &["rev-parse", "--verify", "--quiet", "HEAD"]).ok()??;
+    let mut args = vec!["status", "--porcelain", "--untracked-files=all", "--"];
+    args.extend(files);
+    let status = git_opt(top, &args).ok()??;
+    status.trim().is_empty().then(|| head.trim().to_string())
 }
 
 impl Repo {

@@ -27,6 +27,7 @@ pub mod check;
 pub mod cli;
 pub mod diff;
 pub mod engine;
+pub mod file;
 pub mod git;
 pub mod mail;
 pub mod review;

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::site::Status;
 use crate::engine::Engine;
+use crate::file::IoError;
 use crate::smpl::{RuleError, RuleFile};
 
 /// The directory, next to the rule files, that holds their cases.
@@ -33,13 +34,8 @@ pub const TESTS_DIR: &str = "tests";
 #[non_exhaustive]
 pub enum Error {
     /// A file or directory could not be read or written.
-    #[error("{}: {err}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        err: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     /// The rule file is not UTF-8 or does not parse.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -223,18 +219,11 @@ fn broken(path: &Path, e: Error) -> Suite {
     }
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
-    move |err| Error::Io {
-        path: path.to_owned(),
-        err,
-    }
-}
-
 /// The `.cocci` files directly in `dir`, sorted.
 fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut rules = Vec::new();
-    for entry in fs::read_dir(dir).map_err(io_err(dir))? {
-        let path = entry.map_err(io_err(dir))?.path();
+    for entry in fs::read_dir(dir).map_err(IoError::at(dir))? {
+        let path = entry.map_err(IoError::at(dir))?.path();
         if path.is_file() && path.extension().is_some_and(|e| e == "cocci") {
             rules.push(path);
         }
@@ -280,7 +269,7 @@ pub fn cases_dir(rule: &Path) -> PathBuf {
 
 /// Reads and parses rule file `path`.
 fn load(path: &Path) -> Result<RuleFile, Error> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
+    let bytes = fs::read(path).map_err(IoError::at(path))?;
     Ok(RuleFile::from_bytes(&path.display().to_string(), bytes)?)
 }
 
@@ -335,11 +324,11 @@ fn case_inputs(dir: &Path) -> Result<Vec<Entry>, Error> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_err(dir)(e)),
+        Err(e) => return Err(IoError::new(dir, e).into()),
     };
     let mut paths = Vec::new();
     for entry in entries {
-        paths.push(entry.map_err(io_err(dir))?.path());
+        paths.push(entry.map_err(IoError::at(dir))?.path());
     }
     paths.sort();
     let mut out = Vec::new();
@@ -374,7 +363,7 @@ fn sites_left(name: &str, outcome: &crate::engine::FileOutcome) -> String {
 }
 
 fn run_case(engine: &Engine, rule: &Path, input: &Path, opts: &Options) -> Result<Outcome, Error> {
-    let text = fs::read(input).map_err(io_err(input))?;
+    let text = fs::read(input).map_err(IoError::at(input))?;
     let outcome = engine.rewrite_in(&text, input.parent());
     let name = input
         .file_name()
@@ -387,9 +376,9 @@ fn run_case(engine: &Engine, rule: &Path, input: &Path, opts: &Options) -> Resul
     let report_path = input.with_extension("report");
 
     if opts.update {
-        fs::write(&res_path, actual).map_err(io_err(&res_path))?;
+        fs::write(&res_path, actual).map_err(IoError::at(&res_path))?;
         if report_path.exists() || !report.is_empty() {
-            fs::write(&report_path, &report).map_err(io_err(&report_path))?;
+            fs::write(&report_path, &report).map_err(IoError::at(&report_path))?;
         }
         return Ok(Outcome::Updated);
     }
@@ -399,7 +388,7 @@ fn run_case(engine: &Engine, rule: &Path, input: &Path, opts: &Options) -> Resul
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(Error::NoExpected(res_path));
         }
-        Err(e) => return Err(io_err(&res_path)(e)),
+        Err(e) => return Err(IoError::new(&res_path, e).into()),
     };
     let mut diffs = Vec::new();
     if expected != actual {
@@ -419,7 +408,7 @@ fn run_case(engine: &Engine, rule: &Path, input: &Path, opts: &Options) -> Resul
         )),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_err(&report_path)(e)),
+        Err(e) => return Err(IoError::new(&report_path, e).into()),
     }
     Ok(if diffs.is_empty() {
         Outcome::Passed

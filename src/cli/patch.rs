@@ -319,7 +319,7 @@ fn tree_top(paths: &[PathBuf]) -> PathBuf {
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
-    if let Some(top) = mail::repo_top(&dir) {
+    if let Some(top) = crate::git::top(&dir) {
         return top;
     }
     if let Some(root) = crate::engine::placement::bvec_header(paths)
@@ -445,7 +445,7 @@ fn write_series(
         None
     };
     let (stamp, signoff) = mail::author(&top).map_err(|e| e.to_string())?;
-    let is_repo = mail::repo_top(&top).is_some_and(|t| t == top);
+    let is_repo = crate::git::top(&top).is_some_and(|t| t == top);
     let changed: Vec<&str> = files
         .iter()
         .filter(|f| f.before != f.after)
@@ -453,7 +453,7 @@ fn write_series(
         .chain(helpers.as_ref().map(|h| h.name.as_str()))
         .collect();
     let base = if is_repo {
-        mail::base_commit(&top, &changed)
+        crate::git::head_if_clean(&top, &changed)
     } else {
         None
     };
@@ -480,7 +480,7 @@ fn write_series(
     let mut history = |names: &[&str]| {
         steps.inc();
         if is_repo {
-            mail::history(&top, names)
+            crate::git::log_subjects(&top, names)
         } else {
             Vec::new()
         }

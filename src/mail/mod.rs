@@ -23,11 +23,11 @@ pub mod maintainers;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use crate::diff;
 use crate::engine::site::{Kind, Site, Status};
+use crate::git::{self, GitError};
 use crate::mail::format::{Mail, Stamp};
 use crate::mail::maintainers::Maintainers;
 
@@ -35,17 +35,9 @@ use crate::mail::maintainers::Maintainers;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SeriesOutError {
-    /// `git` could not be started.
-    #[error("cannot run git: {0}; is git installed?")]
-    Spawn(std::io::Error),
-    /// git does not know who the author is.
-    #[error("{dir}: git var GIT_AUTHOR_IDENT failed: {msg}; set user.name and user.email with git config")]
-    Author {
-        /// Where git ran.
-        dir: String,
-        /// What git said.
-        msg: String,
-    },
+    /// git failed or does not know who the author is.
+    #[error(transparent)]
+    Git(#[from] GitError),
     /// git's identity did not parse.
     #[error(transparent)]
     Mail(#[from] format::MailError),
@@ -810,82 +802,11 @@ fn cover_letter(input: &Input, opts: &Options, groups: &[Group], planned: &[Plan
     }
 }
 
-/// Runs git in `dir`; its stdout, or `None` when it fails.
-fn git(dir: &Path, args: &[&str]) -> Result<Option<String>, SeriesOutError> {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "core.quotePath=false", "-c", "color.ui=never"])
-        .args(args)
-        .stdin(Stdio::null())
-        .env("LC_ALL", "C")
-        .output()
-        .map_err(SeriesOutError::Spawn)?;
-    Ok(out
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
-}
-
-/// The git work tree whose top is `dir`, if `dir` is one.
-pub fn repo_top(dir: &Path) -> Option<PathBuf> {
-    let top = git(dir, &["rev-parse", "--show-toplevel"]).ok()??;
-    std::fs::canonicalize(top.trim()).ok()
-}
-
-/// The author and date git would give a commit made now in `dir`
-/// (`user.name`, `user.email`, `GIT_AUTHOR_*`), and the `Signed-off-by:`
-/// value when `user.name` and `user.email` are both set.
+/// The author and date git would give a commit made now in `dir`, and the
+/// `Signed-off-by:` value when `user.name` and `user.email` are both set.
 pub fn author(dir: &Path) -> Result<(Stamp, Option<String>), SeriesOutError> {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["var", "GIT_AUTHOR_IDENT"])
-        .stdin(Stdio::null())
-        .env("LC_ALL", "C")
-        .output()
-        .map_err(SeriesOutError::Spawn)?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(SeriesOutError::Author {
-            dir: dir.display().to_string(),
-            msg: stderr
-                .lines()
-                .rfind(|l| !l.trim().is_empty())
-                .unwrap_or("no message")
-                .trim()
-                .to_string(),
-        });
-    }
-    let stamp = Stamp::from_git_ident(&String::from_utf8_lossy(&out.stdout))?;
-    let name = git(dir, &["config", "user.name"])?;
-    let email = git(dir, &["config", "user.email"])?;
-    let signoff = match (name, email) {
-        (Some(n), Some(e)) if !n.trim().is_empty() && !e.trim().is_empty() => {
-            Some(format!("{} <{}>", n.trim(), e.trim()))
-        }
-        _ => None,
-    };
-    Ok((stamp, signoff))
-}
-
-/// The subjects of the last commits (at most 300, no merges) that touched
-/// `files` in the repository at `top`, newest first.
-pub fn history(top: &Path, files: &[&str]) -> Vec<String> {
-    let mut args = vec!["log", "--no-merges", "--format=%s", "-n", "300", "--"];
-    args.extend(files);
-    match git(top, &args) {
-        Ok(Some(out)) => out.lines().map(str::to_string).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// HEAD of the repository at `top`, when `files` are as HEAD has them (so
-/// the series applies to that commit).
-pub fn base_commit(top: &Path, files: &[&str]) -> Option<String> {
-    let head = git(top, &["rev-parse", "--verify", "--quiet", "HEAD"]).ok()??;
-    let mut args = vec!["status", "--porcelain", "--untracked-files=all", "--"];
-    args.extend(files);
-    let status = git(top, &args).ok()??;
-    status.trim().is_empty().then(|| head.trim().to_string())
+    let (ident, signoff) = git::author_ident(dir)?;
+    Ok((Stamp::from_git_ident(&ident)?, signoff))
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use crate::diff;
 use crate::diff::Tag;
 use crate::engine::fragment::{self, Reading};
 use crate::engine::Engine;
+use crate::file::IoError;
 use crate::git::{self, GitError};
 use crate::review::patches::Patch;
 
@@ -37,13 +38,8 @@ use crate::review::patches::Patch;
 #[non_exhaustive]
 pub enum ReviewError {
     /// The scratch directory could not be made or filled.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     /// A patch does not apply to the tree.
     #[error("patch {index} ({subject}) does not apply to {tree}: {source}")]
     Apply {
@@ -231,8 +227,8 @@ pub fn review_tree(
     tree: &Path,
 ) -> Result<Reviewed, ReviewError> {
     let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| ReviewError::Io { path, source }
+        let path = path.to_path_buf();
+        move |source| ReviewError::Io(IoError::new(path, source))
     };
     let scratch = tempfile::Builder::new()
         .prefix("bvmig-review-")

@@ -30,7 +30,6 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,6 +44,7 @@ use bvmig_runtime::request::QueueLimits;
 
 use crate::engine::site::Status;
 use crate::engine::Engine;
+use crate::file::IoError;
 use crate::smpl::{RuleError, RuleFile};
 
 /// The rule that moves page-free uses of `bvec_page()` to the pfn API.
@@ -154,13 +154,8 @@ impl Default for Options {
 #[non_exhaustive]
 pub enum Error {
     /// A file or directory could not be read or written.
-    #[error("{}: {err}", path.display())]
-    Io {
-        /// Where.
-        path: PathBuf,
-        /// Why.
-        err: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     /// The directory holds no fixture.
     #[error("{}: no fixtures (directories holding fixture.c and scenario)", .0.display())]
     NoFixtures(PathBuf),
@@ -331,13 +326,9 @@ impl Report {
 
 /// Validates every fixture under `dir` (see the module documentation).
 pub fn run(dir: &Path, opts: &Options) -> Result<Report, Error> {
-    let io_err = |path: &Path| {
-        let path = path.to_owned();
-        move |err| Error::Io { path, err }
-    };
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
-        let entry = entry.map_err(io_err(dir))?;
+    for entry in std::fs::read_dir(dir).map_err(IoError::at(dir))? {
+        let entry = entry.map_err(IoError::at(dir))?;
         let path = entry.path();
         if path.join("fixture.c").is_file() && path.join("scenario").is_file() {
             names.push(entry.file_name().to_string_lossy().into_owned());
@@ -362,7 +353,7 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Report, Error> {
     let work = tempfile::Builder::new()
         .prefix("bvmig-validate-")
         .tempdir()
-        .map_err(io_err(&std::env::temp_dir()))?;
+        .map_err(IoError::at(&std::env::temp_dir()))?;
     let include = match &opts.include {
         Some(dir) => dir.clone(),
         None => {
@@ -370,9 +361,9 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Report, Error> {
             for (name, text) in HEADERS {
                 let path = include.join(name);
                 if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+                    std::fs::create_dir_all(parent).map_err(IoError::at(parent))?;
                 }
-                std::fs::write(&path, text).map_err(io_err(&path))?;
+                std::fs::write(&path, text).map_err(IoError::at(&path))?;
             }
             include
         }
@@ -431,7 +422,7 @@ impl Ctx<'_> {
         };
         let read = |file: &str| {
             let path = dir.join(file);
-            std::fs::read(&path).map_err(|err| Error::Io { path, err })
+            std::fs::read(&path).map_err(IoError::at(&path))
         };
         let original = read("fixture.c")?;
         let scenario_text = String::from_utf8_lossy(&read("scenario")?).into_owned();
@@ -494,26 +485,15 @@ impl Ctx<'_> {
             (Version::Final, Layout::Pfn, &final_text),
         ];
         let fixture_dir = self.work.join(name);
-        std::fs::create_dir_all(&fixture_dir).map_err(|err| Error::Io {
-            path: fixture_dir.clone(),
-            err,
-        })?;
+        std::fs::create_dir_all(&fixture_dir).map_err(IoError::at(&fixture_dir))?;
         let mut objects = Vec::new();
         for (version, layout, text) in versions {
             let source = fixture_dir.join(format!("{version}.c"));
-            let write = |path: &Path| {
-                std::fs::write(path, text).map_err(|err| Error::Io {
-                    path: path.to_owned(),
-                    err,
-                })
-            };
+            let write = |path: &Path| std::fs::write(path, text).map_err(IoError::at(path));
             write(&source)?;
             if let Some(keep) = &self.opts.keep {
                 let kept = keep.join(name);
-                std::fs::create_dir_all(&kept).map_err(|err| Error::Io {
-                    path: kept.clone(),
-                    err,
-                })?;
+                std::fs::create_dir_all(&kept).map_err(IoError::at(&kept))?;
                 write(&kept.join(format!("{version}.c")))?;
             }
             let so = fixture_dir.join(format!("{version}.so"));
