@@ -1,0 +1,101 @@
+//! Declarations in scope at a node of a function: the locals of the blocks
+//! around it (before it) and the function's parameters.
+
+use tree_sitter::Node;
+
+use super::decl::{base_text, declarator_name};
+use super::CType;
+
+/// The declared type of identifier `n`: a local declared before it in an
+/// enclosing block or `for`, or a parameter of the enclosing function.
+pub(super) fn declared_type(n: Node, src: &[u8]) -> Option<CType> {
+    let name = &src[n.byte_range()];
+    for decl in visible_declarations(n) {
+        let Some(base) = decl.child_by_field_name("type").map(|t| base_text(t, src)) else {
+            continue;
+        };
+        let mut dc = decl.walk();
+        for d in decl.children_by_field_name("declarator", &mut dc) {
+            if let Some((dn, ptr)) = declarator_name(d, src) {
+                if dn.as_bytes() == name {
+                    return Some(CType::new(&base, ptr));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// True when a local or a parameter declares identifier `n`'s name, as
+/// anything (a function pointer too).
+pub(super) fn declares_locally(n: Node, src: &[u8]) -> bool {
+    let name = &src[n.byte_range()];
+    visible_declarations(n).into_iter().any(|decl| {
+        let mut dc = decl.walk();
+        let found = decl
+            .children_by_field_name("declarator", &mut dc)
+            .any(|d| declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name));
+        found
+    })
+}
+
+/// The identifier a declarator declares, whatever it declares it as.
+pub(super) fn declared_identifier(mut d: Node) -> Option<Node> {
+    while d.kind() != "identifier" {
+        d = d
+            .child_by_field_name("declarator")
+            .or_else(|| (d.kind() == "parenthesized_declarator").then(|| d.named_child(0))?)?;
+    }
+    Some(d)
+}
+
+/// The declarations visible at `n` from its function: those of the
+/// enclosing blocks before it and of enclosing `for` headers, then the
+/// parameters; innermost first, and the latest first in a block
+/// (shadowing).
+pub(super) fn visible_declarations(n: Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut cur = n;
+    while let Some(p) = cur.parent() {
+        let mut cursor = p.walk();
+        let decls: Vec<Node> = match p.kind() {
+            "compound_statement" => p
+                .named_children(&mut cursor)
+                .filter(|c| c.kind() == "declaration" && c.end_byte() <= n.start_byte())
+                .collect(),
+            "for_statement" => p
+                .children_by_field_name("initializer", &mut cursor)
+                .filter(|c| c.kind() == "declaration")
+                .collect(),
+            "function_definition" => {
+                let params = p
+                    .child_by_field_name("declarator")
+                    .and_then(function_parameters);
+                params
+                    .map(|l| {
+                        let mut c = l.walk();
+                        l.named_children(&mut c)
+                            .filter(|x| x.kind() == "parameter_declaration")
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        out.extend(decls.into_iter().rev());
+        cur = p;
+    }
+    out
+}
+
+pub(super) fn function_parameters(mut d: Node) -> Option<Node> {
+    loop {
+        match d.kind() {
+            "function_declarator" => return d.child_by_field_name("parameters"),
+            "pointer_declarator" | "parenthesized_declarator" | "attributed_declarator" => {
+                d = d.child_by_field_name("declarator")?;
+            }
+            _ => return None,
+        }
+    }
+}
