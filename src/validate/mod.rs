@@ -50,6 +50,7 @@ use crate::smpl::{RuleError, RuleFile};
 
 use compare::{describe_end, first_difference, pageless_page};
 use report::{broken, failed};
+
 pub use report::{FixtureReport, Problem, Report, ScenarioReport, Severity};
 pub use scenario::{parse_scenarios, Scenario, ScenarioError};
 

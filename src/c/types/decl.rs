@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use tree_sitter::Node;
 
+use super::CType;
 use crate::c::parsed::Blanked;
 use crate::c::source::{self, Span};
 use crate::c::syntax;
-
-use super::CType;
 
 /// The kernel's attribute macros that tree-sitter cannot read where
 /// declarations put them (`struct bio_vec bvec[] __counted_by(nr_bvecs);`

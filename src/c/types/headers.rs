@@ -10,11 +10,10 @@ use std::sync::Mutex;
 
 use tree_sitter::Node;
 
-use crate::c::source::{self, Span};
-use crate::c::syntax;
-
 use super::decl::{base_text, declarations_text};
 use super::{CType, Kind};
+use crate::c::source::{self, Span};
+use crate::c::syntax;
 
 /// Words a declaration may put before a function's name that a statement
 /// puts before a call (`return f(x)`), and words that look like calls

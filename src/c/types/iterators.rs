@@ -3,9 +3,8 @@
 
 use tree_sitter::Node;
 
-use crate::c::source::{self};
-
 use super::CType;
+use crate::c::source::{self};
 
 /// The kernel's iterators whose first argument is a bio_vec the macro
 /// fills in, with that argument's type.
