@@ -30,6 +30,7 @@ pub mod engine;
 pub mod file;
 pub mod git;
 pub mod mail;
+pub mod progress;
 pub mod review;
 pub mod ruletest;
 pub mod smpl;

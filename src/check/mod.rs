@@ -10,6 +10,7 @@
 
 pub mod baseline;
 pub mod report;
+pub mod run;
 pub mod sarif;
 
 use std::ops::Range;

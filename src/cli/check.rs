@@ -3,21 +3,18 @@
 //! with the commit that added it; with a baseline, only those it does not
 //! accept; with `--fix`, the patch converting exactly what was found.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output::{self, Format};
+use super::progress::Terminal;
 use super::EngineArgs;
+use crate::check;
 use crate::check::baseline::Baseline;
 use crate::check::report::Report;
-use crate::check::{self, Finding};
-use crate::diff;
-use crate::engine::walk;
-use crate::engine::Engine;
-use crate::git::Repo;
+use crate::check::run::CheckOptions;
 
 pub(super) const EXAMPLES: &str = "Examples:
   bvmig check                              # the tree in the current directory
@@ -55,114 +52,28 @@ pub(super) struct CheckArgs {
     quiet: bool,
 }
 
-/// What a file needs for reporting and fixing.
-struct Checked {
-    text: Vec<u8>,
-    findings: Vec<Finding>,
-}
-
 pub(super) fn run(args: CheckArgs) -> ExitCode {
-    let mut errors = Vec::new();
-    let (rule_name, rules) = match args.engine.choose_rules() {
-        Ok(c) => (c.name, c.choice.rules),
-        Err(e) => return output::finish(&[e], 0),
-    };
-    let baseline = match &args.baseline {
-        Some(p) => match Baseline::read(p) {
-            Ok(b) => Some(b),
-            Err(e) => return output::finish(&[e.to_string()], 0),
-        },
-        None => None,
-    };
-    let paths = args.engine.paths();
-    // The repository and the added lines first: a bad revision is an error
-    // before any work.
-    let since = match &args.since {
-        Some(rev) => match Repo::discover(&paths[0]).and_then(|repo| {
-            let added = repo.added_since(rev)?;
-            Ok((repo, added))
-        }) {
-            Ok(x) => Some(x),
-            Err(e) => return output::finish(&[e.to_string()], 0),
-        },
-        None => None,
-    };
-
-    let engine = Engine::new(rules).with_type_roots(crate::c::types::roots(&paths));
-    let walked = super::progress::spin(
-        super::progress::wanted(args.quiet),
-        "walking the tree",
-        || walk::walk(&paths, &engine, &args.engine.walk_options()),
-    );
-    errors.extend(walked.errors.iter().cloned());
-
     // Baselines key on the enclosing function; JSON and SARIF show it.
-    let with_function = baseline.is_some()
+    let with_function = args.baseline.is_some()
         || args.write_baseline.is_some()
         || matches!(args.format, Format::Json | Format::Sarif);
-    let mut n_allowed = 0;
-    let mut n_before_since = 0;
-    let mut files: BTreeMap<String, Checked> = BTreeMap::new();
-    let mut repo_names: HashMap<String, String> = HashMap::new();
-    for f in &walked.files {
-        let text = if f.outcome.new_text.is_some() {
-            f.old.clone()
-        } else {
-            match fs::read(&f.path) {
-                Ok(t) => t,
-                Err(e) => {
-                    errors.push(format!("{}: {e}", f.name));
-                    continue;
-                }
-            }
-        };
-        let mut found = check::findings(&f.name, &text, &f.outcome, 0, with_function);
-        n_allowed += found.allowed_lines.len();
-        n_before_since += found.findings.len();
-        if let Some((repo, added)) = &since {
-            let Some(rel) = repo.relative(&f.path) else {
-                errors.push(format!(
-                    "{}: outside the repository at {}",
-                    f.name,
-                    repo.top.display()
-                ));
-                continue;
-            };
-            found
-                .findings
-                .retain(|x| added.get(&rel).is_some_and(|a| a.contains(x.line)));
-            repo_names.insert(f.name.clone(), rel);
-        }
-        if !found.findings.is_empty() {
-            files.insert(
-                f.name.clone(),
-                Checked {
-                    text,
-                    findings: found.findings,
-                },
-            );
-        }
-    }
+    let opts = CheckOptions {
+        paths: args.engine.paths(),
+        rule: args.engine.rule.clone(),
+        walk: args.engine.walk_options(),
+        since: args.since.clone(),
+        baseline: args.baseline.clone(),
+        with_function,
+        fix: args.fix,
+    };
+    let checked = match check::run::run(&opts, &Terminal::new(args.quiet)) {
+        Ok(c) => c,
+        Err(e) => return output::finish(&[e.to_string()], 0),
+    };
+    let mut errors: Vec<String> = checked.errors.iter().map(ToString::to_string).collect();
 
-    // Blame only the stragglers, one git call per file.
-    if let Some((repo, _)) = &since {
-        for (name, c) in files.iter_mut() {
-            let mut lines: Vec<usize> = c.findings.iter().map(|f| f.line).collect();
-            lines.dedup();
-            match repo.blame(&repo_names[name], &lines) {
-                Ok(origins) => {
-                    for f in &mut c.findings {
-                        f.origin = origins.get(&f.line).cloned();
-                    }
-                }
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-    }
-
-    let all: Vec<Finding> = files.values().flat_map(|c| c.findings.clone()).collect();
     if let Some(path) = &args.write_baseline {
-        let b = Baseline::of(&all);
+        let b = Baseline::of(&checked.all);
         if let Err(e) = fs::write(path, b.to_json()) {
             errors.push(format!("{}: {e}", path.display()));
         } else if !args.quiet {
@@ -174,42 +85,22 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         }
         return output::finish(&errors, 0);
     }
-    let split = match &baseline {
-        Some(b) => b.split(all),
-        None => crate::check::baseline::Split {
-            new: all,
-            ..Default::default()
-        },
-    };
-    let findings = split.new;
-
-    let mut fix_patch = Vec::new();
-    if args.fix {
-        for (name, c) in &files {
-            let chosen: Vec<&Finding> = findings.iter().filter(|f| &f.file == name).collect();
-            match check::fix(name, &c.text, &chosen) {
-                Ok(Some(new)) => diff::unified(name, &c.text, &new, &mut fix_patch),
-                Ok(None) => {}
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-    }
 
     let report = Report {
         command: "check",
-        rule: &rule_name,
+        rule: &checked.rule_name,
         since: args.since.as_deref(),
-        findings: &findings,
-        n_allowed,
-        n_accepted: split.n_accepted,
-        n_stale: split.n_stale,
-        files: Some((walked.n_walked, walked.n_parsed)),
+        findings: &checked.findings,
+        n_allowed: checked.n_allowed,
+        n_accepted: checked.split.n_accepted,
+        n_stale: checked.split.n_stale,
+        files: Some((checked.n_walked, checked.n_parsed)),
         errors: &errors,
     };
     let rendered = output::render(args.format, &report);
     let mut out_errors = Vec::new();
     if args.fix {
-        output::to_stdout(&fix_patch, &mut out_errors);
+        output::to_stdout(&checked.fix_patch, &mut out_errors);
         let _ = io::stderr().lock().write_all(&rendered);
     } else {
         output::to_stdout(&rendered, &mut out_errors);
@@ -217,20 +108,22 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
     if !args.quiet {
         let stderr = io::stderr();
         let mut w = stderr.lock();
-        let fields = engine
-            .tracked()
+        let fields = checked
+            .tracked
+            .as_ref()
             .map_or("none (no sites are counted)".to_string(), |t| t.join(", "));
-        let _ = writeln!(w, "bvmig: rule {rule_name}; field {fields}");
+        let _ = writeln!(w, "bvmig: rule {}; field {fields}", checked.rule_name);
         let _ = writeln!(
             w,
             "bvmig: {} files walked, {} parsed",
-            walked.n_walked, walked.n_parsed
+            checked.n_walked, checked.n_parsed
         );
         if let Some(rev) = &args.since {
-            let n_since = findings.len() + split.n_accepted;
+            let n_since = checked.findings.len() + checked.split.n_accepted;
             let _ = writeln!(
                 w,
-                "bvmig: {n_since} of {n_before_since} sites are on lines added since {rev}"
+                "bvmig: {n_since} of {} sites are on lines added since {rev}",
+                checked.n_before_since
             );
         }
         if let Some(p) = &args.baseline {
@@ -238,16 +131,17 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
                 w,
                 "bvmig: baseline {}: {} accepted, {} entries match nothing now",
                 p.display(),
-                split.n_accepted,
-                split.n_stale
+                checked.split.n_accepted,
+                checked.split.n_stale
             );
         }
         let _ = writeln!(
             w,
-            "bvmig: {}; {n_allowed} kept raw by the rule (declaration, excluded functions)",
-            output::count_line(&report)
+            "bvmig: {}; {} kept raw by the rule (declaration, excluded functions)",
+            output::count_line(&report),
+            checked.n_allowed
         );
     }
     errors.extend(out_errors);
-    output::finish(&errors, findings.len())
+    output::finish(&errors, checked.findings.len())
 }

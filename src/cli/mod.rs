@@ -13,14 +13,12 @@ mod review;
 mod test;
 mod validate;
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::engine::walk::WalkOptions;
-use crate::smpl::{RuleFile, DEFAULT_RULE_NAME};
 
 /// Rewrite struct bio_vec's bv_page accesses into helper calls, driven by
 /// SmPL rules, over a Linux tree.
@@ -100,31 +98,6 @@ impl EngineArgs {
             standard_filters: !self.no_ignore,
         }
     }
-
-    /// The rule for this run: the `--rule` file, or the built-in rule that
-    /// fits the tree (see [`crate::engine::choice::choose`]); an error names a helper the
-    /// tree defines with another arity.
-    fn choose_rules(&self) -> Result<Chosen, String> {
-        let given = match &self.rule {
-            Some(p) => Some(load_rules(Some(p))?),
-            None => None,
-        };
-        let choice =
-            crate::engine::choice::choose(&self.paths(), given).map_err(|e| e.to_string())?;
-        let name = match &self.rule {
-            Some(p) => p.display().to_string(),
-            None => choice.rules.path.clone(),
-        };
-        let why = self.rule.is_none().then(|| choice.why.clone());
-        Ok(Chosen { name, why, choice })
-    }
-}
-
-/// A rule chosen for a run, with its name and, when bvmig chose it, why.
-struct Chosen {
-    name: String,
-    why: Option<String>,
-    choice: crate::engine::choice::Choice,
 }
 
 /// Runs the command line in `args` and returns the exit status: 0 when the
@@ -159,17 +132,4 @@ pub fn main() -> ExitCode {
     // hook's message and backtrace would only repeat it.
     std::panic::set_hook(Box::new(|_| {}));
     run(std::env::args_os())
-}
-
-fn rule_name(path: Option<&Path>) -> String {
-    path.map_or(DEFAULT_RULE_NAME.to_string(), |p| p.display().to_string())
-}
-
-fn load_rules(path: Option<&Path>) -> Result<RuleFile, String> {
-    let Some(path) = path else {
-        return Ok(RuleFile::default_rule());
-    };
-    let name = path.display().to_string();
-    let bytes = fs::read(path).map_err(|e| format!("{name}: {e}"))?;
-    RuleFile::from_bytes(&name, bytes).map_err(|e| e.to_string())
 }

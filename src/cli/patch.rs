@@ -3,22 +3,18 @@
 //! [`crate::mail`]); the sites left plus a summary on stderr.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output::{self, diagnostic};
-use super::progress;
-use super::{Chosen, EngineArgs};
-use crate::diff;
-use crate::engine::helpers::{self, Helper};
+use super::progress::Terminal;
+use super::EngineArgs;
+use crate::c::types::Evidence;
 use crate::engine::site::{Kind, Status};
-use crate::engine::walk::{self, FileReport, Walked};
-use crate::engine::Engine;
-use crate::mail::maintainers::Maintainers;
-use crate::mail::{self, HelperAddition, RuleText, SourceFile};
-use crate::smpl::{DEFAULT_RULE, DEFAULT_RULE_NAME};
+use crate::engine::tree::{self, Patched, TreeOptions};
+use crate::engine::write;
+use crate::mail::{self, write::SeriesOptions};
 
 pub(super) const EXAMPLES: &str = "Examples:
   bvmig patch                      # the tree in the current directory
@@ -65,77 +61,31 @@ pub(super) struct PatchArgs {
 }
 
 pub(super) fn run(args: PatchArgs) -> ExitCode {
-    let chosen = match args.engine.choose_rules() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}", diagnostic("error", &e));
-            return ExitCode::from(2);
-        }
-    };
-    let Chosen {
-        name: rule_name,
-        why,
-        choice,
-    } = chosen;
-    let missing = choice.missing.clone();
-    let rule = match rule_text(&args, &rule_name, &choice) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("{}", diagnostic("error", &e));
-            return ExitCode::from(2);
-        }
-    };
+    let progress = Terminal::new(args.quiet);
     let paths = args.engine.paths();
-    let engine = Engine::new(choice.rules).with_type_roots(crate::c::types::roots(&paths));
-    let show_progress = progress::wanted(args.quiet);
-    let mut walked = progress::spin(show_progress, "walking the tree", || {
-        walk::walk(&paths, &engine, &args.engine.walk_options())
-    });
-    let mut errors = walked.errors.clone();
-    let mut notes = Vec::new();
-    // A file that starts calling a pfn_t function gets its header.
-    for f in walked.files.iter_mut() {
-        if let Some(new) = &f.outcome.new_text {
-            if let Some(with) = crate::engine::placement::add_includes(&f.old, new) {
-                f.outcome.new_text = Some(with);
-            }
+    let opts = TreeOptions {
+        paths: paths.clone(),
+        rule: args.engine.rule.clone(),
+        walk: args.engine.walk_options(),
+    };
+    let mut patched = match tree::rewrite(&opts, &progress) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{}", diagnostic("error", &e.to_string()));
+            return ExitCode::from(2);
         }
-    }
-    // The kernel tree's include/linux/bvec.h, where helpers go. The walk
-    // covered the tree when that file was among the files walked (bvmig
-    // patch ~/linux, not ~/linux/fs).
-    let bvec_header = crate::engine::placement::bvec_header(&paths);
-    let whole_tree = bvec_header
-        .as_deref()
-        .and_then(|h| fs::canonicalize(h).ok())
-        .is_some_and(|h| {
-            walked
-                .files
-                .iter()
-                .any(|f| fs::canonicalize(&f.path).is_ok_and(|p| p == h))
-        });
+    };
+    let mut errors: Vec<String> = Vec::new();
     if let Some(dir) = &args.series {
-        let header = if args.no_helpers {
-            None
-        } else {
-            bvec_header.clone()
+        let series = SeriesOptions {
+            dir: dir.clone(),
+            to: args.to.clone(),
+            cc: args.cc.clone(),
+            subject_prefix: args.subject_prefix.clone(),
+            no_helpers: args.no_helpers,
+            rule: args.engine.rule.clone(),
         };
-        let left_out: Vec<String> = if header.is_none() {
-            missing.iter().map(|h| h.name.to_string()).collect()
-        } else {
-            Vec::new()
-        };
-        let mut rule = rule;
-        rule.fields = engine.tracked().map(<[String]>::to_vec).unwrap_or_default();
-        let res = write_series(
-            &args,
-            dir,
-            &walked,
-            (header.as_deref(), &missing, left_out),
-            rule,
-            show_progress,
-        );
-        match res {
+        match mail::write::write_series(&patched, &paths, &series, &progress) {
             Ok(written) => {
                 // The files written, as format-patch lists them (not with -q).
                 if !args.quiet {
@@ -146,111 +96,38 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
                     output::to_stdout(&list, &mut errors);
                 }
                 if !written.is_empty() {
-                    notes.push(format!(
+                    patched.notes.push(format!(
                         "wrote a cover letter and {} patches to {}; apply them with: git am --empty=drop {}/*.patch",
                         written.len() - 1,
                         dir.display(),
                         dir.display()
                     ));
                 } else {
-                    notes.push("nothing to convert; no series written".to_string());
+                    patched
+                        .notes
+                        .push("nothing to convert; no series written".to_string());
                 }
             }
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.to_string()),
         }
-        return finish(
-            &args,
-            &walked,
-            (&rule_name, why.as_deref()),
-            whole_tree,
-            &engine,
-            notes,
-            errors,
-        );
+        return finish(&args, &patched, errors);
     }
-    if !missing.is_empty() {
-        let names: Vec<String> = missing.iter().map(|h| format!("{}()", h.name)).collect();
-        match bvec_header {
-            Some(header) if !args.no_helpers => {
-                if let Err(e) = add_helpers(&mut walked, &header, &missing) {
-                    errors.push(e);
-                } else {
-                    notes.push(format!(
-                        "adds {} to {} (--no-helpers leaves them out)",
-                        names.join(", "),
-                        crate::engine::placement::BVEC_HEADER
-                    ));
-                }
-            }
-            Some(_) => notes.push(format!(
-                "the tree lacks {}; the patch does not compile without them",
-                names.join(", ")
-            )),
-            // No kernel tree around the paths: where the helpers are is
-            // not known.
-            None => {}
-        }
+    patched.place_helpers(args.no_helpers);
+    if args.in_place {
+        let failed = write::in_place(&patched);
+        patched.errors.extend(failed);
+    } else {
+        output::to_stdout(&patched.diff(), &mut errors);
     }
-
-    let mut stdout_buf = Vec::new();
-    for f in &walked.files {
-        let Some(new) = &f.outcome.new_text else {
-            continue;
-        };
-        if args.in_place {
-            if let Err(e) = write_atomically(&f.path, new) {
-                errors.push(format!("{}: {e}; file left unchanged", f.name));
-            }
-        } else {
-            diff::unified(&f.name, &f.old, new, &mut stdout_buf);
-        }
-    }
-    if let Err(e) = io::stdout()
-        .lock()
-        .write_all(&stdout_buf)
-        .and_then(|()| io::stdout().flush())
-    {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            errors.push(format!("<stdout>: {e}"));
-        }
-    }
-
-    finish(
-        &args,
-        &walked,
-        (&rule_name, why.as_deref()),
-        whole_tree,
-        &engine,
-        notes,
-        errors,
-    )
+    finish(&args, &patched, errors)
 }
 
-/// The report, notes and errors on stderr; the exit status.
-fn finish(
-    args: &PatchArgs,
-    walked: &Walked,
-    rule: (&str, Option<&str>),
-    whole_tree: bool,
-    engine: &Engine,
-    notes: Vec<String>,
-    errors: Vec<String>,
-) -> ExitCode {
-    let n_changed = walked
-        .files
-        .iter()
-        .filter(|f| f.outcome.new_text.is_some())
-        .count();
+/// The report, notes and errors on stderr; the exit status. `more` are
+/// errors of the output, after the run's own.
+fn finish(args: &PatchArgs, patched: &Patched, more: Vec<String>) -> ExitCode {
+    let n_changed = patched.changed().count();
     let mut report = Vec::new();
-    let _ = write_report(
-        &mut report,
-        walked,
-        rule,
-        whole_tree,
-        n_changed,
-        engine.tracked(),
-        args.quiet,
-    );
+    let _ = write_report(&mut report, patched, n_changed, args.quiet);
     if output::color_stderr() {
         report = output::paint(&report);
     }
@@ -258,10 +135,16 @@ fn finish(
     let mut err = stderr.lock();
     let _ = err.write_all(&report);
     if !args.quiet {
-        for n in &notes {
+        for n in &patched.notes {
             let _ = writeln!(err, "{}", diagnostic("note", n));
         }
     }
+    let errors: Vec<String> = patched
+        .errors
+        .iter()
+        .map(ToString::to_string)
+        .chain(more)
+        .collect();
     for e in &errors {
         let _ = writeln!(err, "{}", diagnostic("error", e));
     }
@@ -272,241 +155,17 @@ fn finish(
     }
 }
 
-/// The rule's text and calls, as the series' messages quote them.
-fn rule_text(
-    args: &PatchArgs,
-    name: &str,
-    choice: &crate::engine::choice::Choice,
-) -> Result<RuleText, String> {
-    let text = match &args.engine.rule {
-        Some(p) => fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
-        None if choice.rules.path == DEFAULT_RULE_NAME => DEFAULT_RULE.to_string(),
-        None => crate::engine::choice::MODERN_RULE.to_string(),
-    };
-    let mut calls: Vec<String> = Vec::new();
-    for c in choice.rules.emitted_calls() {
-        if !calls.contains(&c.name) {
-            calls.push(c.name);
-        }
-    }
-    // The helpers bvmig knows in their own order (the read first), then
-    // the others in the rule's.
-    let rank = |c: &String| {
-        helpers::HELPERS
-            .iter()
-            .position(|h| h.name == c)
-            .unwrap_or(helpers::HELPERS.len())
-    };
-    calls.sort_by_key(rank);
-    Ok(RuleText {
-        name: name.to_string(),
-        text,
-        calls,
-        fields: Vec::new(),
-    })
-}
-
-/// The directory the series' paths are relative to: the git work tree's
-/// top, else the kernel tree's (where include/linux/bvec.h is), else the
-/// first path's directory.
-fn tree_top(paths: &[PathBuf]) -> PathBuf {
-    let first = &paths[0];
-    let dir = if first.is_dir() {
-        first.clone()
-    } else {
-        first
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-    };
-    if let Some(top) = crate::git::top(&dir) {
-        return top;
-    }
-    if let Some(root) = crate::engine::placement::bvec_header(paths)
-        .as_deref()
-        .and_then(|h| h.ancestors().nth(3))
-        .and_then(|r| fs::canonicalize(r).ok())
-    {
-        return root;
-    }
-    fs::canonicalize(&dir).unwrap_or(dir)
-}
-
-/// git's mode of the file at `path`.
-fn git_mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    match fs::metadata(path) {
-        Ok(m) if m.permissions().mode() & 0o111 != 0 => 0o100755,
-        _ => 0o100644,
-    }
-}
-
-/// Writes the series into `dir`; the files written, the cover letter
-/// first (none when there is nothing to convert).
-fn write_series(
-    args: &PatchArgs,
-    dir: &Path,
-    walked: &Walked,
-    (header, missing, left_out): (Option<&Path>, &[&Helper], Vec<String>),
-    rule: RuleText,
-    show_progress: bool,
-) -> Result<Vec<PathBuf>, String> {
-    // Checked first: a mistake here should not cost the work below.
-    if dir.is_dir() {
-        let stale = fs::read_dir(dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?
-            .filter_map(Result::ok)
-            .any(|e| e.path().extension().is_some_and(|x| x == "patch"));
-        if stale {
-            return Err(format!(
-                "{}: holds .patch files already, which `git am {}/*.patch` would apply too; remove them or choose another directory",
-                dir.display(),
-                dir.display()
-            ));
-        }
-    }
-    let paths = args.engine.paths();
-    let top = tree_top(&paths);
-    let header_canon = header.and_then(|h| fs::canonicalize(h).ok());
-    let mut files: Vec<SourceFile> = Vec::new();
-    let mut helpers: Option<HelperAddition> = None;
-    let mut header_seen = false;
-    for f in &walked.files {
-        let canon = fs::canonicalize(&f.path).map_err(|e| format!("{}: {e}", f.name))?;
-        let rel = canon.strip_prefix(&top).map_err(|_| {
-            format!(
-                "{}: outside the tree at {}, which the series' paths are relative to",
-                f.name,
-                top.display()
-            )
-        })?;
-        let name = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
-        let mode = git_mode(&f.path);
-        let is_header = header_canon.as_ref() == Some(&canon);
-        let (before, after) = if is_header && !missing.is_empty() {
-            header_seen = true;
-            let old = if f.old.is_empty() {
-                fs::read(&f.path).map_err(|e| format!("{}: {e}", f.name))?
-            } else {
-                f.old.clone()
-            };
-            let new = f.outcome.new_text.clone().unwrap_or_else(|| old.clone());
-            let no_struct = || {
-                format!(
-                    "{}: no definition of struct bio_vec to add the helpers after",
-                    f.name
-                )
-            };
-            let old_h = crate::engine::placement::insert(&old, missing).ok_or_else(no_struct)?;
-            let new_h = crate::engine::placement::insert(&new, missing).ok_or_else(no_struct)?;
-            helpers = Some(HelperAddition {
-                name: name.clone(),
-                before: old,
-                after: old_h.clone(),
-                mode,
-                helpers: missing.iter().map(|h| h.name.to_string()).collect(),
-            });
-            (old_h, new_h)
-        } else {
-            match &f.outcome.new_text {
-                Some(new) => (f.old.clone(), new.clone()),
-                None => (Vec::new(), Vec::new()),
-            }
-        };
-        files.push(SourceFile {
-            name,
-            before,
-            after,
-            mode,
-            sites: &f.outcome.sites,
-        });
-    }
-    if let Some(h) = header {
-        if !missing.is_empty() && !header_seen {
-            return Err(format!(
-                "{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers",
-                h.display()
-            ));
-        }
-    }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    if files.iter().all(|f| f.before == f.after) && helpers.is_none() {
-        return Ok(Vec::new());
-    }
-
-    let maintainers_path = top.join("MAINTAINERS");
-    let maintainers = if maintainers_path.is_file() {
-        Some(Maintainers::read(&maintainers_path).map_err(|e| e.to_string())?)
-    } else {
-        None
-    };
-    let (stamp, signoff) = mail::author(&top).map_err(|e| e.to_string())?;
-    let is_repo = crate::git::top(&top).is_some_and(|t| t == top);
-    let changed: Vec<&str> = files
-        .iter()
-        .filter(|f| f.before != f.after)
-        .map(|f| f.name.as_str())
-        .chain(helpers.as_ref().map(|h| h.name.as_str()))
-        .collect();
-    let base = if is_repo {
-        crate::git::head_if_clean(&top, &changed)
-    } else {
-        None
-    };
-    let input = mail::Input {
-        files,
-        helpers,
-        helpers_left_out: left_out,
-        rule,
-        maintainers: maintainers.as_ref(),
-    };
-    let version = format!("bvmig {}", env!("CARGO_PKG_VERSION"));
-    let opts = mail::Options {
-        to: &args.to,
-        cc: &args.cc,
-        subject_prefix: &args.subject_prefix,
-        stamp: &stamp,
-        signoff: signoff.as_deref(),
-        base: base.as_deref(),
-        version: &version,
-    };
-    let n_groups =
-        mail::group(&input.files, input.maintainers).len() + usize::from(input.helpers.is_some());
-    let mut steps = progress::Steps::new(show_progress, n_groups, "reading the history");
-    let mut history = |names: &[&str]| {
-        steps.inc();
-        if is_repo {
-            crate::git::log_subjects(&top, names)
-        } else {
-            Vec::new()
-        }
-    };
-    let mails = mail::make(&input, &opts, &mut history);
-    steps.finish();
-
-    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut written = Vec::new();
-    for m in &mails {
-        let path = dir.join(&m.name);
-        fs::write(&path, &m.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        written.push(path);
-    }
-    Ok(written)
-}
-
+/// The sites left, one line each, and the summary.
 fn write_report(
     w: &mut impl Write,
-    walked: &Walked,
-    (rule_name, why): (&str, Option<&str>),
-    whole_tree: bool,
+    patched: &Patched,
     n_changed: usize,
-    tracked: Option<&[String]>,
     quiet: bool,
 ) -> io::Result<()> {
+    let walked = &patched.walked;
+    let (rule_name, why) = (&patched.rule_name, patched.why.as_deref());
+    let whole_tree = patched.whole_tree;
+    let tracked = patched.tracked.as_deref();
     let mut by_kind: BTreeMap<Kind, usize> = BTreeMap::new();
     let (mut n_rewritten, mut n_left) = (0, 0);
     for f in &walked.files {
@@ -578,7 +237,7 @@ fn write_report(
         }
     }
     // A typed rule says how sure the types of what it rewrote were.
-    let mut by_evidence: BTreeMap<crate::c::types::Evidence, usize> = BTreeMap::new();
+    let mut by_evidence: BTreeMap<Evidence, usize> = BTreeMap::new();
     for s in walked.files.iter().flat_map(|f| &f.outcome.sites) {
         if let Some(ev) = s.evidence {
             *by_evidence.entry(ev).or_default() += 1;
@@ -596,50 +255,5 @@ fn write_report(
             parts.join(", ")
         )?;
     }
-    Ok(())
-}
-
-/// Adds the definitions of `helpers` to `header` (include/linux/bvec.h):
-/// into its rewrite when the walk changed it, else as a new change.
-fn add_helpers(walked: &mut Walked, header: &Path, helpers: &[&Helper]) -> Result<(), String> {
-    let canon = fs::canonicalize(header).map_err(|e| format!("{}: {e}", header.display()))?;
-    let same = |p: &Path| fs::canonicalize(p).is_ok_and(|c| c == canon);
-    let Some(idx) = walked.files.iter().position(|f| same(&f.path)) else {
-        return Err(format!(
-            "{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers",
-            header.display()
-        ));
-    };
-    let f: &mut FileReport = &mut walked.files[idx];
-    if f.old.is_empty() {
-        f.old = fs::read(&f.path).map_err(|e| format!("{}: {e}", f.name))?;
-    }
-    let base = f.outcome.new_text.as_deref().unwrap_or(&f.old);
-    let new = crate::engine::placement::insert(base, helpers).ok_or_else(|| {
-        format!(
-            "{}: no definition of struct bio_vec to add the helpers after",
-            f.name
-        )
-    })?;
-    f.outcome.new_text = Some(new);
-    Ok(())
-}
-
-/// Replaces `path`'s contents with `data` through a temporary file in the
-/// same directory and a rename, keeping the file's mode: a crash leaves the
-/// old file or the new one, never a mix.
-fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let perms = fs::metadata(path)?.permissions();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bvmig-")
-        .tempfile_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
-    fs::set_permissions(tmp.path(), perms)?;
-    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -3,82 +3,106 @@
 //! half a second, so that quick runs and pipes never see it.
 
 use std::io::IsTerminal;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::Mutex;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::progress::Progress;
+
 /// Work shorter than this shows no progress.
 const DELAY: Duration = Duration::from_millis(500);
 
-/// True when progress may be shown at all.
-pub(super) fn wanted(quiet: bool) -> bool {
-    !quiet && std::io::stderr().is_terminal()
+/// Progress drawn on stderr: a spinner for a phase that cannot count its
+/// steps, a bar for one that can.
+pub(super) struct Terminal {
+    show: bool,
+    phase: Mutex<Option<Phase>>,
 }
 
-/// Runs `work`, with a spinner and `msg` on stderr once it has lasted
-/// [`DELAY`] (when `show`): for work that cannot count its steps.
-pub(super) fn spin<T>(show: bool, msg: &str, work: impl FnOnce() -> T) -> T {
-    if !show {
-        return work();
-    }
-    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
-        .with_style(
-            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("a valid template"),
-        )
-        .with_message(msg.to_string());
-    let (done, wait) = mpsc::channel::<()>();
-    let shown = pb.clone();
-    let waiter = thread::spawn(move || {
-        if wait.recv_timeout(DELAY) == Err(RecvTimeoutError::Timeout) {
-            shown.set_draw_target(ProgressDrawTarget::stderr());
-            shown.enable_steady_tick(Duration::from_millis(100));
-        }
-    });
-    let res = work();
-    drop(done);
-    let _ = waiter.join();
-    pb.finish_and_clear();
-    res
-}
-
-/// A bar over `len` steps, drawn once the work has lasted [`DELAY`].
-pub(super) struct Steps {
+struct Phase {
     pb: ProgressBar,
     start: Instant,
-    show: bool,
     drawn: bool,
+    /// For a spinner: the thread that draws it after [`DELAY`], and the
+    /// channel whose closing tells it the work is over.
+    waiter: Option<(Sender<()>, JoinHandle<()>)>,
 }
 
-impl Steps {
-    pub(super) fn new(show: bool, len: usize, msg: &str) -> Steps {
-        let pb = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::hidden())
-            .with_style(
-                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-            )
-            .with_message(msg.to_string());
-        Steps {
+impl Terminal {
+    /// Progress for a run with `--quiet` as given: drawn only when stderr
+    /// is a terminal and the run is not quiet.
+    pub(super) fn new(quiet: bool) -> Terminal {
+        Terminal {
+            show: !quiet && std::io::stderr().is_terminal(),
+            phase: Mutex::new(None),
+        }
+    }
+}
+
+impl Progress for Terminal {
+    fn begin(&self, what: &str, len: Option<usize>) {
+        if !self.show {
+            return;
+        }
+        self.end();
+        let pb = ProgressBar::with_draw_target(len.map(|n| n as u64), ProgressDrawTarget::hidden())
+            .with_message(what.to_string());
+        let waiter = match len {
+            Some(_) => {
+                pb.set_style(
+                    ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
+                        .expect("a valid template")
+                        .progress_chars("=> "),
+                );
+                None
+            }
+            None => {
+                pb.set_style(
+                    ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                        .expect("a valid template"),
+                );
+                let (done, wait) = mpsc::channel::<()>();
+                let shown = pb.clone();
+                let handle = thread::spawn(move || {
+                    if wait.recv_timeout(DELAY) == Err(RecvTimeoutError::Timeout) {
+                        shown.set_draw_target(ProgressDrawTarget::stderr());
+                        shown.enable_steady_tick(Duration::from_millis(100));
+                    }
+                });
+                Some((done, handle))
+            }
+        };
+        *self.phase.lock().expect("no panics while locked") = Some(Phase {
             pb,
             start: Instant::now(),
-            show,
             drawn: false,
+            waiter,
+        });
+    }
+
+    fn step(&self) {
+        let mut phase = self.phase.lock().expect("no panics while locked");
+        let Some(p) = phase.as_mut() else { return };
+        if p.waiter.is_none() {
+            if !p.drawn && p.start.elapsed() >= DELAY {
+                p.pb.set_draw_target(ProgressDrawTarget::stderr());
+                p.drawn = true;
+            }
+            p.pb.inc(1);
         }
     }
 
-    /// One step done.
-    pub(super) fn inc(&mut self) {
-        if self.show && !self.drawn && self.start.elapsed() >= DELAY {
-            self.pb.set_draw_target(ProgressDrawTarget::stderr());
-            self.drawn = true;
+    fn end(&self) {
+        let Some(p) = self.phase.lock().expect("no panics while locked").take() else {
+            return;
+        };
+        if let Some((done, handle)) = p.waiter {
+            drop(done);
+            let _ = handle.join();
         }
-        self.pb.inc(1);
-    }
-
-    /// Removes the bar.
-    pub(super) fn finish(self) {
-        self.pb.finish_and_clear();
+        p.pb.finish_and_clear();
     }
 }

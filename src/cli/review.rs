@@ -6,11 +6,11 @@ use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::load_rules;
 use super::output::{self, Format};
+use super::progress::Terminal;
 use crate::check::report::Report;
-use crate::engine::Engine;
-use crate::review::patches;
+use crate::engine::choice;
+use crate::file::IoError;
 use crate::review::{self, Reviewed};
 
 pub(super) const EXAMPLES: &str = "Examples:
@@ -46,34 +46,9 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
     // kernel checkout around the current directory, if any; the 2015 rule
     // when there is none to look at.
     let tree = args.tree.clone().unwrap_or_else(|| PathBuf::from("."));
-    let in_kernel = crate::c::definition::search_roots(std::slice::from_ref(&tree))
-        .iter()
-        .any(|r| r.ends_with("include"));
-    let (rules, rule_name) = if in_kernel {
-        let given = match args
-            .rule
-            .as_deref()
-            .map(|p| load_rules(Some(p)))
-            .transpose()
-        {
-            Ok(g) => g,
-            Err(e) => return output::finish(&[e], 0),
-        };
-        match crate::engine::choice::choose(&[tree], given) {
-            Ok(c) => {
-                let name = match &args.rule {
-                    Some(p) => p.display().to_string(),
-                    None => c.rules.path.clone(),
-                };
-                (c.rules, name)
-            }
-            Err(e) => return output::finish(&[e.to_string()], 0),
-        }
-    } else {
-        match load_rules(args.rule.as_deref()) {
-            Ok(r) => (r, super::rule_name(args.rule.as_deref())),
-            Err(e) => return output::finish(&[e], 0),
-        }
+    let (rules, rule_name) = match choice::choose_for_patches(&tree, args.rule.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return output::finish(&[e.to_string()], 0),
     };
     let (name, input) = if args.input.as_os_str() == "-" {
         let mut buf = Vec::new();
@@ -82,26 +57,17 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
             Err(e) => return output::finish(&[format!("<stdin>: {e}")], 0),
         }
     } else {
-        let name = args.input.display().to_string();
         match std::fs::read(&args.input) {
-            Ok(b) => (name, b),
-            Err(e) => return output::finish(&[format!("{name}: {e}")], 0),
+            Ok(b) => (args.input.display().to_string(), b),
+            Err(e) => return output::finish(&[IoError::new(&args.input, e).to_string()], 0),
         }
     };
-    let patches = match patches::parse(&name, &input) {
-        Ok(p) => p,
-        Err(e) => return output::finish(&[e.to_string()], 0),
-    };
-    let engine = Engine::new(rules);
-    let show = super::progress::wanted(args.quiet);
-    let reviewed = super::progress::spin(show, "reviewing the patches", || match &args.tree {
-        None => Ok(review::review_hunks(&engine, &patches)),
-        Some(tree) => review::review_tree(&engine, &patches, tree),
-    });
-    let reviewed = match reviewed {
+    let progress = Terminal::new(args.quiet);
+    let run = match review::run(rules, &name, &input, args.tree.as_deref(), &progress) {
         Ok(r) => r,
         Err(e) => return output::finish(&[e.to_string()], 0),
     };
+    let reviewed = &run.reviewed;
     let report = Report {
         command: "review",
         rule: &rule_name,
@@ -115,14 +81,14 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
     };
     let mut out = output::render(args.format, &report);
     if args.format == Format::Text {
-        suggestions(&reviewed, &mut out);
+        suggestions(reviewed, &mut out);
     } else if args.format == Format::Json {
-        out = with_suggestions(&out, &reviewed);
+        out = with_suggestions(&out, reviewed);
     }
     let mut errors = Vec::new();
     output::to_stdout(&out, &mut errors);
     if !args.quiet {
-        let n_patches = patches.iter().filter(|p| !p.files.is_empty()).count();
+        let n_patches = run.n_patches;
         let mode = match &args.tree {
             Some(t) => format!("on a copy of {} with the series applied", t.display()),
             None => "from the hunks alone".to_string(),

@@ -6,10 +6,11 @@
 //! **Invariant:** a run never writes a call that a definition in the tree
 //! does not accept; such a rule is an error naming the definition's place.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::c::definition::{self, DefKind, Definition};
 use crate::engine::helpers::{Helper, HELPERS};
+use crate::file::IoError;
 use crate::smpl::{EmittedCall, RuleError, RuleFile, DEFAULT_RULE, DEFAULT_RULE_NAME};
 
 /// The rule for trees with Linux 6.3's four-argument `bvec_set_page()`.
@@ -20,13 +21,74 @@ pub const MODERN_RULE_NAME: &str = "rules/bv_page-modern.cocci (built in)";
 /// Why a run cannot use a rule.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum HelperError {
+pub enum ChoiceError {
     /// The rule calls a helper that the tree defines with another arity.
     #[error("{}", .0.iter().map(|(c, r)| c.message(r)).collect::<Vec<_>>().join("\n"))]
     Conflicts(Vec<(Conflict, String)>),
-    /// A built-in rule did not parse (a bug).
+    /// The rule file could not be read.
+    #[error(transparent)]
+    Read(#[from] IoError),
+    /// The rule file does not parse (or a built-in rule, which is a bug).
     #[error(transparent)]
     Rule(#[from] RuleError),
+}
+
+/// A rule chosen for a run, with the name reports give it and, when bvmig
+/// chose it, why.
+pub struct Chosen {
+    /// The rule file's name: the path given, or the built-in rule's name.
+    pub name: String,
+    /// Why bvmig chose it; `None` for a rule given with `--rule`.
+    pub why: Option<String>,
+    /// The rule and the helpers it needs.
+    pub choice: Choice,
+}
+
+/// The name reports give the rule file at `path`, or the default rule's.
+pub fn rule_name(path: Option<&Path>) -> String {
+    path.map_or(DEFAULT_RULE_NAME.to_string(), |p| p.display().to_string())
+}
+
+/// Reads and parses the rule file at `path`; the default rule for `None`.
+pub fn load(path: Option<&Path>) -> Result<RuleFile, ChoiceError> {
+    let Some(path) = path else {
+        return Ok(RuleFile::default_rule());
+    };
+    let bytes = std::fs::read(path).map_err(IoError::at(path))?;
+    Ok(RuleFile::from_bytes(&path.display().to_string(), bytes)?)
+}
+
+/// The rule for a run over `paths`: the file at `rule`, checked against the
+/// tree's definitions, or the built-in rule that fits the tree (see
+/// [`choose`]).
+pub fn choose_for(paths: &[PathBuf], rule: Option<&Path>) -> Result<Chosen, ChoiceError> {
+    let given = rule.map(|p| load(Some(p))).transpose()?;
+    let choice = choose(paths, given)?;
+    let name = match rule {
+        Some(p) => p.display().to_string(),
+        None => choice.rules.path.clone(),
+    };
+    let why = rule.is_none().then(|| choice.why.clone());
+    Ok(Chosen { name, why, choice })
+}
+
+/// The rule for reviewing patches meant for the tree at `tree`: as
+/// [`choose_for`] when `tree` is in a kernel tree, else the file at `rule`
+/// or the 2015 rule, as there is nothing to look at. Returns the rule and
+/// the name reports give it.
+pub fn choose_for_patches(
+    tree: &Path,
+    rule: Option<&Path>,
+) -> Result<(RuleFile, String), ChoiceError> {
+    let in_kernel = definition::search_roots(&[tree.to_path_buf()])
+        .iter()
+        .any(|r| r.ends_with("include"));
+    if in_kernel {
+        let c = choose_for(&[tree.to_path_buf()], rule)?;
+        Ok((c.choice.rules, c.name))
+    } else {
+        Ok((load(rule)?, rule_name(rule)))
+    }
 }
 
 /// The rule a run uses, and why.
@@ -45,7 +107,7 @@ pub struct Choice {
 /// there is one, else the built-in rule whose helpers the tree does not
 /// define with another arity, the 2015 rule first. The tree's definitions
 /// are looked up in [`definition::search_roots`].
-pub fn choose(paths: &[PathBuf], given: Option<RuleFile>) -> Result<Choice, HelperError> {
+pub fn choose(paths: &[PathBuf], given: Option<RuleFile>) -> Result<Choice, ChoiceError> {
     let roots = definition::search_roots(paths);
     let candidates = match given {
         Some(rf) => vec![(rf, "given with --rule".to_string())],
@@ -101,7 +163,7 @@ pub fn choose(paths: &[PathBuf], given: Option<RuleFile>) -> Result<Choice, Help
             first_conflicts = Some(conflicts.into_iter().map(|c| (c, path.clone())).collect());
         }
     }
-    Err(HelperError::Conflicts(
+    Err(ChoiceError::Conflicts(
         first_conflicts.expect("a rule was tried"),
     ))
 }

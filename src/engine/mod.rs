@@ -14,7 +14,9 @@ pub mod matcher;
 pub mod placement;
 pub mod scope;
 pub mod site;
+pub mod tree;
 pub mod walk;
+pub mod write;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

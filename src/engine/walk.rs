@@ -20,6 +20,7 @@ use std::sync::Mutex;
 use ignore::{WalkBuilder, WalkState};
 
 use crate::engine::{Engine, FileOutcome};
+use crate::progress::Progress;
 
 /// One file with sites.
 #[derive(Debug)]
@@ -43,8 +44,37 @@ pub struct Walked {
     pub n_walked: usize,
     /// Files that passed the prefilter and were parsed.
     pub n_parsed: usize,
-    /// One line per input that could not be read.
-    pub errors: Vec<String>,
+    /// The inputs that could not be read or rewritten, sorted by message.
+    pub errors: Vec<WalkError>,
+}
+
+/// An input the walk could not read or rewrite; the run goes on without it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WalkError {
+    /// A path named on the command line or met in the walk could not be
+    /// read or listed.
+    #[error("{name}: {source}")]
+    Read {
+        /// The path, as it is named in reports.
+        name: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The directory walker failed (its message names the path).
+    #[error("{0}")]
+    Walk(String),
+    /// A path named on the command line is neither.
+    #[error("{0}: not a regular file or directory")]
+    NotFileOrDir(String),
+    /// The engine panicked on a file: a bug, reported, and the file left.
+    #[error("{name}: internal error, file left unchanged (please report): {what}")]
+    Internal {
+        /// The file.
+        name: String,
+        /// The panic's message.
+        what: String,
+    },
 }
 
 /// How to walk.
@@ -76,14 +106,33 @@ fn clean(path: &Path) -> String {
     parts.join("/")
 }
 
-/// Walks `paths` and runs `engine` on every C file found.
-pub fn walk(paths: &[PathBuf], engine: &Engine, opts: &WalkOptions) -> Walked {
+/// Walks `paths` and runs `engine` on every C file found, reporting each
+/// file to `progress` as one step of the phase "walking the tree".
+pub fn walk(
+    paths: &[PathBuf],
+    engine: &Engine,
+    opts: &WalkOptions,
+    progress: &dyn Progress,
+) -> Walked {
+    progress.begin("walking the tree", None);
+    let walked = walk_paths(paths, engine, opts, progress);
+    progress.end();
+    walked
+}
+
+fn walk_paths(
+    paths: &[PathBuf],
+    engine: &Engine,
+    opts: &WalkOptions,
+    progress: &dyn Progress,
+) -> Walked {
     let collected = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
     let n_walked = AtomicUsize::new(0);
     let n_parsed = AtomicUsize::new(0);
     let ctx = Ctx {
         engine,
+        progress,
         collected: &collected,
         errors: &errors,
         n_walked: &n_walked,
@@ -92,8 +141,11 @@ pub fn walk(paths: &[PathBuf], engine: &Engine, opts: &WalkOptions) -> Walked {
     for path in paths {
         let meta = match fs::metadata(path) {
             Ok(m) => m,
-            Err(e) => {
-                ctx.error(&path.display().to_string(), &e);
+            Err(source) => {
+                ctx.error(WalkError::Read {
+                    name: path.display().to_string(),
+                    source,
+                });
                 continue;
             }
         };
@@ -109,17 +161,14 @@ pub fn walk(paths: &[PathBuf], engine: &Engine, opts: &WalkOptions) -> Walked {
             let mut buf = Vec::new();
             ctx.file(path, name, &mut buf);
         } else {
-            errors.lock().expect("no panics while locked").push(format!(
-                "{}: not a regular file or directory",
-                path.display()
-            ));
+            ctx.error(WalkError::NotFileOrDir(path.display().to_string()));
         }
     }
     let mut files = collected.into_inner().expect("no panics while locked");
     files.sort_by(|a: &FileReport, b| a.name.cmp(&b.name));
     files.dedup_by(|a, b| a.name == b.name);
     let mut errors = errors.into_inner().expect("no panics while locked");
-    errors.sort();
+    errors.sort_by_cached_key(|e| e.to_string());
     Walked {
         files,
         n_walked: n_walked.into_inner(),
@@ -130,32 +179,24 @@ pub fn walk(paths: &[PathBuf], engine: &Engine, opts: &WalkOptions) -> Walked {
 
 struct Ctx<'a> {
     engine: &'a Engine,
+    progress: &'a dyn Progress,
     collected: &'a Mutex<Vec<FileReport>>,
-    errors: &'a Mutex<Vec<String>>,
+    errors: &'a Mutex<Vec<WalkError>>,
     n_walked: &'a AtomicUsize,
     n_parsed: &'a AtomicUsize,
 }
 
 impl Ctx<'_> {
-    fn error(&self, name: &str, e: &dyn std::fmt::Display) {
-        let msg = e.to_string();
-        // io::Error's text carries no path; ignore's does.
-        let line = if msg.contains(name) {
-            msg
-        } else {
-            format!("{name}: {msg}")
-        };
-        self.errors
-            .lock()
-            .expect("no panics while locked")
-            .push(line);
+    fn error(&self, e: WalkError) {
+        self.errors.lock().expect("no panics while locked").push(e);
     }
 
     fn file(&self, path: &Path, name: String, buf: &mut Vec<u8>) {
         self.n_walked.fetch_add(1, Ordering::Relaxed);
+        self.progress.step();
         buf.clear();
-        if let Err(e) = File::open(path).and_then(|mut f| f.read_to_end(buf)) {
-            self.error(&name, &e);
+        if let Err(source) = File::open(path).and_then(|mut f| f.read_to_end(buf)) {
+            self.error(WalkError::Read { name, source });
             return;
         }
         if !self.engine.may_match(buf) {
@@ -174,10 +215,7 @@ impl Ctx<'_> {
                     .map(|s| s.to_string())
                     .or_else(|| p.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                self.error(
-                    &name,
-                    &format!("internal error, file left unchanged (please report): {what}"),
-                );
+                self.error(WalkError::Internal { name, what });
                 return;
             }
         };
@@ -228,7 +266,16 @@ fn walk_dir(root: &Path, ctx: &Ctx, opts: &WalkOptions) {
                             ctx.file(entry.path(), name_of(entry.path()), &mut buf);
                         }
                     }
-                    Err(e) => ctx.error(&root.display().to_string(), &e),
+                    Err(e) => {
+                        // ignore's error text names the path it is about.
+                        let name = root.display().to_string();
+                        let msg = e.to_string();
+                        ctx.error(WalkError::Walk(if msg.contains(&name) {
+                            msg
+                        } else {
+                            format!("{name}: {msg}")
+                        }));
+                    }
                 }
                 WalkState::Continue
             })

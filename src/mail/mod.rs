@@ -20,6 +20,7 @@
 
 pub mod format;
 pub mod maintainers;
+pub mod write;
 
 mod cover;
 mod grouping;
@@ -27,10 +28,11 @@ mod subject;
 mod text;
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diff;
 use crate::engine::site::{Site, Status};
+use crate::file::IoError;
 use crate::git::{self, GitError};
 use crate::mail::format::{Mail, Stamp};
 use crate::mail::maintainers::Maintainers;
@@ -51,6 +53,37 @@ pub enum SeriesOutError {
     /// git's identity did not parse.
     #[error(transparent)]
     Mail(#[from] format::MailError),
+    /// The tree's MAINTAINERS could not be read.
+    #[error(transparent)]
+    Maintainers(#[from] maintainers::MaintainersError),
+    /// A file or directory could not be read or written.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// A walked file could not be read.
+    #[error("{name}: {source}")]
+    Read {
+        /// The file, as reports name it.
+        name: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The output directory holds patches already.
+    #[error("{}: holds .patch files already, which `git am {}/*.patch` would apply too; remove them or choose another directory", .0.display(), .0.display())]
+    StalePatches(PathBuf),
+    /// A file lies outside the tree the series' paths are relative to.
+    #[error("{name}: outside the tree at {}, which the series' paths are relative to", top.display())]
+    OutsideTop {
+        /// The file, as reports name it.
+        name: String,
+        /// The tree's top.
+        top: PathBuf,
+    },
+    /// The helpers' header has no `struct bio_vec` to put them after.
+    #[error("{0}: no definition of struct bio_vec to add the helpers after")]
+    NoStruct(String),
+    /// The helpers go into a header that the walk did not cover.
+    #[error("{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers", .0.display())]
+    HeaderNotWalked(PathBuf),
 }
 
 /// One file with sites, named relative to the tree's top.

@@ -31,7 +31,9 @@ use crate::engine::fragment::{self, Reading};
 use crate::engine::Engine;
 use crate::file::IoError;
 use crate::git::{self, GitError};
-use crate::review::patches::Patch;
+use crate::progress::Progress;
+use crate::review::patches::{Patch, SeriesError};
+use crate::smpl::RuleFile;
 
 /// A problem with `--tree`.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,9 @@ pub enum ReviewError {
     /// The scratch directory could not be made or filled.
     #[error(transparent)]
     Io(#[from] IoError),
+    /// The input is not a patch, a mail or an mbox.
+    #[error(transparent)]
+    Patches(#[from] SeriesError),
     /// A patch does not apply to the tree.
     #[error("patch {index} ({subject}) does not apply to {tree}: {source}")]
     Apply {
@@ -74,6 +79,41 @@ pub struct Reviewed {
     pub suggestions: Vec<Suggestion>,
     /// Files (`.c` and `.h`) whose added lines were looked at.
     pub n_files: usize,
+}
+
+/// A review of a series: how many of its patches change files, and what
+/// was found.
+#[derive(Debug)]
+pub struct ReviewRun {
+    /// Patches that change files (a cover letter changes none).
+    pub n_patches: usize,
+    /// What was found.
+    pub reviewed: Reviewed,
+}
+
+/// Reviews `input` (a patch, a mail or an mbox, named `name` in errors)
+/// with `rules`: from its hunks alone, or applied to a scratch copy of
+/// `tree`'s files. The phase "reviewing the patches" is reported to
+/// `progress`.
+pub fn run(
+    rules: RuleFile,
+    name: &str,
+    input: &[u8],
+    tree: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<ReviewRun, ReviewError> {
+    let patches = patches::parse(name, input)?;
+    let engine = Engine::new(rules);
+    progress.begin("reviewing the patches", None);
+    let reviewed = match tree {
+        None => Ok(review_hunks(&engine, &patches)),
+        Some(tree) => review_tree(&engine, &patches, tree),
+    };
+    progress.end();
+    Ok(ReviewRun {
+        n_patches: patches.iter().filter(|p| !p.files.is_empty()).count(),
+        reviewed: reviewed?,
+    })
 }
 
 fn is_c(path: &str) -> bool {

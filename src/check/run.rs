@@ -1,0 +1,219 @@
+//! `bvmig check` as a library call: every raw access left in a tree; with
+//! `since`, only those on lines added since a revision, each named with the
+//! commit that added it; with a baseline, only those it does not accept;
+//! with `fix`, the patch converting exactly what was found.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::PathBuf;
+
+use crate::c::types;
+use crate::check::baseline::{Baseline, BaselineError, Split};
+use crate::check::{self, Finding, FixError};
+use crate::diff;
+use crate::engine::choice::{self, ChoiceError};
+use crate::engine::walk::{self, WalkError, WalkOptions};
+use crate::engine::Engine;
+use crate::git::{GitError, Repo};
+use crate::progress::Progress;
+
+/// What to check and how.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Kernel trees, directories or C files.
+    pub paths: Vec<PathBuf>,
+    /// A rule file to run instead of the built-in rule that fits the tree.
+    pub rule: Option<PathBuf>,
+    /// How to walk.
+    pub walk: WalkOptions,
+    /// Only sites on lines added since this git revision.
+    pub since: Option<String>,
+    /// Accept the sites this baseline file lists.
+    pub baseline: Option<PathBuf>,
+    /// Find each finding's enclosing function (a second parse of the files
+    /// with findings; baselines, JSON and SARIF need it).
+    pub with_function: bool,
+    /// Make the patch that converts exactly the findings.
+    pub fix: bool,
+}
+
+/// Why a check could not run, or what of it failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// No rule can run on the tree.
+    #[error(transparent)]
+    Choice(#[from] ChoiceError),
+    /// The baseline could not be read.
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    /// git failed (a bad revision, no work tree, blame).
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// An input could not be read or rewritten.
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    /// A file with sites could not be read again.
+    #[error("{name}: {source}")]
+    Read {
+        /// The file, as reports name it.
+        name: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file with sites is outside the repository `since` is about.
+    #[error("{name}: outside the repository at {}", top.display())]
+    OutsideRepo {
+        /// The file, as reports name it.
+        name: String,
+        /// The repository's top.
+        top: PathBuf,
+    },
+    /// The fix of a file could not be made.
+    #[error(transparent)]
+    Fix(#[from] FixError),
+}
+
+/// What a check found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The rule's name in reports.
+    pub rule_name: String,
+    /// The fields whose every occurrence is a site, if the rule has some.
+    pub tracked: Option<Vec<String>>,
+    /// Every finding (on added lines, with `since`), before the baseline.
+    pub all: Vec<Finding>,
+    /// The findings the baseline does not accept: what to report.
+    pub findings: Vec<Finding>,
+    /// What the baseline accepted, and its entries that match nothing.
+    pub split: Split,
+    /// Sites the rule keeps raw (declarations, excluded functions).
+    pub n_allowed: usize,
+    /// Findings before `since` kept only those on added lines.
+    pub n_before_since: usize,
+    /// C files looked at.
+    pub n_walked: usize,
+    /// Files that passed the prefilter and were parsed.
+    pub n_parsed: usize,
+    /// With `fix`: the patch that converts the findings.
+    pub fix_patch: Vec<u8>,
+    /// What could not be done; the rest stands.
+    pub errors: Vec<CheckError>,
+}
+
+/// A file with findings: its text, for fixing.
+struct FileChecked {
+    text: Vec<u8>,
+    findings: Vec<Finding>,
+}
+
+/// Runs the check. An error is returned when it cannot run at all (no
+/// rule fits, a bad baseline or revision); what fails for some files is
+/// in [`Checked::errors`].
+pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, CheckError> {
+    let chosen = choice::choose_for(&opts.paths, opts.rule.as_deref())?;
+    let baseline = opts.baseline.as_deref().map(Baseline::read).transpose()?;
+    // The repository and the added lines first: a bad revision is an error
+    // before any work.
+    let since = match &opts.since {
+        Some(rev) => {
+            let repo = Repo::discover(&opts.paths[0])?;
+            let added = repo.added_since(rev)?;
+            Some((repo, added))
+        }
+        None => None,
+    };
+
+    let engine = Engine::new(chosen.choice.rules).with_type_roots(types::roots(&opts.paths));
+    let mut walked = walk::walk(&opts.paths, &engine, &opts.walk, progress);
+    let mut out = Checked {
+        rule_name: chosen.name,
+        tracked: engine.tracked().map(<[String]>::to_vec),
+        n_walked: walked.n_walked,
+        n_parsed: walked.n_parsed,
+        errors: walked.errors.drain(..).map(CheckError::Walk).collect(),
+        ..Checked::default()
+    };
+
+    let mut files: BTreeMap<String, FileChecked> = BTreeMap::new();
+    let mut repo_names: HashMap<String, String> = HashMap::new();
+    for f in &walked.files {
+        let text = if f.outcome.new_text.is_some() {
+            f.old.clone()
+        } else {
+            match fs::read(&f.path) {
+                Ok(t) => t,
+                Err(source) => {
+                    out.errors.push(CheckError::Read {
+                        name: f.name.clone(),
+                        source,
+                    });
+                    continue;
+                }
+            }
+        };
+        let mut found = check::findings(&f.name, &text, &f.outcome, 0, opts.with_function);
+        out.n_allowed += found.allowed_lines.len();
+        out.n_before_since += found.findings.len();
+        if let Some((repo, added)) = &since {
+            let Some(rel) = repo.relative(&f.path) else {
+                out.errors.push(CheckError::OutsideRepo {
+                    name: f.name.clone(),
+                    top: repo.top.clone(),
+                });
+                continue;
+            };
+            found
+                .findings
+                .retain(|x| added.get(&rel).is_some_and(|a| a.contains(x.line)));
+            repo_names.insert(f.name.clone(), rel);
+        }
+        if !found.findings.is_empty() {
+            files.insert(
+                f.name.clone(),
+                FileChecked {
+                    text,
+                    findings: found.findings,
+                },
+            );
+        }
+    }
+
+    // Blame only the stragglers, one git call per file.
+    if let Some((repo, _)) = &since {
+        for (name, c) in files.iter_mut() {
+            let mut lines: Vec<usize> = c.findings.iter().map(|f| f.line).collect();
+            lines.dedup();
+            match repo.blame(&repo_names[name], &lines) {
+                Ok(origins) => {
+                    for f in &mut c.findings {
+                        f.origin = origins.get(&f.line).cloned();
+                    }
+                }
+                Err(e) => out.errors.push(e.into()),
+            }
+        }
+    }
+
+    out.all = files.values().flat_map(|c| c.findings.clone()).collect();
+    out.split = match &baseline {
+        Some(b) => b.split(out.all.clone()),
+        None => Split {
+            new: out.all.clone(),
+            ..Default::default()
+        },
+    };
+    out.findings = std::mem::take(&mut out.split.new);
+
+    if opts.fix {
+        for (name, c) in &files {
+            let chosen: Vec<&Finding> = out.findings.iter().filter(|f| &f.file == name).collect();
+            match check::fix(name, &c.text, &chosen) {
+                Ok(Some(new)) => diff::unified(name, &c.text, &new, &mut out.fix_patch),
+                Ok(None) => {}
+                Err(e) => out.errors.push(e.into()),
+            }
+        }
+    }
+    Ok(out)
+}

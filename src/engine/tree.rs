@@ -1,0 +1,213 @@
+//! A rewrite over a tree, as `bvmig patch` makes it: the rule that fits
+//! the tree, the parallel walk, the `#include` lines files need for the
+//! functions they start calling, and the helpers the tree lacks placed in
+//! its `include/linux/bvec.h`. What to do with the result (print a diff,
+//! write the files, mail a series) is the caller's.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::c::types;
+use crate::diff;
+use crate::engine::choice::{self, ChoiceError, Chosen};
+use crate::engine::helpers::Helper;
+use crate::engine::placement::{self, BVEC_HEADER};
+use crate::engine::walk::{self, FileReport, WalkError, WalkOptions, Walked};
+use crate::engine::Engine;
+use crate::file::IoError;
+use crate::progress::Progress;
+use crate::smpl::EmittedCall;
+
+/// What to rewrite and how.
+#[derive(Debug, Clone)]
+pub struct TreeOptions {
+    /// Kernel trees, directories or C files.
+    pub paths: Vec<PathBuf>,
+    /// A rule file to run instead of the built-in rule that fits the tree.
+    pub rule: Option<PathBuf>,
+    /// How to walk.
+    pub walk: WalkOptions,
+}
+
+/// Why something of a rewrite over a tree could not be done; the rest of
+/// the run is still good.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TreeError {
+    /// An input could not be read or rewritten.
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// The helpers go into a header that the walk did not cover.
+    #[error("{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers", .0.display())]
+    HeaderNotWalked(PathBuf),
+    /// The helpers' header has no `struct bio_vec` to put them after.
+    #[error("{0}: no definition of struct bio_vec to add the helpers after")]
+    NoStruct(String),
+    /// A file could not be read.
+    #[error("{name}: {source}")]
+    Read {
+        /// The file, as reports name it.
+        name: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file could not be replaced; it is left as it was.
+    #[error("{name}: {source}; file left unchanged")]
+    Write {
+        /// The file, as reports name it.
+        name: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A tree rewritten in memory.
+#[derive(Debug)]
+pub struct Patched {
+    /// The rule's name in reports.
+    pub rule_name: String,
+    /// Why bvmig chose the rule; `None` for a rule given.
+    pub why: Option<String>,
+    /// The rule file's own name (the built-in rule's, or the path given).
+    pub rule_path: String,
+    /// The calls the rule writes.
+    pub emitted: Vec<EmittedCall>,
+    /// Helpers the rule calls that the tree lacks and bvmig can define.
+    pub missing: Vec<&'static Helper>,
+    /// The fields whose every occurrence is a site, if the rule has some.
+    pub tracked: Option<Vec<String>>,
+    /// The files with sites, and the walk's counts.
+    pub walked: Walked,
+    /// The tree's `include/linux/bvec.h`, where helpers go, if there is a
+    /// kernel tree around the paths.
+    pub bvec_header: Option<PathBuf>,
+    /// True when the walk covered that header, and so the whole tree
+    /// (`bvmig patch ~/linux`, not `~/linux/fs`).
+    pub whole_tree: bool,
+    /// Notes for the user (helpers added or lacking).
+    pub notes: Vec<String>,
+    /// What could not be done.
+    pub errors: Vec<TreeError>,
+}
+
+/// Chooses the rule for the tree, walks it and rewrites every file in
+/// memory, adding the `#include` lines the new calls need; the helpers are
+/// not placed yet (see [`Patched::place_helpers`]).
+pub fn rewrite(opts: &TreeOptions, progress: &dyn Progress) -> Result<Patched, ChoiceError> {
+    let paths = opts.paths.clone();
+    let Chosen { name, why, choice } = choice::choose_for(&paths, opts.rule.as_deref())?;
+    let rule_path = choice.rules.path.clone();
+    let emitted = choice.rules.emitted_calls();
+    let missing = choice.missing;
+    let engine = Engine::new(choice.rules).with_type_roots(types::roots(&paths));
+    let mut walked = walk::walk(&paths, &engine, &opts.walk, progress);
+    let errors = walked.errors.drain(..).map(TreeError::Walk).collect();
+    // A file that starts calling a pfn_t function gets its header.
+    for f in walked.files.iter_mut() {
+        if let Some(new) = &f.outcome.new_text {
+            if let Some(with) = placement::add_includes(&f.old, new) {
+                f.outcome.new_text = Some(with);
+            }
+        }
+    }
+    let bvec_header = placement::bvec_header(&paths);
+    let whole_tree = bvec_header
+        .as_deref()
+        .and_then(|h| fs::canonicalize(h).ok())
+        .is_some_and(|h| {
+            walked
+                .files
+                .iter()
+                .any(|f| fs::canonicalize(&f.path).is_ok_and(|p| p == h))
+        });
+    Ok(Patched {
+        rule_name: name,
+        why,
+        rule_path,
+        emitted,
+        missing,
+        tracked: engine.tracked().map(<[String]>::to_vec),
+        walked,
+        bvec_header,
+        whole_tree,
+        notes: Vec::new(),
+        errors,
+    })
+}
+
+impl Patched {
+    /// Adds the definitions of the missing helpers to the tree's
+    /// `include/linux/bvec.h`, or, with `leave_out`, notes that the patch
+    /// needs them. Outside a kernel tree, where the helpers go is not
+    /// known, and nothing is said.
+    pub fn place_helpers(&mut self, leave_out: bool) {
+        if self.missing.is_empty() {
+            return;
+        }
+        let names: Vec<String> = self
+            .missing
+            .iter()
+            .map(|h| format!("{}()", h.name))
+            .collect();
+        match self.bvec_header.clone() {
+            Some(header) if !leave_out => {
+                if let Err(e) = add_helpers(&mut self.walked, &header, &self.missing) {
+                    self.errors.push(e);
+                } else {
+                    self.notes.push(format!(
+                        "adds {} to {} (--no-helpers leaves them out)",
+                        names.join(", "),
+                        BVEC_HEADER
+                    ));
+                }
+            }
+            Some(_) => self.notes.push(format!(
+                "the tree lacks {}; the patch does not compile without them",
+                names.join(", ")
+            )),
+            None => {}
+        }
+    }
+
+    /// The files that change.
+    pub fn changed(&self) -> impl Iterator<Item = (&FileReport, &[u8])> {
+        self.walked
+            .files
+            .iter()
+            .filter_map(|f| f.outcome.new_text.as_deref().map(|new| (f, new)))
+    }
+
+    /// The rewrite as one unified diff, files in order.
+    pub fn diff(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (f, new) in self.changed() {
+            diff::unified(&f.name, &f.old, new, &mut out);
+        }
+        out
+    }
+}
+
+/// Adds the definitions of `helpers` to `header` (include/linux/bvec.h):
+/// into its rewrite when the walk changed it, else as a new change.
+fn add_helpers(walked: &mut Walked, header: &Path, helpers: &[&Helper]) -> Result<(), TreeError> {
+    let canon = fs::canonicalize(header).map_err(IoError::at(header))?;
+    let same = |p: &Path| fs::canonicalize(p).is_ok_and(|c| c == canon);
+    let Some(idx) = walked.files.iter().position(|f| same(&f.path)) else {
+        return Err(TreeError::HeaderNotWalked(header.to_path_buf()));
+    };
+    let f: &mut FileReport = &mut walked.files[idx];
+    if f.old.is_empty() {
+        f.old = fs::read(&f.path).map_err(|source| TreeError::Read {
+            name: f.name.clone(),
+            source,
+        })?;
+    }
+    let base = f.outcome.new_text.as_deref().unwrap_or(&f.old);
+    let new =
+        placement::insert(base, helpers).ok_or_else(|| TreeError::NoStruct(f.name.clone()))?;
+    f.outcome.new_text = Some(new);
+    Ok(())
+}

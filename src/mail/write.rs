@@ -1,0 +1,261 @@
+//! `bvmig patch --series DIR`: a rewritten tree ([`Patched`]) turned into
+//! the series' inputs (files named relative to the tree's top, with their
+//! git modes, the helpers' addition, the rule's text, MAINTAINERS, the
+//! author from git) and written as mails into a directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::engine::choice::MODERN_RULE;
+use crate::engine::helpers::HELPERS;
+use crate::engine::placement;
+use crate::engine::tree::Patched;
+use crate::file::IoError;
+use crate::git;
+use crate::mail::maintainers::Maintainers;
+use crate::mail::{self, HelperAddition, Input, RuleText, SeriesOutError, SourceFile};
+use crate::progress::Progress;
+use crate::smpl::{DEFAULT_RULE, DEFAULT_RULE_NAME};
+
+/// Where the series goes and how its mails are addressed.
+#[derive(Debug, Clone)]
+pub struct SeriesOptions {
+    /// The directory the mails are written to.
+    pub dir: PathBuf,
+    /// `To:` of every mail.
+    pub to: Vec<String>,
+    /// `Cc:` of every mail, before those from MAINTAINERS.
+    pub cc: Vec<String>,
+    /// The word in brackets of the subjects.
+    pub subject_prefix: String,
+    /// Leave the helpers the tree lacks out of the series.
+    pub no_helpers: bool,
+    /// The rule file given with `--rule`, whose text the messages quote.
+    pub rule: Option<PathBuf>,
+}
+
+/// Writes the series of `patched` (a rewrite of `paths`) into `opts.dir`;
+/// the files written, the cover letter first, or none when there is
+/// nothing to convert.
+pub fn write_series(
+    patched: &Patched,
+    paths: &[PathBuf],
+    opts: &SeriesOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<PathBuf>, SeriesOutError> {
+    let dir = &opts.dir;
+    // Checked first: a mistake here should not cost the work below.
+    if dir.is_dir() {
+        let stale = fs::read_dir(dir)
+            .map_err(IoError::at(dir))?
+            .filter_map(Result::ok)
+            .any(|e| e.path().extension().is_some_and(|x| x == "patch"));
+        if stale {
+            return Err(SeriesOutError::StalePatches(dir.clone()));
+        }
+    }
+    let rule = rule_text(patched, opts.rule.as_deref())?;
+    let header = if opts.no_helpers {
+        None
+    } else {
+        patched.bvec_header.clone()
+    };
+    let missing = &patched.missing;
+    let left_out: Vec<String> = if header.is_none() {
+        missing.iter().map(|h| h.name.to_string()).collect()
+    } else {
+        Vec::new()
+    };
+    let top = tree_top(paths);
+    let header_canon = header.as_deref().and_then(|h| fs::canonicalize(h).ok());
+    let mut files: Vec<SourceFile> = Vec::new();
+    let mut helpers: Option<HelperAddition> = None;
+    let mut header_seen = false;
+    for f in &patched.walked.files {
+        let canon = fs::canonicalize(&f.path).map_err(|source| SeriesOutError::Read {
+            name: f.name.clone(),
+            source,
+        })?;
+        let rel = canon
+            .strip_prefix(&top)
+            .map_err(|_| SeriesOutError::OutsideTop {
+                name: f.name.clone(),
+                top: top.clone(),
+            })?;
+        let name = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        let mode = git_mode(&f.path);
+        let is_header = header_canon.as_ref() == Some(&canon);
+        let (before, after) = if is_header && !missing.is_empty() {
+            header_seen = true;
+            let old = if f.old.is_empty() {
+                fs::read(&f.path).map_err(|source| SeriesOutError::Read {
+                    name: f.name.clone(),
+                    source,
+                })?
+            } else {
+                f.old.clone()
+            };
+            let new = f.outcome.new_text.clone().unwrap_or_else(|| old.clone());
+            let no_struct = || SeriesOutError::NoStruct(f.name.clone());
+            let old_h = placement::insert(&old, missing).ok_or_else(no_struct)?;
+            let new_h = placement::insert(&new, missing).ok_or_else(no_struct)?;
+            helpers = Some(HelperAddition {
+                name: name.clone(),
+                before: old,
+                after: old_h.clone(),
+                mode,
+                helpers: missing.iter().map(|h| h.name.to_string()).collect(),
+            });
+            (old_h, new_h)
+        } else {
+            match &f.outcome.new_text {
+                Some(new) => (f.old.clone(), new.clone()),
+                None => (Vec::new(), Vec::new()),
+            }
+        };
+        files.push(SourceFile {
+            name,
+            before,
+            after,
+            mode,
+            sites: &f.outcome.sites,
+        });
+    }
+    if let Some(h) = &header {
+        if !missing.is_empty() && !header_seen {
+            return Err(SeriesOutError::HeaderNotWalked(h.clone()));
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    if files.iter().all(|f| f.before == f.after) && helpers.is_none() {
+        return Ok(Vec::new());
+    }
+
+    let maintainers_path = top.join("MAINTAINERS");
+    let maintainers = if maintainers_path.is_file() {
+        Some(Maintainers::read(&maintainers_path)?)
+    } else {
+        None
+    };
+    let (stamp, signoff) = mail::author(&top)?;
+    let is_repo = git::top(&top).is_some_and(|t| t == top);
+    let changed: Vec<&str> = files
+        .iter()
+        .filter(|f| f.before != f.after)
+        .map(|f| f.name.as_str())
+        .chain(helpers.as_ref().map(|h| h.name.as_str()))
+        .collect();
+    let base = if is_repo {
+        git::head_if_clean(&top, &changed)
+    } else {
+        None
+    };
+    let input = Input {
+        files,
+        helpers,
+        helpers_left_out: left_out,
+        rule,
+        maintainers: maintainers.as_ref(),
+    };
+    let version = format!("bvmig {}", env!("CARGO_PKG_VERSION"));
+    let mail_opts = mail::Options {
+        to: &opts.to,
+        cc: &opts.cc,
+        subject_prefix: &opts.subject_prefix,
+        stamp: &stamp,
+        signoff: signoff.as_deref(),
+        base: base.as_deref(),
+        version: &version,
+    };
+    let n_groups =
+        mail::group(&input.files, input.maintainers).len() + usize::from(input.helpers.is_some());
+    progress.begin("reading the history", Some(n_groups));
+    let mut history = |names: &[&str]| {
+        progress.step();
+        if is_repo {
+            git::log_subjects(&top, names)
+        } else {
+            Vec::new()
+        }
+    };
+    let mails = mail::make(&input, &mail_opts, &mut history);
+    progress.end();
+
+    fs::create_dir_all(dir).map_err(IoError::at(dir))?;
+    let mut written = Vec::new();
+    for m in &mails {
+        let path = dir.join(&m.name);
+        fs::write(&path, &m.bytes).map_err(IoError::at(&path))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The rule's text and calls, as the series' messages quote them.
+fn rule_text(patched: &Patched, given: Option<&Path>) -> Result<RuleText, SeriesOutError> {
+    let text = match given {
+        Some(p) => fs::read_to_string(p).map_err(IoError::at(p))?,
+        None if patched.rule_path == DEFAULT_RULE_NAME => DEFAULT_RULE.to_string(),
+        None => MODERN_RULE.to_string(),
+    };
+    let mut calls: Vec<String> = Vec::new();
+    for c in &patched.emitted {
+        if !calls.contains(&c.name) {
+            calls.push(c.name.clone());
+        }
+    }
+    // The helpers bvmig knows in their own order (the read first), then
+    // the others in the rule's.
+    let rank = |c: &String| {
+        HELPERS
+            .iter()
+            .position(|h| h.name == c)
+            .unwrap_or(HELPERS.len())
+    };
+    calls.sort_by_key(rank);
+    Ok(RuleText {
+        name: patched.rule_name.clone(),
+        text,
+        calls,
+        fields: patched.tracked.clone().unwrap_or_default(),
+    })
+}
+
+/// The directory the series' paths are relative to: the git work tree's
+/// top, else the kernel tree's (where include/linux/bvec.h is), else the
+/// first path's directory.
+fn tree_top(paths: &[PathBuf]) -> PathBuf {
+    let first = &paths[0];
+    let dir = if first.is_dir() {
+        first.clone()
+    } else {
+        first
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    if let Some(top) = git::top(&dir) {
+        return top;
+    }
+    if let Some(root) = placement::bvec_header(paths)
+        .as_deref()
+        .and_then(|h| h.ancestors().nth(3))
+        .and_then(|r| fs::canonicalize(r).ok())
+    {
+        return root;
+    }
+    fs::canonicalize(&dir).unwrap_or(dir)
+}
+
+/// git's mode of the file at `path`.
+fn git_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    match fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o111 != 0 => 0o100755,
+        _ => 0o100644,
+    }
+}
