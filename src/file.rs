@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {source}", path.display())]
 pub struct IoError {
-    /// The file or directory.
+    /// The file or directory, as messages name it (a path on disk, or a
+    /// walked file's name in reports).
     pub path: PathBuf,
     /// What went wrong.
     #[source]

@@ -3,35 +3,54 @@
 //! rules written in a subset of Coccinelle's SmPL, and reports every site it
 //! leaves for a human.
 //!
-//! The pipeline, one module each: `source` (bytes, positions, `#define`
-//! extents) → `syntax` (tree-sitter C, precedence, lvalue and value-use
-//! facts) → `rule` (SmPL) → `matcher` (matches to checked edits) → `site`
-//! (every occurrence classified) → `rewrite` (one file, verified) → `walk`
-//! (a tree, in parallel) → `diff` → `cli`. `types` gives expressions their
-//! types for typed metavariables; `definition` and `helper` find the helpers
-//! a rule emits in the tree and choose the rule that fits it.
+//! The layers, each a folder, with dependencies pointing one way
+//! (ARCHITECTURE.md draws them):
+//! - `c`: C without a build (source bytes, tree-sitter parsing, types,
+//!   definitions); knows nothing of rules.
+//! - `smpl`: the rule language.
+//! - `engine`: rules run over a file and over a tree (matching, sites,
+//!   verification, the walk, rule choice, helper placement, writes).
+//! - the workflows on top of the engine: `check` (findings, baselines,
+//!   report formats), `review` (patches and mboxes), `mail` (series for the
+//!   lists), `validate` (fixtures against the reference runtime) and
+//!   `ruletest` (each rule file's own cases);
+//! - leaves any layer may use: `diff` (writing and reading hunks), `git`
+//!   (the only place that runs git), `file` and `progress`;
+//! - `cli`: arguments, dispatch and printing.
 //!
-//! Checks build on it: `check` (findings: sites with what to use instead),
-//! `baseline` (accepted findings), `git` (added lines, blame, apply),
-//! `report` and `sarif` (output formats); `series` (patches and mboxes) and
-//! `review` (sites on the lines a series adds). `validate` runs the rewrite
-//! on executable fixtures against the reference runtime (`bvmig-runtime`)
-//! and compares what the code does before and after. Series for the
-//! mailing lists: `maintainers` (who owns a path), `series_out` (patches per
-//! subsystem, messages, cover letter) and `mailout` (`git format-patch`
-//! mails). `ruletest` runs each rule file's own cases (`bvmig test`).
+//! **API Boundary:** the crate exposes each command's work as one call
+//! ([`rewrite`] with [`in_place`] or [`write_series`], [`check`],
+//! [`review`], [`validate::run`], [`ruletest::run`]), the engine for one
+//! text ([`Engine`]), and the command line ([`cli::run`]). Everything else
+//! is private to the crate and may change.
 #![deny(missing_docs)]
 
-pub mod c;
-pub mod check;
 pub mod cli;
-pub mod diff;
-pub mod engine;
-pub mod file;
-pub mod git;
-pub mod mail;
-pub mod progress;
-pub mod review;
 pub mod ruletest;
-pub mod smpl;
 pub mod validate;
+
+mod c;
+mod check;
+mod diff;
+mod engine;
+mod file;
+mod git;
+mod mail;
+mod progress;
+mod review;
+mod smpl;
+
+pub use check::run::{run as check, CheckError, CheckOptions, Checked};
+pub use check::{Advice, Finding, PatchRef, Replacement};
+pub use engine::choice::ChoiceError;
+pub use engine::site::{Kind, Site, Status};
+pub use engine::tree::{rewrite, Patched, TreeError, TreeOptions};
+pub use engine::walk::{FileReport, WalkError, WalkOptions, Walked};
+pub use engine::write::in_place;
+pub use engine::{Engine, FileOutcome};
+pub use file::IoError;
+pub use mail::write::{write_series, SeriesOptions};
+pub use mail::SeriesOutError;
+pub use progress::{Progress, Silent};
+pub use review::{run as review, ReviewError, ReviewRun, Reviewed};
+pub use smpl::{RuleError, RuleFile};

@@ -172,6 +172,10 @@ pub struct MacroTree {
     /// The tree of `text`.
     pub tree: Tree,
     /// The wrapper that worked.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "the tests check which wrapper parsed a body")
+    )]
     pub shape: BodyShape,
 }
 

@@ -193,11 +193,6 @@ impl Baseline {
         self.counts.values().sum()
     }
 
-    /// True when it accepts nothing.
-    pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
-    }
-
     /// Splits `findings` (in file order) into new ones and accepted ones:
     /// for each key, the first `count` findings are accepted.
     pub fn split(&self, findings: Vec<Finding>) -> Split {

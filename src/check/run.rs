@@ -14,6 +14,7 @@ use crate::diff;
 use crate::engine::choice::{self, ChoiceError};
 use crate::engine::walk::{self, WalkError, WalkOptions};
 use crate::engine::Engine;
+use crate::file::IoError;
 use crate::git::{GitError, Repo};
 use crate::progress::Progress;
 
@@ -54,13 +55,8 @@ pub enum CheckError {
     #[error(transparent)]
     Walk(#[from] WalkError),
     /// A file with sites could not be read again.
-    #[error("{name}: {source}")]
-    Read {
-        /// The file, as reports name it.
-        name: String,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     /// A file with sites is outside the repository `since` is about.
     #[error("{name}: outside the repository at {}", top.display())]
     OutsideRepo {
@@ -143,11 +139,8 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
         } else {
             match fs::read(&f.path) {
                 Ok(t) => t,
-                Err(source) => {
-                    out.errors.push(CheckError::Read {
-                        name: f.name.clone(),
-                        source,
-                    });
+                Err(e) => {
+                    out.errors.push(IoError::new(&f.name, e).into());
                     continue;
                 }
             }

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use super::output::{self, diagnostic};
 use super::progress::Terminal;
 use super::EngineArgs;
-use crate::c::types::Evidence;
-use crate::engine::site::{Kind, Status};
+
+use crate::engine::site::{Evidence, Kind, Status};
 use crate::engine::tree::{self, Patched, TreeOptions};
 use crate::engine::write;
 use crate::mail::{self, write::SeriesOptions};

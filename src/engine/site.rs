@@ -10,6 +10,7 @@ use std::fmt;
 use tree_sitter::Node;
 
 use crate::c::syntax::{self, LvalueMacro};
+pub use crate::c::types::Evidence;
 
 /// Kernel macros and the argument positions that must be lvalues: a helper
 /// call there does not compile (`READ_ONCE(bvec_page(bv))`).
@@ -145,7 +146,7 @@ pub struct Site {
     /// Rewritten, or left and why.
     pub status: Status,
     /// For a site a typed rule rewrote: how sure the types were.
-    pub evidence: Option<crate::c::types::Evidence>,
+    pub evidence: Option<Evidence>,
     /// For a member's declaration: the struct or union that declares it
     /// (`struct bio_vec`).
     pub owner: Option<String>,

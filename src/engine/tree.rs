@@ -46,14 +46,6 @@ pub enum TreeError {
     /// The helpers' header has no `struct bio_vec` to put them after.
     #[error("{0}: no definition of struct bio_vec to add the helpers after")]
     NoStruct(String),
-    /// A file could not be read.
-    #[error("{name}: {source}")]
-    Read {
-        /// The file, as reports name it.
-        name: String,
-        /// Why.
-        source: std::io::Error,
-    },
     /// A file could not be replaced; it is left as it was.
     #[error("{name}: {source}; file left unchanged")]
     Write {
@@ -200,10 +192,7 @@ fn add_helpers(walked: &mut Walked, header: &Path, helpers: &[&Helper]) -> Resul
     };
     let f: &mut FileReport = &mut walked.files[idx];
     if f.old.is_empty() {
-        f.old = fs::read(&f.path).map_err(|source| TreeError::Read {
-            name: f.name.clone(),
-            source,
-        })?;
+        f.old = fs::read(&f.path).map_err(|e| IoError::new(&f.name, e))?;
     }
     let base = f.outcome.new_text.as_deref().unwrap_or(&f.old);
     let new =

@@ -51,6 +51,10 @@ pub struct Entry {
     /// The title line (`BLOCK LAYER`).
     pub title: String,
     /// 1-based line of the title in the file.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "the tests check where an entry starts")
+    )]
     pub line: usize,
     /// Its tag lines, in order: the tag letter and the value.
     pub tags: Vec<(char, String)>,

@@ -40,7 +40,7 @@ use crate::mail::maintainers::Maintainers;
 use cover::cover_letter;
 use text::{call_list, kinds_line, left_lines, new_calls, place, plural, rule_block, why, wrap};
 
-pub use grouping::{group, Group};
+pub use grouping::group;
 pub use subject::{prefix_from_history, prefix_from_paths};
 
 /// A problem making the series.
@@ -59,14 +59,6 @@ pub enum SeriesOutError {
     /// A file or directory could not be read or written.
     #[error(transparent)]
     Io(#[from] IoError),
-    /// A walked file could not be read.
-    #[error("{name}: {source}")]
-    Read {
-        /// The file, as reports name it.
-        name: String,
-        /// Why.
-        source: std::io::Error,
-    },
     /// The output directory holds patches already.
     #[error("{}: holds .patch files already, which `git am {}/*.patch` would apply too; remove them or choose another directory", .0.display(), .0.display())]
     StalePatches(PathBuf),

@@ -72,10 +72,7 @@ pub fn write_series(
     let mut helpers: Option<HelperAddition> = None;
     let mut header_seen = false;
     for f in &patched.walked.files {
-        let canon = fs::canonicalize(&f.path).map_err(|source| SeriesOutError::Read {
-            name: f.name.clone(),
-            source,
-        })?;
+        let canon = fs::canonicalize(&f.path).map_err(|e| IoError::new(&f.name, e))?;
         let rel = canon
             .strip_prefix(&top)
             .map_err(|_| SeriesOutError::OutsideTop {
@@ -92,10 +89,7 @@ pub fn write_series(
         let (before, after) = if is_header && !missing.is_empty() {
             header_seen = true;
             let old = if f.old.is_empty() {
-                fs::read(&f.path).map_err(|source| SeriesOutError::Read {
-                    name: f.name.clone(),
-                    source,
-                })?
+                fs::read(&f.path).map_err(|e| IoError::new(&f.name, e))?
             } else {
                 f.old.clone()
             };

@@ -8,5 +8,6 @@ mod helpers;
 mod review;
 mod ruletest;
 mod series;
+mod tidy;
 mod util;
 mod validate;

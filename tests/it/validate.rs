@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use bvmig::engine::Engine;
-use bvmig::smpl::RuleFile;
 use bvmig::validate::{self, Error, Options, Report};
+use bvmig::Engine;
+use bvmig::RuleFile;
 
 use crate::util::{fixtures_dir, TempDir};
 

@@ -57,7 +57,7 @@ enum Task {
         #[arg(long, value_name = "FILE")]
         rule: Option<std::path::PathBuf>,
     },
-    /// Time the two parallel walkers src/walk.rs could use (ignore, and
+    /// Time the two parallel walkers src/engine/walk.rs could use (ignore, and
     /// walkdir with rayon) on the prefilter's job over a kernel tree.
     Walkers {
         /// Kernel version (Debian package linux-source-<VERSION>).

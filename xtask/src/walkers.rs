@@ -1,4 +1,4 @@
-//! The walker measurement behind `src/walk.rs`'s choice: the `ignore`
+//! The walker measurement behind `src/engine/walk.rs`'s choice: the `ignore`
 //! crate's parallel walker against `walkdir` feeding `rayon`, doing the job
 //! bvmig's walk does before any parse (find `.c` and `.h` files, read each
 //! into a per-thread buffer, search it for the field name with
