@@ -6,6 +6,7 @@
 //! reference runtime). Tests call [`run`] through the real binary.
 
 mod check;
+mod dist;
 mod output;
 mod patch;
 mod progress;
@@ -65,6 +66,16 @@ enum Command {
     /// Example: bvmig test rules/
     #[command(after_help = test::EXAMPLES)]
     Test(test::TestArgs),
+    /// Print shell completions for bash, zsh, fish, elvish or PowerShell.
+    ///
+    /// Example: bvmig completions bash > /etc/bash_completion.d/bvmig
+    #[command(after_help = dist::COMPLETIONS_EXAMPLES)]
+    Completions(dist::CompletionsArgs),
+    /// Print the man page of bvmig, or of one of its commands.
+    ///
+    /// Example: bvmig man patch | man -l -
+    #[command(after_help = dist::MAN_EXAMPLES)]
+    Man(dist::ManArgs),
 }
 
 /// What `patch` and `check` share: where to look and with which rule.
@@ -123,6 +134,8 @@ where
         Command::Review(args) => review::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Test(args) => test::run(args),
+        Command::Completions(args) => dist::completions(args),
+        Command::Man(args) => dist::man(args),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod check;
 mod cli;
+mod dist;
 mod golden;
 mod helpers;
 mod review;
