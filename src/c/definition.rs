@@ -20,7 +20,7 @@ use crate::c::source::LineIndex;
 use crate::c::syntax;
 
 /// How many arguments a definition takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Params {
     /// Exactly this many.
     Exactly(usize),
@@ -50,7 +50,7 @@ impl fmt::Display for Params {
 }
 
 /// What kind of definition was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DefKind {
     /// A function definition (with a body).
     Function,
@@ -71,7 +71,7 @@ impl DefKind {
 }
 
 /// One definition of a name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Definition {
     /// The function or macro name.
     pub name: String,

@@ -55,6 +55,57 @@ pub fn text(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
     Ok(())
 }
 
+/// How a checker under kbuild writes its lines (`bvmig sparse`).
+#[derive(Debug, Clone)]
+pub struct SparseStyle {
+    /// `-fdiagnostic-prefix[=NAME]`: a word before the level.
+    pub prefix: Option<String>,
+    /// `-ftabstop=N`: how far a tab moves the column.
+    pub tabstop: usize,
+    /// `-Wsparse-error`: `error:` instead of `warning:`.
+    pub as_errors: bool,
+}
+
+/// sparse's lines: `file:line:col: [prefix: ]warning: kind: message`, the
+/// column 1-based with tabs expanded, as gcc and sparse count it.
+pub fn sparse(w: &mut impl Write, findings: &[Finding], style: &SparseStyle) -> io::Result<()> {
+    let prefix = style
+        .prefix
+        .as_ref()
+        .map_or(String::new(), |p| format!("{p}: "));
+    let level = if style.as_errors { "error" } else { "warning" };
+    for f in findings {
+        writeln!(
+            w,
+            "{}:{}:{}: {prefix}{level}: {}: {}",
+            f.file,
+            f.line,
+            display_column(&f.line_text, f.col, style.tabstop),
+            f.kind,
+            f.message()
+        )?;
+    }
+    Ok(())
+}
+
+/// The 1-based display column of 1-based byte column `col` of `line`:
+/// a tab moves to the next multiple of `tabstop`, any other character
+/// takes one column.
+fn display_column(line: &str, col: usize, tabstop: usize) -> usize {
+    let mut at = 0;
+    for (i, ch) in line.char_indices() {
+        if i + 1 >= col {
+            break;
+        }
+        at = if ch == '\t' {
+            (at / tabstop + 1) * tabstop
+        } else {
+            at + 1
+        };
+    }
+    at + 1
+}
+
 /// GitHub workflow commands: `::warning file=…,line=…,col=…::message`.
 pub fn github(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
     for f in findings {
@@ -255,6 +306,17 @@ pub fn json(w: &mut impl Write, r: &Report) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparse_columns_count_tabs_as_gcc_and_sparse_do() {
+        // `\t\t\tzero_user(bv.bv_page`: byte 17 is column 38 with tabs of 8.
+        let l = "\t\t\tzero_user(bv.bv_page, bv.bv_offset, bv.bv_len);";
+        assert_eq!(display_column(l, 17, 8), 38);
+        assert_eq!(display_column(l, 17, 4), 26);
+        assert_eq!(display_column("x = bv->bv_page;", 9, 8), 9);
+        // A multibyte character is one column.
+        assert_eq!(display_column("é = bv->bv_page;", 10, 8), 9);
+    }
 
     #[test]
     fn github_escapes_what_workflow_commands_reserve() {

@@ -36,6 +36,9 @@ pub struct CheckOptions {
     pub with_function: bool,
     /// Make the patch that converts exactly the findings.
     pub fix: bool,
+    /// Keep the tree's helper definitions in this cache directory between
+    /// runs (see `c::defcache`), for runs that check one file at a time.
+    pub definitions_cache: Option<PathBuf>,
 }
 
 /// Why a check could not run, or what of it failed.
@@ -107,7 +110,11 @@ struct FileChecked {
 /// rule fits, a bad baseline or revision); what fails for some files is
 /// in [`Checked::errors`].
 pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, CheckError> {
-    let chosen = choice::choose_for(&opts.paths, opts.rule.as_deref())?;
+    let chosen = choice::choose_for_cached(
+        &opts.paths,
+        opts.rule.as_deref(),
+        opts.definitions_cache.as_deref(),
+    )?;
     let baseline = opts.baseline.as_deref().map(Baseline::read).transpose()?;
     // The repository and the added lines first: a bad revision is an error
     // before any work.

@@ -65,6 +65,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         baseline: args.baseline.clone(),
         with_function,
         fix: args.fix,
+        definitions_cache: None,
     };
     let checked = match check::run::run(&opts, &Terminal::new(args.quiet)) {
         Ok(c) => c,

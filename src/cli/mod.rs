@@ -11,6 +11,7 @@ mod output;
 mod patch;
 mod progress;
 mod review;
+mod sparse;
 mod test;
 mod validate;
 
@@ -66,6 +67,12 @@ enum Command {
     /// Example: bvmig test rules/
     #[command(after_help = test::EXAMPLES)]
     Test(test::TestArgs),
+    /// Check one C file as the kernel's build runs a checker: make C=1
+    /// CHECK="bvmig sparse".
+    ///
+    /// Example: make C=2 CHECK="bvmig sparse" block/
+    #[command(after_help = sparse::EXAMPLES)]
+    Sparse(sparse::SparseArgs),
     /// Print shell completions for bash, zsh, fish, elvish or PowerShell.
     ///
     /// Example: bvmig completions bash > /etc/bash_completion.d/bvmig
@@ -134,6 +141,7 @@ where
         Command::Review(args) => review::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Test(args) => test::run(args),
+        Command::Sparse(args) => sparse::run(args),
         Command::Completions(args) => dist::completions(args),
         Command::Man(args) => dist::man(args),
     }

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::c::defcache;
 use crate::c::definition::{self, DefKind, Definition};
 use crate::engine::helpers::{Helper, HELPERS};
 use crate::file::IoError;
@@ -62,8 +63,17 @@ pub fn load(path: Option<&Path>) -> Result<RuleFile, ChoiceError> {
 /// tree's definitions, or the built-in rule that fits the tree (see
 /// [`choose`]).
 pub fn choose_for(paths: &[PathBuf], rule: Option<&Path>) -> Result<Chosen, ChoiceError> {
+    choose_for_cached(paths, rule, None)
+}
+
+/// [`choose_for`], with the cache of [`choose`].
+pub fn choose_for_cached(
+    paths: &[PathBuf],
+    rule: Option<&Path>,
+    cache: Option<&Path>,
+) -> Result<Chosen, ChoiceError> {
     let given = rule.map(|p| load(Some(p))).transpose()?;
-    let choice = choose(paths, given)?;
+    let choice = choose(paths, given, cache)?;
     let name = match rule {
         Some(p) => p.display().to_string(),
         None => choice.rules.path.clone(),
@@ -113,7 +123,14 @@ pub struct Choice {
 /// there is one, else the built-in rule whose helpers the tree does not
 /// define with another arity, the 2015 rule first. The tree's definitions
 /// are looked up in [`definition::search_roots`].
-pub fn choose(paths: &[PathBuf], given: Option<RuleFile>) -> Result<Choice, ChoiceError> {
+///
+/// With `cache`, the tree's definitions are answered from the cache in
+/// that directory when its headers are unchanged (see [`defcache`]).
+pub fn choose(
+    paths: &[PathBuf],
+    given: Option<RuleFile>,
+    cache: Option<&Path>,
+) -> Result<Choice, ChoiceError> {
     let roots = definition::search_roots(paths);
     let candidates = match given {
         Some(rf) => vec![(rf, "given with --rule".to_string())],
@@ -136,7 +153,10 @@ pub fn choose(paths: &[PathBuf], given: Option<RuleFile>) -> Result<Choice, Choi
     names.sort();
     names.dedup();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let defs = definition::scan(&roots, &name_refs);
+    let defs = match cache {
+        Some(dir) => defcache::scan(&roots, &name_refs, dir),
+        None => definition::scan(&roots, &name_refs),
+    };
 
     let mut first_conflicts = None;
     for (rules, why) in candidates {
@@ -277,7 +297,7 @@ mod tests {
     #[test]
     fn a_tree_without_helpers_gets_the_2015_rule_and_its_helpers() {
         let t = tree(STRUCT);
-        let c = choose(&[t.path().join("block")], None)
+        let c = choose(&[t.path().join("block")], None, None)
             .map_err(|e| e.to_string())
             .unwrap();
         assert_eq!(c.rules.path, DEFAULT_RULE_NAME);
@@ -292,7 +312,7 @@ mod tests {
             "{STRUCT}\nstatic inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n{{\n}}\n"
         );
         let t = tree(&text);
-        let c = choose(&[t.path().to_path_buf()], None)
+        let c = choose(&[t.path().to_path_buf()], None, None)
             .map_err(|e| e.to_string())
             .unwrap();
         assert_eq!(c.rules.path, MODERN_RULE_NAME);
@@ -309,10 +329,14 @@ mod tests {
             Some(&b"void f(struct bio_vec *bv) { __bvec_set_page(bv, bvec_page(&bv[1])); }\n"[..])
         );
         // A given rule that conflicts is an error naming the definition.
-        let err = choose(&[t.path().to_path_buf()], Some(RuleFile::default_rule()))
-            .err()
-            .unwrap()
-            .to_string();
+        let err = choose(
+            &[t.path().to_path_buf()],
+            Some(RuleFile::default_rule()),
+            None,
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(
             err.starts_with("include/linux/bvec.h:9:20: bvec_set_page() is defined with 4 parameters, but rules/bv_page.cocci (built in):20:3 calls it with 2 arguments"),
             "{err}"

@@ -9,6 +9,7 @@ mod helpers;
 mod review;
 mod ruletest;
 mod series;
+mod sparse;
 mod tidy;
 mod util;
 mod validate;

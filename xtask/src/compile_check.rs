@@ -26,7 +26,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -74,11 +74,17 @@ struct CompileError {
     at: Vec<(String, usize)>,
 }
 
+/// The configured copy of the tree compile-check (and `xtask sparse`)
+/// builds in.
+pub fn work_dir(version: &str) -> Result<PathBuf> {
+    Ok(kernel::cache_dir()?.join(format!("compile-check-{}", kernel::name(version))))
+}
+
 pub fn run(version: &str) -> Result<bool> {
     install_build_deps()?;
     let bin = bvmig::build()?;
     let tree = kernel::tree(version)?;
-    let work = kernel::cache_dir()?.join(format!("compile-check-{}", kernel::name(version)));
+    let work = work_dir(version)?;
     prepare(&tree, &work)?;
 
     let out = Command::new(&bin)
@@ -443,7 +449,7 @@ fn compile_errors(text: &str) -> Vec<CompileError> {
     out
 }
 
-fn install_build_deps() -> Result<()> {
+pub fn install_build_deps() -> Result<()> {
     let missing: Vec<&str> = BUILD_DEPS
         .iter()
         .filter(|(probe, _)| {
@@ -472,7 +478,7 @@ fn install_build_deps() -> Result<()> {
 
 /// A configured copy of `tree` at `work`: `make defconfig` and `make
 /// prepare` run once; patches left applied by an interrupted run are undone.
-fn prepare(tree: &Path, work: &Path) -> Result<()> {
+pub fn prepare(tree: &Path, work: &Path) -> Result<()> {
     for marker in [APPLIED_STAND_IN, APPLIED_PFN, APPLIED] {
         if work.join(marker).exists() {
             let diff = fs::read(work.join(marker))?;

@@ -13,6 +13,7 @@ mod e2e;
 mod kernel;
 mod merge_window;
 mod report;
+mod sparse;
 mod syntax;
 mod vs_spatch;
 mod walkers;
@@ -86,6 +87,17 @@ enum Task {
         #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
         version: String,
     },
+    /// Run `make C=2 CHECK="bvmig sparse" DIR/` on a defconfig tree: exit
+    /// 0, and the warnings of bvmig check for every file built; then the
+    /// cost of one checker run, with the definitions cache and without.
+    Sparse {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+        /// The directory of the tree to build and check.
+        #[arg(long, default_value = "block")]
+        dir: String,
+    },
     /// Print what struct page coverage costs against the pfn model (8 GiB,
     /// 400 GiB, 6 TiB) and both models' segment-iteration throughput.
     BenchRuntime,
@@ -121,6 +133,7 @@ fn main() -> ExitCode {
             rule,
         } => bench::run(&version, runs, rule.as_deref()).map(|()| true),
         Task::CompileCheck { version } => compile_check::run(&version),
+        Task::Sparse { version, dir } => sparse::run(&version, &dir),
         Task::VsSpatch { version, rule } => {
             vs_spatch::run(&version, &rule.unwrap_or_else(vs_spatch::default_rule))
         }
