@@ -226,4 +226,56 @@ mod tests {
         assert!(st.success());
         assert_eq!(insert(b"struct page;\n", &helpers), Err(Unplaced::NoStruct));
     }
+
+    #[test]
+    fn helpers_go_after_the_definition_that_is_compiled() {
+        let helpers: Vec<&Helper> = HELPERS.iter().collect();
+        let def =
+            |tag: &str| format!("struct bio_vec {{\n\tstruct page *bv_page; /* {tag} */\n}};\n");
+        let after = |text: &str, tag: &str| {
+            let out = String::from_utf8(insert(text.as_bytes(), &helpers).unwrap()).unwrap();
+            let at = out.find("/**\n * bvec_page").expect("helpers added");
+            assert!(
+                out[..at].ends_with(&format!("/* {tag} */\n}};\n\n")),
+                "{out}"
+            );
+        };
+        // The idiom of repro 18: the old layout kept under #if 0.
+        after(
+            &format!("#if 0\n{}#else\n{}#endif\n", def("dead"), def("live")),
+            "live",
+        );
+        after(
+            &format!("#if (0)\n{}#elif 1\n{}#endif\n", def("dead"), def("live")),
+            "live",
+        );
+        after(
+            &format!("#if 1\n{}#else\n{}#endif\n", def("live"), def("dead")),
+            "live",
+        );
+        after(
+            &format!(
+                "#if 0\n#ifdef X\n{}#endif\n#endif\n{}",
+                def("dead"),
+                def("live")
+            ),
+            "live",
+        );
+        // Under a configuration's #ifdef: the helpers live as long as it.
+        after(&format!("#ifdef CONFIG_X\n{}#endif\n", def("live")), "live");
+        assert_eq!(
+            insert(
+                format!("int a;\n#if 0\n{}#endif\n", def("dead")).as_bytes(),
+                &helpers
+            ),
+            Err(Unplaced::OnlyDead(3))
+        );
+        assert_eq!(
+            insert(
+                format!("#ifdef A\n{}#else\n{}#endif\n", def("a"), def("b")).as_bytes(),
+                &helpers
+            ),
+            Err(Unplaced::Several(vec![2, 6]))
+        );
+    }
 }

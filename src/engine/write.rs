@@ -2,7 +2,8 @@
 //!
 //! **Invariant:** a run changes every file it means to, or none. First
 //! every new text is written to a temporary file beside the file it
-//! replaces (mode always, owner and group where the process may, synced);
+//! replaces (mode always, owner and group where the process may), and
+//! their file systems are synced;
 //! then, and only when that all worked, the temporaries are renamed over
 //! the files, the helpers' header first. An error or SIGINT/SIGTERM before
 //! the renames removes the temporaries and changes nothing; a signal
@@ -129,7 +130,15 @@ fn remove_left_over(roots: &[PathBuf]) -> Vec<PathBuf> {
     let mut found = found.into_inner().expect("no panics while locked");
     found.sort();
     found.retain(|p| fs::remove_file(p).is_ok());
+    // Named as the user would: `fs/.bvmig-…`, not `./fs/.bvmig-…`.
     found
+        .into_iter()
+        .map(|p| {
+            p.components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect()
+        })
+        .collect()
 }
 
 /// One file's new text, waiting in its temporary file.
@@ -137,6 +146,8 @@ struct Staged<'a> {
     name: &'a str,
     target: PathBuf,
     temp: TempPath,
+    /// The file system it is on.
+    dev: u64,
 }
 
 /// Writes every changed file of `patched` as one transaction (see the
@@ -157,10 +168,11 @@ pub fn in_place(patched: &Patched) -> Written {
             return out;
         }
         match stage(&f.path, new) {
-            Ok(Stage::Ready(target, temp)) => staged.push(Staged {
+            Ok(Stage::Ready(target, temp, dev)) => staged.push(Staged {
                 name: &f.name,
                 target,
                 temp,
+                dev,
             }),
             Ok(Stage::Shared(links)) => out.errors.push(TreeError::HardLinks {
                 name: f.name.clone(),
@@ -171,6 +183,27 @@ pub fn in_place(patched: &Patched) -> Written {
                 source,
             }),
         }
+    }
+    // On disk before any rename, so that a crash cannot leave a renamed
+    // file without its data: one sync of each file system written to
+    // (a sync per file costs a journal commit each).
+    let mut synced: Vec<u64> = Vec::new();
+    for s in &staged {
+        if out.signal.is_some() || !out.errors.is_empty() {
+            break;
+        }
+        if synced.contains(&s.dev) {
+            continue;
+        }
+        synced.push(s.dev);
+        let sync = fs::File::open(&s.temp).and_then(|f| Ok(rustix::fs::syncfs(&f)?));
+        if let Err(source) = sync {
+            out.errors.push(TreeError::Stage {
+                name: s.name.to_string(),
+                source,
+            });
+        }
+        out.signal = signal_received();
     }
     // Dropping the staged files removes the temporaries.
     out.signal = signal_received();
@@ -194,9 +227,9 @@ pub fn in_place(patched: &Patched) -> Written {
 
 /// A file's new text written beside it, or why not.
 enum Stage {
-    /// The file to replace (a named symlink's target) and the temporary
-    /// that holds its new text.
-    Ready(PathBuf, TempPath),
+    /// The file to replace (a named symlink's target), the temporary
+    /// that holds its new text, and their file system.
+    Ready(PathBuf, TempPath, u64),
     /// The file has this many hard links.
     Shared(u64),
 }
@@ -232,8 +265,7 @@ fn stage(path: &Path, data: &[u8]) -> io::Result<Stage> {
         }
     }
     fs::set_permissions(tmp.path(), meta.permissions())?;
-    tmp.as_file().sync_all()?;
-    Ok(Stage::Ready(target, tmp.into_temp_path()))
+    Ok(Stage::Ready(target, tmp.into_temp_path(), meta.dev()))
 }
 
 #[cfg(test)]

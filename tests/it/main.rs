@@ -3,8 +3,11 @@
 
 mod check;
 mod cli;
+mod examples;
 mod golden;
 mod helpers;
+mod in_place;
+mod part_of_tree;
 mod review;
 mod ruletest;
 mod series;
