@@ -27,7 +27,9 @@ pub(super) const EXAMPLES: &str = "Examples:
 pub(super) struct PatchArgs {
     #[command(flatten)]
     engine: EngineArgs,
-    /// Write the changes to the files instead of printing a diff.
+    /// Write the changes to the files instead of printing a diff: every
+    /// file or none (temporary files first, then renames; an error or
+    /// SIGINT/SIGTERM before the renames changes nothing).
     #[arg(long, conflicts_with = "series")]
     in_place: bool,
     /// Write the conversion as a series of mails in git format-patch form
