@@ -8,7 +8,7 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 
-use crate::util::{bvmig, kernel_tree, run_tool, user_c, TempDir};
+use crate::util::{bvmig, git, kernel_tree, run_tool, user_c, TempDir};
 
 /// The `diff --git` lines of a diff.
 fn diffed(stdout: &[u8]) -> Vec<String> {
@@ -199,4 +199,39 @@ fn helpers_go_where_struct_bio_vec_is_compiled() {
         out.stderr_text()
     );
     assert_eq!(t.read("drivers/a.c"), before);
+}
+
+#[test]
+fn a_series_of_part_of_a_kernel_tree_adds_the_helpers_and_equals_in_place() {
+    let t = TempDir::new();
+    let top = kernel_tree(&t, "linux");
+    git(&top, &["init", "-q"]);
+    git(&top, &["add", "-A"]);
+    git(&top, &["commit", "-q", "-m", "base"]);
+    let copy = t.path().join("copy");
+    git(t.path(), &["clone", "-q", top.to_str().unwrap(), "copy"]);
+    let out = bvmig(
+        &top.join("drivers"),
+        &["patch", "--series", "../../out", "block"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    let mut mails: Vec<String> = fs::read_dir(t.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .filter(|p| !p.contains("/0000-"))
+        .collect();
+    mails.sort();
+    assert_eq!(mails.len(), 2, "the helpers, then drivers/block: {mails:?}");
+    let mut args = vec!["am", "-q", "--empty=drop"];
+    args.extend(mails.iter().map(String::as_str));
+    git(&copy, &args);
+    let out = bvmig(&top, &["patch", "--in-place", "drivers/block"]);
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    for f in ["include/linux/bvec.h", "drivers/block/brd.c", "fs/iomap.c"] {
+        assert_eq!(
+            fs::read(copy.join(f)).unwrap(),
+            fs::read(top.join(f)).unwrap(),
+            "{f}"
+        );
+    }
 }
