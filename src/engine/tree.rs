@@ -62,12 +62,14 @@ pub enum TreeError {
         source: std::io::Error,
     },
     /// A file that other names share (hard links): nothing was written.
-    #[error("{name}: {links} names share this file (hard links), and replacing it would leave the others with the old text; nothing written (`bvmig patch | patch -p1` gives it a copy of its own)")]
+    #[error("{name}: {links} names share this file (hard links){}, and replacing it would leave the others with the old text; nothing written (`bvmig patch | patch -p1` gives each file a copy of its own)", others_too(*.others))]
     HardLinks {
-        /// The file, as reports name it.
+        /// The file, as reports name it (the first in sorted order).
         name: String,
         /// How many names it has.
         links: u64,
+        /// How many other files to write have hard links too.
+        others: usize,
     },
     /// A file could not be replaced while the others were; it is left as
     /// it was.
@@ -78,6 +80,15 @@ pub enum TreeError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// ", as do N other files", for [`TreeError::HardLinks`].
+fn others_too(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => ", as does 1 other file to write".to_string(),
+        n => format!(", as do {n} other files to write"),
+    }
 }
 
 /// A tree rewritten in memory.

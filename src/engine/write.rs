@@ -174,10 +174,18 @@ pub fn in_place(patched: &Patched) -> Written {
                 temp,
                 dev,
             }),
-            Ok(Stage::Shared(links)) => out.errors.push(TreeError::HardLinks {
-                name: f.name.clone(),
-                links,
-            }),
+            // One line for all: a `cp -al` copy has hundreds.
+            Ok(Stage::Shared(n)) => match out.errors.iter_mut().find_map(|e| match e {
+                TreeError::HardLinks { others, .. } => Some(others),
+                _ => None,
+            }) {
+                Some(others) => *others += 1,
+                None => out.errors.push(TreeError::HardLinks {
+                    name: f.name.clone(),
+                    links: n,
+                    others: 0,
+                }),
+            },
             Err(source) => out.errors.push(TreeError::Stage {
                 name: f.name.clone(),
                 source,

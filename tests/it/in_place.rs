@@ -55,13 +55,15 @@ fn hard_links_are_refused_not_split() {
     let t = TempDir::new();
     t.write("drivers/real.c", user_c("first"));
     t.write("drivers/other.c", user_c("second"));
+    t.write("drivers/third.c", user_c("third"));
     fs::hard_link(t.path().join("drivers/real.c"), t.path().join("outside.c")).unwrap();
+    fs::hard_link(t.path().join("drivers/third.c"), t.path().join("more.c")).unwrap();
     let before = snapshot(t.path());
     let out = bvmig(t.path(), &["patch", "--in-place", "drivers"]);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr_text().contains(
-            "bvmig: error: drivers/real.c: 2 names share this file (hard links), and replacing it would leave the others with the old text; nothing written"
+            "bvmig: error: drivers/real.c: 2 names share this file (hard links), as does 1 other file to write, and replacing it would leave the others with the old text; nothing written"
         ),
         "{}",
         out.stderr_text()
