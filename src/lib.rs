@@ -46,7 +46,7 @@ pub use engine::choice::ChoiceError;
 pub use engine::site::{Kind, Site, Status};
 pub use engine::tree::{rewrite, Patched, TreeError, TreeOptions};
 pub use engine::walk::{FileReport, WalkError, WalkOptions, Walked};
-pub use engine::write::in_place;
+pub use engine::write::{in_place, Written};
 pub use engine::{Engine, FileOutcome};
 pub use file::IoError;
 pub use mail::write::{write_series, SeriesOptions};

@@ -203,9 +203,19 @@ fn function_declarator<'t>(d: Node<'t>, src: &[u8]) -> Option<(Node<'t>, Params)
 }
 
 /// Where to look for the definitions of helpers for a run over `paths`:
-/// the `include` directory of each kernel tree they lie in (the nearest
-/// ancestor holding `include/linux`), else the path itself.
+/// the `include` directory of each kernel tree they lie in, else the path
+/// itself. A kernel tree is the nearest directory, the path or an
+/// ancestor, that is a Linux tree's top ([`crate::file::is_kernel_top`]:
+/// `Makefile`, `Kconfig` and `include/linux/`) or that is itself one of
+/// `paths` and holds `include/linux/` (a kernel-like tree walked whole,
+/// such as `fixtures/tree`). A bare `include/linux/` above the paths (a
+/// stray one in `/tmp`) does not make a kernel tree.
 pub fn search_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let given: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| fs::canonicalize(p).ok())
+        .filter(|p| p.is_dir())
+        .collect();
     let mut roots: Vec<PathBuf> = Vec::new();
     for p in paths {
         let Ok(abs) = fs::canonicalize(p) else {
@@ -218,7 +228,10 @@ pub fn search_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
         };
         let root = start
             .ancestors()
-            .find(|a| a.join("include/linux").is_dir())
+            .find(|a| {
+                crate::file::is_kernel_top(a)
+                    || (given.iter().any(|g| g == a) && a.join("include/linux").is_dir())
+            })
             .map_or(abs, |a| a.join("include"));
         if !roots.iter().any(|r| root.starts_with(r)) {
             roots.retain(|r| !r.starts_with(&root));
@@ -329,8 +342,18 @@ static inline void other(void) { bvec_page(0); }
         fs::create_dir_all(root.join("include/linux")).unwrap();
         fs::create_dir_all(root.join("drivers/block")).unwrap();
         fs::write(root.join("drivers/block/a.c"), "").unwrap();
-        let got = search_roots(&[root.join("drivers/block"), root.join("drivers/block/a.c")]);
-        assert_eq!(got, vec![root.join("include")]);
+        // A directory with include/linux, walked whole, is a kernel tree.
+        assert_eq!(
+            search_roots(std::slice::from_ref(&root)),
+            vec![root.join("include")]
+        );
+        // Below it, without Makefile and Kconfig, it is not: a stray
+        // include/linux must not make every directory below a kernel tree.
+        let part = [root.join("drivers/block"), root.join("drivers/block/a.c")];
+        assert_eq!(search_roots(&part), vec![root.join("drivers/block")]);
+        fs::write(root.join("Makefile"), "").unwrap();
+        fs::write(root.join("Kconfig"), "").unwrap();
+        assert_eq!(search_roots(&part), vec![root.join("include")]);
         let other = tempfile::tempdir().unwrap();
         let other = other.path().canonicalize().unwrap();
         assert_eq!(search_roots(std::slice::from_ref(&other)), vec![other]);

@@ -17,7 +17,7 @@ pub(super) const COMPLETIONS_EXAMPLES: &str = "Examples:
   bvmig completions fish > ~/.config/fish/completions/bvmig.fish";
 
 pub(super) const MAN_EXAMPLES: &str = "Examples:
-  bvmig man | man -l -
+  bvmig man > bvmig.1                  # then: man -l bvmig.1
   bvmig man patch > bvmig-patch.1";
 
 #[derive(Debug, clap::Args)]

@@ -27,7 +27,9 @@ pub(super) const EXAMPLES: &str = "Examples:
 pub(super) struct PatchArgs {
     #[command(flatten)]
     engine: EngineArgs,
-    /// Write the changes to the files instead of printing a diff.
+    /// Write the changes to the files instead of printing a diff: every
+    /// file or none (temporary files first, then renames; an error or
+    /// SIGINT/SIGTERM before the renames changes nothing).
     #[arg(long, conflicts_with = "series")]
     in_place: bool,
     /// Write the conversion as a series of mails in git format-patch form
@@ -113,21 +115,60 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
         return finish(&args, &patched, errors);
     }
     patched.place_helpers(args.no_helpers);
-    if args.in_place {
-        let failed = write::in_place(&patched);
-        patched.errors.extend(failed);
-    } else {
+    if !args.in_place {
         output::to_stdout(&patched.diff(), &mut errors);
+        return finish(&args, &patched, errors);
     }
-    finish(&args, &patched, errors)
+    let had_errors = !patched.errors.is_empty();
+    let written = write::in_place(&patched);
+    if had_errors {
+        patched.notes.push(
+            "nothing written: --in-place changes the tree only when the run has no errors"
+                .to_string(),
+        );
+    }
+    if let Some(first) = written.removed.first() {
+        let n = written.removed.len();
+        let more = if n > 1 { ", ..." } else { "" };
+        patched.notes.push(format!(
+            "removed {n} temporary file{} that an interrupted bvmig run left ({}{more})",
+            if n == 1 { "" } else { "s" },
+            first.display()
+        ));
+    }
+    match written.signal {
+        Some(sig) if written.files.is_empty() => errors.push(format!(
+            "interrupted by {} before any file was replaced; nothing written",
+            write::signal_name(sig)
+        )),
+        Some(sig) => patched.notes.push(format!(
+            "{} came while the files were being replaced; the replacing was finished",
+            write::signal_name(sig)
+        )),
+        None => {}
+    }
+    patched.errors.extend(written.errors);
+    let files = written.files;
+    finish_written(&args, &patched, errors, Some(&files))
 }
 
 /// The report, notes and errors on stderr; the exit status. `more` are
 /// errors of the output, after the run's own.
 fn finish(args: &PatchArgs, patched: &Patched, more: Vec<String>) -> ExitCode {
-    let n_changed = patched.changed().count();
+    finish_written(args, patched, more, None)
+}
+
+/// [`finish`] for a run that wrote `written` files (`--in-place`): the
+/// summary counts only those, and a signal received makes the status 128
+/// plus it.
+fn finish_written(
+    args: &PatchArgs,
+    patched: &Patched,
+    more: Vec<String>,
+    written: Option<&[String]>,
+) -> ExitCode {
     let mut report = Vec::new();
-    let _ = write_report(&mut report, patched, n_changed, args.quiet);
+    let _ = write_report(&mut report, patched, written, args.quiet);
     if output::color_stderr() {
         report = output::paint(&report);
     }
@@ -148,20 +189,25 @@ fn finish(args: &PatchArgs, patched: &Patched, more: Vec<String>) -> ExitCode {
     for e in &errors {
         let _ = writeln!(err, "{}", diagnostic("error", e));
     }
-    if errors.is_empty() {
+    if let Some(sig) = written.and(write::signal_received()) {
+        ExitCode::from(u8::try_from(128 + sig).unwrap_or(2))
+    } else if errors.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     }
 }
 
-/// The sites left, one line each, and the summary.
+/// The sites left, one line each, and the summary; with `written`
+/// (`--in-place`), the summary counts the rewrites of those files only.
 fn write_report(
     w: &mut impl Write,
     patched: &Patched,
-    n_changed: usize,
+    written: Option<&[String]>,
     quiet: bool,
 ) -> io::Result<()> {
+    let counts = |name: &str| written.is_none_or(|ws| ws.iter().any(|w| w == name));
+    let n_changed = patched.changed().filter(|(f, _)| counts(&f.name)).count();
     let walked = &patched.walked;
     let (rule_name, why) = (&patched.rule_name, patched.why.as_deref());
     let whole_tree = patched.whole_tree;
@@ -172,7 +218,8 @@ fn write_report(
         for s in &f.outcome.sites {
             *by_kind.entry(s.kind).or_default() += 1;
             match &s.status {
-                Status::Rewritten => n_rewritten += 1,
+                Status::Rewritten if counts(&f.name) => n_rewritten += 1,
+                Status::Rewritten => {}
                 Status::Left(why) => {
                     n_left += 1;
                     writeln!(w, "{}:{}:{}: {}: {}", f.name, s.line, s.col, s.kind, why)?;

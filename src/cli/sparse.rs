@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output;
-use crate::c::defcache;
 use crate::check::report::{self, SparseStyle};
 use crate::check::run::{self, CheckOptions};
+use crate::engine::choice;
 use crate::engine::walk::WalkOptions;
 
 pub(super) const EXAMPLES: &str = "Examples:
@@ -143,7 +143,9 @@ pub(super) fn run(args: SparseArgs) -> ExitCode {
         baseline: None,
         with_function: false,
         fix: false,
-        definitions_cache: (!checker.no_cache).then(defcache::user_dir).flatten(),
+        definitions_cache: (!checker.no_cache)
+            .then(choice::definitions_cache_dir)
+            .flatten(),
     };
     let checked = match run::run(&opts, &crate::progress::Silent) {
         Ok(c) => c,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::validate::{self, Options};
 
-pub(super) const EXAMPLES: &str = "Examples:\n  bvmig validate                         # fixtures/semantic\n  bvmig validate --fixture bounce_copy --keep /tmp/v fixtures/semantic";
+pub(super) const EXAMPLES: &str = "Examples:\n  bvmig validate                         # fixtures/semantic\n  bvmig validate --fixture bounce_copy --keep kept/ fixtures/semantic";
 
 #[derive(Debug, clap::Args)]
 pub(super) struct ValidateArgs {

@@ -45,6 +45,12 @@ pub struct Chosen {
     pub choice: Choice,
 }
 
+/// Where runs that check one file at a time keep the tree's helper
+/// definitions between runs (see [`defcache::user_dir`]).
+pub fn definitions_cache_dir() -> Option<PathBuf> {
+    defcache::user_dir()
+}
+
 /// The name reports give the rule file at `path`, or the default rule's.
 pub fn rule_name(path: Option<&Path>) -> String {
     path.map_or(DEFAULT_RULE_NAME.to_string(), |p| p.display().to_string())

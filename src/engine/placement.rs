@@ -73,12 +73,42 @@ pub fn bvec_header(paths: &[PathBuf]) -> Option<PathBuf> {
         .find(|h| h.is_file())
 }
 
+/// Why the helpers could not be placed in a header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unplaced {
+    /// The header does not define `struct bio_vec`.
+    #[error("no definition of struct bio_vec to add the helpers after")]
+    NoStruct,
+    /// Every definition is in a branch that is never compiled (`#if 0`).
+    #[error("struct bio_vec is defined only under #if 0 (line {0}), where helpers would not be compiled; add them by hand or pass --no-helpers")]
+    OnlyDead(usize),
+    /// Several definitions are compiled, in different configurations.
+    #[error("struct bio_vec is defined on lines {}, and helpers after one would not be compiled with the others; add them by hand or pass --no-helpers", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and "))]
+    Several(Vec<usize>),
+}
+
 /// `text` (an `include/linux/bvec.h`) with `helpers` defined right after
-/// the definition of `struct bio_vec`; `None` when it has no such
-/// definition.
-pub fn insert(text: &[u8], helpers: &[&Helper]) -> Option<Vec<u8>> {
+/// the definition of `struct bio_vec` that is compiled: one in a branch
+/// that never is (`#if 0`, `#else` of `#if 1`) does not count.
+pub fn insert(text: &[u8], helpers: &[&Helper]) -> Result<Vec<u8>, Unplaced> {
     let parsed = ParsedFile::new(text);
-    let end = struct_end(parsed.root(), &parsed.blanked)?;
+    let mut defs = Vec::new();
+    definitions(parsed.root(), &parsed.blanked, false, &mut defs);
+    let line = |at: usize| text[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    let live: Vec<(usize, usize)> = defs.iter().filter(|d| !d.2).map(|d| (d.0, d.1)).collect();
+    let end = match live.as_slice() {
+        [] => {
+            return Err(defs
+                .first()
+                .map_or(Unplaced::NoStruct, |d| Unplaced::OnlyDead(line(d.0))))
+        }
+        [(_, end)] => *end,
+        several => {
+            return Err(Unplaced::Several(
+                several.iter().map(|d| line(d.0)).collect(),
+            ))
+        }
+    };
     // After the line that closes the definition.
     let at = memchr::memchr(b'\n', &text[end..]).map_or(text.len(), |k| end + k + 1);
     let mut out = Vec::with_capacity(text.len() + 1024);
@@ -88,40 +118,61 @@ pub fn insert(text: &[u8], helpers: &[&Helper]) -> Option<Vec<u8>> {
         out.extend_from_slice(h.text.as_bytes());
     }
     out.extend_from_slice(&text[at..]);
-    Some(out)
+    Ok(out)
 }
 
-/// End of the file-scope declaration that defines `struct bio_vec`.
-fn struct_end(n: tree_sitter::Node, src: &[u8]) -> Option<usize> {
+/// The value of a preprocessor condition that is a literal (`0`, `1`,
+/// `(0)`), if it is one.
+fn literal_condition(n: tree_sitter::Node, src: &[u8]) -> Option<bool> {
+    match n.kind() {
+        "number_literal" => {
+            let t = std::str::from_utf8(&src[n.byte_range()]).ok()?;
+            t.trim_end_matches(['u', 'U', 'l', 'L'])
+                .parse::<u64>()
+                .ok()
+                .map(|v| v != 0)
+        }
+        "parenthesized_expression" => n.named_child(0).and_then(|c| literal_condition(c, src)),
+        _ => None,
+    }
+}
+
+/// The file-scope definitions of `struct bio_vec` below `n`: start, end,
+/// and whether they lie in a branch that is never compiled.
+fn definitions(n: tree_sitter::Node, src: &[u8], dead: bool, out: &mut Vec<(usize, usize, bool)>) {
+    let (cond, alt) = (
+        n.child_by_field_name("condition"),
+        n.child_by_field_name("alternative"),
+    );
+    let value = cond.and_then(|c| literal_condition(c, src));
     let mut cursor = n.walk();
     for c in n.named_children(&mut cursor) {
-        if c.kind() == "struct_specifier"
-            || c.kind() == "declaration"
-            || c.kind().starts_with("preproc_")
-        {
-            if c.kind().starts_with("preproc_") {
-                if let Some(e) = struct_end(c, src) {
-                    return Some(e);
-                }
-                continue;
-            }
-            let spec = if c.kind() == "declaration" {
-                c.child_by_field_name("type")
-            } else {
-                Some(c)
-            };
-            let is_it = spec.is_some_and(|s| {
-                s.kind() == "struct_specifier"
-                    && s.child_by_field_name("body").is_some()
-                    && s.child_by_field_name("name")
-                        .is_some_and(|nm| &src[nm.byte_range()] == b"bio_vec")
-            });
-            if is_it {
-                return Some(c.end_byte());
-            }
+        if Some(c) == cond {
+            continue;
+        }
+        if Some(c) == alt {
+            definitions(c, src, dead || value == Some(true), out);
+            continue;
+        }
+        if c.kind().starts_with("preproc_") {
+            definitions(c, src, dead || value == Some(false), out);
+            continue;
+        }
+        let spec = match c.kind() {
+            "declaration" => c.child_by_field_name("type"),
+            "struct_specifier" => Some(c),
+            _ => None,
+        };
+        let is_it = spec.is_some_and(|s| {
+            s.kind() == "struct_specifier"
+                && s.child_by_field_name("body").is_some()
+                && s.child_by_field_name("name")
+                    .is_some_and(|nm| &src[nm.byte_range()] == b"bio_vec")
+        });
+        if is_it {
+            out.push((c.start_byte(), c.end_byte(), dead || value == Some(false)));
         }
     }
-    None
 }
 
 #[cfg(test)]
@@ -173,6 +224,58 @@ mod tests {
             .status()
             .expect("gcc runs");
         assert!(st.success());
-        assert_eq!(insert(b"struct page;\n", &helpers), None);
+        assert_eq!(insert(b"struct page;\n", &helpers), Err(Unplaced::NoStruct));
+    }
+
+    #[test]
+    fn helpers_go_after_the_definition_that_is_compiled() {
+        let helpers: Vec<&Helper> = HELPERS.iter().collect();
+        let def =
+            |tag: &str| format!("struct bio_vec {{\n\tstruct page *bv_page; /* {tag} */\n}};\n");
+        let after = |text: &str, tag: &str| {
+            let out = String::from_utf8(insert(text.as_bytes(), &helpers).unwrap()).unwrap();
+            let at = out.find("/**\n * bvec_page").expect("helpers added");
+            assert!(
+                out[..at].ends_with(&format!("/* {tag} */\n}};\n\n")),
+                "{out}"
+            );
+        };
+        // The idiom of repro 18: the old layout kept under #if 0.
+        after(
+            &format!("#if 0\n{}#else\n{}#endif\n", def("dead"), def("live")),
+            "live",
+        );
+        after(
+            &format!("#if (0)\n{}#elif 1\n{}#endif\n", def("dead"), def("live")),
+            "live",
+        );
+        after(
+            &format!("#if 1\n{}#else\n{}#endif\n", def("live"), def("dead")),
+            "live",
+        );
+        after(
+            &format!(
+                "#if 0\n#ifdef X\n{}#endif\n#endif\n{}",
+                def("dead"),
+                def("live")
+            ),
+            "live",
+        );
+        // Under a configuration's #ifdef: the helpers live as long as it.
+        after(&format!("#ifdef CONFIG_X\n{}#endif\n", def("live")), "live");
+        assert_eq!(
+            insert(
+                format!("int a;\n#if 0\n{}#endif\n", def("dead")).as_bytes(),
+                &helpers
+            ),
+            Err(Unplaced::OnlyDead(3))
+        );
+        assert_eq!(
+            insert(
+                format!("#ifdef A\n{}#else\n{}#endif\n", def("a"), def("b")).as_bytes(),
+                &helpers
+            ),
+            Err(Unplaced::Several(vec![2, 6]))
+        );
     }
 }

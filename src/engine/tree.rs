@@ -11,10 +11,10 @@ use crate::c::types;
 use crate::diff;
 use crate::engine::choice::{self, ChoiceError, Chosen};
 use crate::engine::helpers::Helper;
-use crate::engine::placement::{self, BVEC_HEADER};
+use crate::engine::placement::{self, Unplaced, BVEC_HEADER};
 use crate::engine::walk::{self, FileReport, WalkError, WalkOptions, Walked};
-use crate::engine::Engine;
-use crate::file::IoError;
+use crate::engine::{Engine, FileOutcome};
+use crate::file::{self, IoError};
 use crate::progress::Progress;
 use crate::smpl::EmittedCall;
 
@@ -43,10 +43,36 @@ pub enum TreeError {
     /// The helpers go into a header that the walk did not cover.
     #[error("{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers", .0.display())]
     HeaderNotWalked(PathBuf),
-    /// The helpers' header has no `struct bio_vec` to put them after.
-    #[error("{0}: no definition of struct bio_vec to add the helpers after")]
-    NoStruct(String),
-    /// A file could not be replaced; it is left as it was.
+    /// The helpers' header has no `struct bio_vec` to put them after
+    /// where they would be compiled.
+    #[error("{name}: {why}")]
+    Unplaced {
+        /// The header, as reports name it.
+        name: String,
+        /// Why.
+        why: Unplaced,
+    },
+    /// A file's new text could not be written beside it: nothing was
+    /// written.
+    #[error("{name}: {source}; nothing written")]
+    Stage {
+        /// The file, as reports name it.
+        name: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file that other names share (hard links): nothing was written.
+    #[error("{name}: {links} names share this file (hard links){}, and replacing it would leave the others with the old text; nothing written (`bvmig patch | patch -p1` gives each file a copy of its own)", others_too(*.others))]
+    HardLinks {
+        /// The file, as reports name it (the first in sorted order).
+        name: String,
+        /// How many names it has.
+        links: u64,
+        /// How many other files to write have hard links too.
+        others: usize,
+    },
+    /// A file could not be replaced while the others were; it is left as
+    /// it was.
     #[error("{name}: {source}; file left unchanged")]
     Write {
         /// The file, as reports name it.
@@ -56,9 +82,20 @@ pub enum TreeError {
     },
 }
 
+/// ", as do N other files", for [`TreeError::HardLinks`].
+fn others_too(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => ", as does 1 other file to write".to_string(),
+        n => format!(", as do {n} other files to write"),
+    }
+}
+
 /// A tree rewritten in memory.
 #[derive(Debug)]
 pub struct Patched {
+    /// The paths rewritten, as given.
+    pub paths: Vec<PathBuf>,
     /// The rule's name in reports.
     pub rule_name: String,
     /// Why bvmig chose the rule; `None` for a rule given.
@@ -116,6 +153,7 @@ pub fn rewrite(opts: &TreeOptions, progress: &dyn Progress) -> Result<Patched, C
                 .any(|f| fs::canonicalize(&f.path).is_ok_and(|p| p == h))
         });
     Ok(Patched {
+        paths,
         rule_name: name,
         why,
         rule_path,
@@ -183,20 +221,42 @@ impl Patched {
 }
 
 /// Adds the definitions of `helpers` to `header` (include/linux/bvec.h):
-/// into its rewrite when the walk changed it, else as a new change.
+/// into its rewrite when the walk changed it, else as a new change. On
+/// part of a kernel tree (`bvmig patch drivers/block fs/`), the header
+/// joins the patch though the walk did not cover it, named relative to
+/// the tree's top as the walk names files there.
 fn add_helpers(walked: &mut Walked, header: &Path, helpers: &[&Helper]) -> Result<(), TreeError> {
     let canon = fs::canonicalize(header).map_err(IoError::at(header))?;
     let same = |p: &Path| fs::canonicalize(p).is_ok_and(|c| c == canon);
-    let Some(idx) = walked.files.iter().position(|f| same(&f.path)) else {
-        return Err(TreeError::HeaderNotWalked(header.to_path_buf()));
+    let idx = match walked.files.iter().position(|f| same(&f.path)) {
+        Some(idx) => idx,
+        None => {
+            let name = file::kernel_top(&canon)
+                .and_then(|top| canon.strip_prefix(top).ok().map(Path::to_path_buf))
+                .ok_or_else(|| TreeError::HeaderNotWalked(header.to_path_buf()))?;
+            let name = name.to_string_lossy().into_owned();
+            let idx = walked.files.partition_point(|f| f.name < name);
+            walked.files.insert(
+                idx,
+                FileReport {
+                    name,
+                    path: canon.clone(),
+                    old: Vec::new(),
+                    outcome: FileOutcome::default(),
+                },
+            );
+            idx
+        }
     };
     let f: &mut FileReport = &mut walked.files[idx];
     if f.old.is_empty() {
         f.old = fs::read(&f.path).map_err(|e| IoError::new(&f.name, e))?;
     }
     let base = f.outcome.new_text.as_deref().unwrap_or(&f.old);
-    let new =
-        placement::insert(base, helpers).ok_or_else(|| TreeError::NoStruct(f.name.clone()))?;
+    let new = placement::insert(base, helpers).map_err(|why| TreeError::Unplaced {
+        name: f.name.clone(),
+        why,
+    })?;
     f.outcome.new_text = Some(new);
     Ok(())
 }

@@ -5,10 +5,17 @@
 //! back, and results are sorted by name at the end, so the output is the same
 //! whatever the thread count.
 //!
-//! Names: a relative path that stays below the current directory keeps its
-//! spelling (`drivers/block` names `drivers/block/brd.c`), so a patch applies
-//! with `-p1` from here; any other directory names its files relative to
-//! itself, so a patch applies with `-p1` from inside it.
+//! Names: inside a Linux tree (see [`crate::file::kernel_top`]) every file
+//! is named relative to the tree's top, wherever bvmig runs and however the
+//! path is spelled (`cd drivers; bvmig patch block ../fs` names
+//! `drivers/block/brd.c` and `fs/iomap.c`), so a patch applies with `-p1`
+//! at the top. Elsewhere, a relative path that stays below the current
+//! directory keeps its spelling, so a patch applies with `-p1` from here;
+//! any other directory names its files relative to itself, so a patch
+//! applies with `-p1` from inside it. A symlink named on the command line
+//! stands for its target, named as if the target had been given. Each file
+//! is named once: a path given twice, or two names of one file (a symlinked
+//! directory, hard links), give the first name in sorted order.
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -97,6 +104,63 @@ fn stays_below(path: &Path) -> bool {
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
+/// A path named on the command line: what to walk and how its files are
+/// named (`prefix/REL`, or `REL` with no prefix; a file is named `prefix`,
+/// or by its own name with no prefix).
+struct Root {
+    path: PathBuf,
+    prefix: String,
+}
+
+impl Root {
+    fn new(given: &Path) -> Root {
+        let is_link = fs::symlink_metadata(given).is_ok_and(|m| m.file_type().is_symlink());
+        let path = if is_link {
+            fs::canonicalize(given).unwrap_or_else(|_| given.to_path_buf())
+        } else {
+            given.to_path_buf()
+        };
+        let below_top = crate::file::kernel_top(&path).and_then(|top| {
+            let canon = fs::canonicalize(&path).ok()?;
+            canon.strip_prefix(&top).ok().map(clean)
+        });
+        let prefix = if let Some(rel) = below_top {
+            rel
+        } else if is_link {
+            // The target, as if it had been given: relative to here when
+            // it lies below.
+            std::env::current_dir()
+                .ok()
+                .and_then(|cwd| path.strip_prefix(cwd).ok().map(clean))
+                .unwrap_or_default()
+        } else if stays_below(&path) {
+            clean(&path)
+        } else {
+            String::new()
+        };
+        Root { path, prefix }
+    }
+
+    fn file_name(&self) -> String {
+        if self.prefix.is_empty() {
+            self.path
+                .file_name()
+                .map_or_else(|| clean(&self.path), |n| n.to_string_lossy().into_owned())
+        } else {
+            self.prefix.clone()
+        }
+    }
+
+    fn name_of(&self, p: &Path) -> String {
+        let rel = clean(p.strip_prefix(&self.path).unwrap_or(p));
+        if self.prefix.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", self.prefix)
+        }
+    }
+}
+
 fn clean(path: &Path) -> String {
     let parts: Vec<String> = path
         .components()
@@ -138,35 +202,46 @@ fn walk_paths(
         n_walked: &n_walked,
         n_parsed: &n_parsed,
     };
-    for path in paths {
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for given in paths {
+        let root = Root::new(given);
+        // A path given twice (or once through a symlink) is walked once.
+        if let Ok(canon) = fs::canonicalize(&root.path) {
+            if seen.contains(&canon) {
+                continue;
+            }
+            seen.push(canon);
+        }
+        let path = &root.path;
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(source) => {
                 ctx.error(WalkError::Read {
-                    name: path.display().to_string(),
+                    name: given.display().to_string(),
                     source,
                 });
                 continue;
             }
         };
         if meta.is_dir() {
-            walk_dir(path, &ctx, opts);
+            walk_dir(&root, &ctx, opts);
         } else if meta.is_file() {
-            let name = if stays_below(path) {
-                clean(path)
-            } else {
-                path.file_name()
-                    .map_or_else(|| clean(path), |n| n.to_string_lossy().into_owned())
-            };
             let mut buf = Vec::new();
-            ctx.file(path, name, &mut buf);
+            ctx.file(path, root.file_name(), &mut buf);
         } else {
-            ctx.error(WalkError::NotFileOrDir(path.display().to_string()));
+            ctx.error(WalkError::NotFileOrDir(given.display().to_string()));
         }
     }
     let mut files = collected.into_inner().expect("no panics while locked");
     files.sort_by(|a: &FileReport, b| a.name.cmp(&b.name));
     files.dedup_by(|a, b| a.name == b.name);
+    // One file under two names (hard links, a directory reached twice
+    // through a symlink): the first name only.
+    let mut ids = std::collections::HashSet::new();
+    files.retain(|f| {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(&f.path).map_or(true, |m| ids.insert((m.dev(), m.ino())))
+    });
     let mut errors = errors.into_inner().expect("no panics while locked");
     errors.sort_by_cached_key(|e| e.to_string());
     Walked {
@@ -240,17 +315,9 @@ impl Ctx<'_> {
     }
 }
 
-fn walk_dir(root: &Path, ctx: &Ctx, opts: &WalkOptions) {
-    let keep_prefix = stays_below(root);
-    let prefix = clean(root);
-    let name_of = |p: &Path| {
-        let rel = p.strip_prefix(root).unwrap_or(p);
-        if keep_prefix && !prefix.is_empty() {
-            format!("{prefix}/{}", clean(rel))
-        } else {
-            clean(rel)
-        }
-    };
+fn walk_dir(root: &Root, ctx: &Ctx, opts: &WalkOptions) {
+    let name_of = |p: &Path| root.name_of(p);
+    let root = &root.path;
     WalkBuilder::new(root)
         .threads(opts.threads)
         .standard_filters(opts.standard_filters)

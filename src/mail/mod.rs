@@ -70,9 +70,15 @@ pub enum SeriesOutError {
         /// The tree's top.
         top: PathBuf,
     },
-    /// The helpers' header has no `struct bio_vec` to put them after.
-    #[error("{0}: no definition of struct bio_vec to add the helpers after")]
-    NoStruct(String),
+    /// The helpers' header has no `struct bio_vec` to put them after
+    /// where they would be compiled.
+    #[error("{name}: {why}")]
+    Unplaced {
+        /// The header, as reports name it.
+        name: String,
+        /// Why.
+        why: crate::engine::placement::Unplaced,
+    },
     /// The helpers go into a header that the walk did not cover.
     #[error("{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers", .0.display())]
     HeaderNotWalked(PathBuf),

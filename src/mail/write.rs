@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::engine::choice::MODERN_RULE;
 use crate::engine::helpers::HELPERS;
 use crate::engine::placement;
+use crate::engine::site::Site;
 use crate::engine::tree::Patched;
 use crate::file::IoError;
 use crate::git;
@@ -68,15 +69,52 @@ pub fn write_series(
     };
     let top = tree_top(paths);
     let header_canon = header.as_deref().and_then(|h| fs::canonicalize(h).ok());
+    // The files with sites; on part of a kernel tree, the helpers' header
+    // joins them though the walk did not cover it.
+    let mut entries: Vec<Entry> = patched
+        .walked
+        .files
+        .iter()
+        .map(|f| Entry {
+            name: &f.name,
+            path: &f.path,
+            old: &f.old,
+            new: f.outcome.new_text.as_deref(),
+            sites: &f.outcome.sites,
+        })
+        .collect();
+    let header_walked = header_canon.as_ref().is_some_and(|h| {
+        entries
+            .iter()
+            .any(|e| fs::canonicalize(e.path).is_ok_and(|c| &c == h))
+    });
+    if let (Some(h), Some(canon)) = (&header, &header_canon) {
+        if !missing.is_empty() && !header_walked && crate::file::kernel_top(canon).is_some() {
+            entries.push(Entry {
+                name: placement::BVEC_HEADER,
+                path: h,
+                old: &[],
+                new: None,
+                sites: &[],
+            });
+        }
+    }
     let mut files: Vec<SourceFile> = Vec::new();
     let mut helpers: Option<HelperAddition> = None;
     let mut header_seen = false;
-    for f in &patched.walked.files {
-        let canon = fs::canonicalize(&f.path).map_err(|e| IoError::new(&f.name, e))?;
+    for Entry {
+        name: f_name,
+        path: f_path,
+        old: f_old,
+        new: f_new,
+        sites,
+    } in entries
+    {
+        let canon = fs::canonicalize(f_path).map_err(|e| IoError::new(f_name, e))?;
         let rel = canon
             .strip_prefix(&top)
             .map_err(|_| SeriesOutError::OutsideTop {
-                name: f.name.clone(),
+                name: f_name.to_string(),
                 top: top.clone(),
             })?;
         let name = rel
@@ -84,19 +122,22 @@ pub fn write_series(
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        let mode = git_mode(&f.path);
+        let mode = git_mode(f_path);
         let is_header = header_canon.as_ref() == Some(&canon);
         let (before, after) = if is_header && !missing.is_empty() {
             header_seen = true;
-            let old = if f.old.is_empty() {
-                fs::read(&f.path).map_err(|e| IoError::new(&f.name, e))?
+            let old = if f_old.is_empty() {
+                fs::read(f_path).map_err(|e| IoError::new(f_name, e))?
             } else {
-                f.old.clone()
+                f_old.to_vec()
             };
-            let new = f.outcome.new_text.clone().unwrap_or_else(|| old.clone());
-            let no_struct = || SeriesOutError::NoStruct(f.name.clone());
-            let old_h = placement::insert(&old, missing).ok_or_else(no_struct)?;
-            let new_h = placement::insert(&new, missing).ok_or_else(no_struct)?;
+            let new = f_new.map_or_else(|| old.clone(), <[u8]>::to_vec);
+            let unplaced = |why| SeriesOutError::Unplaced {
+                name: f_name.to_string(),
+                why,
+            };
+            let old_h = placement::insert(&old, missing).map_err(unplaced)?;
+            let new_h = placement::insert(&new, missing).map_err(unplaced)?;
             helpers = Some(HelperAddition {
                 name: name.clone(),
                 before: old,
@@ -106,8 +147,8 @@ pub fn write_series(
             });
             (old_h, new_h)
         } else {
-            match &f.outcome.new_text {
-                Some(new) => (f.old.clone(), new.clone()),
+            match f_new {
+                Some(new) => (f_old.to_vec(), new.to_vec()),
                 None => (Vec::new(), Vec::new()),
             }
         };
@@ -116,7 +157,7 @@ pub fn write_series(
             before,
             after,
             mode,
-            sites: &f.outcome.sites,
+            sites,
         });
     }
     if let Some(h) = &header {
@@ -189,6 +230,15 @@ pub fn write_series(
     Ok(written)
 }
 
+/// A file of the series before it is named relative to the top.
+struct Entry<'a> {
+    name: &'a str,
+    path: &'a Path,
+    old: &'a [u8],
+    new: Option<&'a [u8]>,
+    sites: &'a [Site],
+}
+
 /// The rule's text and calls, as the series' messages quote them.
 fn rule_text(patched: &Patched, given: Option<&Path>) -> Result<RuleText, SeriesOutError> {
     let text = match given {
@@ -220,8 +270,8 @@ fn rule_text(patched: &Patched, given: Option<&Path>) -> Result<RuleText, Series
 }
 
 /// The directory the series' paths are relative to: the git work tree's
-/// top, else the kernel tree's (where include/linux/bvec.h is), else the
-/// first path's directory.
+/// top, else the Linux tree's top, else the kernel-like tree's (where
+/// include/linux/bvec.h is), else the first path's directory.
 fn tree_top(paths: &[PathBuf]) -> PathBuf {
     let first = &paths[0];
     let dir = if first.is_dir() {
@@ -233,6 +283,9 @@ fn tree_top(paths: &[PathBuf]) -> PathBuf {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
     if let Some(top) = git::top(&dir) {
+        return top;
+    }
+    if let Some(top) = crate::file::kernel_top(&dir) {
         return top;
     }
     if let Some(root) = placement::bvec_header(paths)

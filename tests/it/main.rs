@@ -4,8 +4,11 @@
 mod check;
 mod cli;
 mod dist;
+mod examples;
 mod golden;
 mod helpers;
+mod in_place;
+mod part_of_tree;
 mod review;
 mod ruletest;
 mod series;

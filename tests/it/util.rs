@@ -179,3 +179,81 @@ pub fn bvmig_stdin(cwd: &Path, args: &[&str], input: &[u8]) -> Output {
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap().into()
 }
+
+/// include/linux/bvec.h of a tree that lacks the helpers.
+pub const BVEC_H_BARE: &str = "\
+#ifndef __LINUX_BVEC_H
+#define __LINUX_BVEC_H
+
+struct page;
+
+struct bio_vec {
+	struct page	*bv_page;
+	unsigned int	bv_len;
+	unsigned int	bv_offset;
+};
+
+#endif
+";
+
+/// A C file with one read and one write of `bv_page` in a function `name`.
+pub fn user_c(name: &str) -> String {
+    format!(
+        "#include <linux/bvec.h>\n\nstruct page *{name}(struct bio_vec *bv, struct page *p)\n{{\n\tstruct page *old = bv->bv_page;\n\n\tbv->bv_page = p;\n\treturn old;\n}}\n"
+    )
+}
+
+/// Writes a small Linux-like tree below `rel` of `t`: its top (Makefile,
+/// Kconfig, include/linux/bvec.h without the helpers) and one site file
+/// in each of drivers/block, fs, block and mm.
+pub fn kernel_tree(t: &TempDir, rel: &str) -> PathBuf {
+    let at = |p: &str| {
+        if rel.is_empty() {
+            p.to_string()
+        } else {
+            format!("{rel}/{p}")
+        }
+    };
+    t.write(
+        &at("Makefile"),
+        "# SPDX-License-Identifier: GPL-2.0\nVERSION = 6\n",
+    );
+    t.write(&at("Kconfig"), "mainmenu \"Linux Kernel Configuration\"\n");
+    t.write(&at("include/linux/bvec.h"), BVEC_H_BARE);
+    t.write(&at("drivers/block/brd.c"), user_c("brd_swap"));
+    t.write(&at("fs/iomap.c"), user_c("iomap_swap"));
+    t.write(&at("block/bio.c"), user_c("bio_swap"));
+    t.write(&at("mm/page_io.c"), user_c("swap_page"));
+    t.path().join(rel)
+}
+
+/// Every file below `dir` with its bytes, named relative to it, `.git`
+/// left out.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                if e.file_name() != ".git" {
+                    walk(base, &p, out);
+                }
+            } else {
+                let name = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                let bytes = if t.is_symlink() {
+                    std::fs::read_link(&p)
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes()
+                } else {
+                    std::fs::read(&p).unwrap()
+                };
+                out.insert(name, bytes);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
