@@ -55,6 +55,42 @@ pub fn text(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
     Ok(())
 }
 
+/// The kernel test robot's lines, as Coccinelle's `coccilib.report`
+/// prints them in `make coccicheck MODE=report`: `file:line:col-col:
+/// WARNING: message`, the columns 0-based bytes, the end exclusive.
+pub fn lkp(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    for f in findings {
+        writeln!(
+            w,
+            "{}:{}:{}-{}: WARNING: {}: {}",
+            f.file,
+            f.line,
+            f.col - 1,
+            f.end_col - 1,
+            f.kind,
+            f.message()
+        )?;
+    }
+    Ok(())
+}
+
+/// b4's per-patch check lines: `file:line: WARNING: kind: message`, as
+/// checkpatch's `--terse --showfile` writes them. b4 counts every line as
+/// a warning (one holding `ERROR:` as a failure).
+pub fn b4(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    for f in findings {
+        writeln!(
+            w,
+            "{}:{}: WARNING: {}: {}",
+            f.file,
+            f.line,
+            f.kind,
+            f.message()
+        )?;
+    }
+    Ok(())
+}
+
 /// How a checker under kbuild writes its lines (`bvmig sparse`).
 #[derive(Debug, Clone)]
 pub struct SparseStyle {

@@ -67,7 +67,9 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         fix: args.fix,
         definitions_cache: None,
     };
-    let checked = match check::run::run(&opts, &Terminal::new(args.quiet)) {
+    // b4 counts every line of stdout and stderr as a finding.
+    let quiet = args.quiet || args.format == Format::B4;
+    let checked = match check::run::run(&opts, &Terminal::new(quiet)) {
         Ok(c) => c,
         Err(e) => return output::finish(&[e.to_string()], 0),
     };
@@ -77,7 +79,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         let b = Baseline::of(&checked.all);
         if let Err(e) = fs::write(path, b.to_json()) {
             errors.push(format!("{}: {e}", path.display()));
-        } else if !args.quiet {
+        } else if !quiet {
             eprintln!(
                 "bvmig: wrote {} sites to the baseline {}",
                 b.len(),
@@ -106,7 +108,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
     } else {
         output::to_stdout(&rendered, &mut out_errors);
     }
-    if !args.quiet {
+    if !quiet {
         let stderr = io::stderr();
         let mut w = stderr.lock();
         let fields = checked

@@ -23,6 +23,13 @@ pub(super) enum Format {
     Sarif,
     /// GitHub workflow annotations (`::warning file=…,line=…::…`).
     Github,
+    /// The kernel test robot's lines, as Coccinelle's report mode prints
+    /// them: `file:line:col-col: WARNING: ...` (0-based byte columns).
+    Lkp,
+    /// One line per finding for b4's per-patch checks
+    /// (`prep-perpatch-check-cmd`): `file:line: WARNING: ...`; nothing
+    /// else on stdout or stderr.
+    B4,
 }
 
 /// When to colour what bvmig writes (`--color`).
@@ -133,6 +140,8 @@ pub(super) fn render(format: Format, report: &Report) -> Vec<u8> {
     let res = match format {
         Format::Text => report::text(&mut out, report.findings),
         Format::Github => report::github(&mut out, report.findings),
+        Format::Lkp => report::lkp(&mut out, report.findings),
+        Format::B4 => report::b4(&mut out, report.findings),
         Format::Json => report::json(&mut out, report),
         Format::Sarif => serde_json::to_writer_pretty(&mut out, &sarif::log(report))
             .map_err(io::Error::from)

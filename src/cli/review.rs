@@ -18,6 +18,7 @@ pub(super) const EXAMPLES: &str = "Examples:
   bvmig review series.mbox                  # from the hunks alone
   bvmig review --tree ~/linux series.mbox   # applied to a copy of the tree
   bvmig review --format github pr.diff
+  bvmig review --format b4 - < series.mbox  # as b4 prep --check runs it
 
 Exit status: 0 when nothing is found, 1 when something is, 2 on errors.";
 
@@ -62,7 +63,9 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
             Err(e) => return output::finish(&[IoError::new(&args.input, e).to_string()], 0),
         }
     };
-    let progress = Terminal::new(args.quiet);
+    // b4 counts every line of stdout and stderr as a finding.
+    let quiet = args.quiet || args.format == Format::B4;
+    let progress = Terminal::new(quiet);
     let run = match review::run(rules, &name, &input, args.tree.as_deref(), &progress) {
         Ok(r) => r,
         Err(e) => return output::finish(&[e.to_string()], 0),
@@ -87,7 +90,7 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
     }
     let mut errors = Vec::new();
     output::to_stdout(&out, &mut errors);
-    if !args.quiet {
+    if !quiet {
         let n_patches = run.n_patches;
         let mode = match &args.tree {
             Some(t) => format!("on a copy of {} with the series applied", t.display()),

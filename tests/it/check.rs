@@ -1,4 +1,4 @@
-//! `bvmig check`: the four formats against golden files for the bundled
+//! `bvmig check`: each format against golden files for the bundled
 //! tree, SARIF against the published schema, exit statuses, `--since` and
 //! `--fix` on real git repositories, and baselines across edits and moves.
 
@@ -28,6 +28,8 @@ fn golden_outputs_for_the_bundled_tree() {
         ("json", "json"),
         ("sarif", "sarif"),
         ("github", "github"),
+        ("lkp", "lkp"),
+        ("b4", "b4"),
     ] {
         let out = bvmig(t.path(), &["check", "-q", "--format", format, "tree"]);
         assert_eq!(out.code, 1, "{format}: {}", out.stderr_text());

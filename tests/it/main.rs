@@ -1,6 +1,7 @@
 //! Integration tests: one binary, running the real `bvmig` executable in a
 //! fresh temporary directory per test.
 
+mod b4;
 mod check;
 mod cli;
 mod dist;
