@@ -307,6 +307,36 @@ impl Repo {
         Ok(added)
     }
 
+    /// The lines the index adds to HEAD (what `git commit` would commit),
+    /// by file relative to the top: `git diff --cached -U0`. Without a
+    /// HEAD, every staged line.
+    pub fn added_cached(&self) -> Result<HashMap<String, Added>, GitError> {
+        let diff = self.run(&[
+            "diff",
+            "--cached",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            "--",
+        ])?;
+        Ok(parse_added(&diff))
+    }
+
+    /// Writes the staged version of each of `files` (relative to the top)
+    /// below `dir`, at the same relative path (`git checkout-index`).
+    pub fn checkout_staged(&self, files: &[&str], dir: &Path) -> Result<(), GitError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let prefix = format!("--prefix={}/", dir.display());
+        let mut args = vec!["checkout-index", prefix.as_str(), "--"];
+        args.extend(files);
+        self.run(&args).map(|_| ())
+    }
+
     /// Who added each of `lines` (1-based) of `file` (relative to the top),
     /// as the work tree has it: `git blame --porcelain`, one `-L` per line.
     pub fn blame(&self, file: &str, lines: &[usize]) -> Result<HashMap<usize, Origin>, GitError> {

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::c::types;
 use crate::check::baseline::{Baseline, BaselineError, Split};
@@ -15,7 +15,7 @@ use crate::engine::choice::{self, ChoiceError};
 use crate::engine::walk::{self, WalkError, WalkOptions};
 use crate::engine::Engine;
 use crate::file::IoError;
-use crate::git::{GitError, Repo};
+use crate::git::{GitError, Origin, Repo};
 use crate::progress::Progress;
 
 /// What to check and how.
@@ -27,8 +27,12 @@ pub struct CheckOptions {
     pub rule: Option<PathBuf>,
     /// How to walk.
     pub walk: WalkOptions,
-    /// Only sites on lines added since this git revision.
+    /// Only sites on lines added since this git revision; only the files
+    /// with such lines are read.
     pub since: Option<String>,
+    /// Only sites on lines the git index adds to HEAD, in the staged
+    /// version of the files (what `git commit` would commit).
+    pub cached: bool,
     /// Accept the sites this baseline file lists.
     pub baseline: Option<PathBuf>,
     /// Find each finding's enclosing function (a second parse of the files
@@ -118,17 +122,42 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
     let baseline = opts.baseline.as_deref().map(Baseline::read).transpose()?;
     // The repository and the added lines first: a bad revision is an error
     // before any work.
-    let since = match &opts.since {
-        Some(rev) => {
-            let repo = Repo::discover(&opts.paths[0])?;
-            let added = repo.added_since(rev)?;
-            Some((repo, added))
-        }
-        None => None,
+    let window = if let Some(rev) = &opts.since {
+        let repo = Repo::discover(&opts.paths[0])?;
+        let added = repo.added_since(rev)?;
+        Some((repo, added, None))
+    } else if opts.cached {
+        let repo = Repo::discover(&opts.paths[0])?;
+        let added = repo.added_cached()?;
+        // The staged files, written out as the index has them.
+        let staged = tempfile::Builder::new()
+            .prefix("bvmig-staged-")
+            .tempdir()
+            .map_err(IoError::at(Path::new("temporary directory")))?;
+        let files: Vec<&str> = added.keys().map(String::as_str).collect();
+        repo.checkout_staged(&files, staged.path())?;
+        Some((repo, added, Some(staged)))
+    } else {
+        None
     };
+    // Only the files with added lines are read; staged ones from their
+    // copies.
+    let mut walk_opts = opts.walk.clone();
+    let mut paths = opts.paths.clone();
+    if let Some((repo, added, staged)) = &window {
+        let top = staged.as_ref().map_or(repo.top.as_path(), |d| d.path());
+        walk_opts.only = Some(added.keys().map(|rel| top.join(rel)).collect());
+        if let Some(d) = staged {
+            paths = opts
+                .paths
+                .iter()
+                .map(|p| d.path().join(repo.relative(p).unwrap_or_default()))
+                .collect();
+        }
+    }
 
     let engine = Engine::new(chosen.choice.rules).with_type_roots(types::roots(&opts.paths));
-    let mut walked = walk::walk(&opts.paths, &engine, &opts.walk, progress);
+    let mut walked = walk::walk(&paths, &engine, &walk_opts, progress);
     let mut out = Checked {
         rule_name: chosen.name,
         tracked: engine.tracked().map(<[String]>::to_vec),
@@ -155,8 +184,16 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
         let mut found = check::findings(&f.name, &text, &f.outcome, 0, opts.with_function);
         out.n_allowed += found.allowed_lines.len();
         out.n_before_since += found.findings.len();
-        if let Some((repo, added)) = &since {
-            let Some(rel) = repo.relative(&f.path) else {
+        if let Some((repo, added, staged)) = &window {
+            let rel = match staged {
+                Some(d) => f
+                    .path
+                    .strip_prefix(d.path())
+                    .ok()
+                    .map(|r| r.to_string_lossy().into_owned()),
+                None => repo.relative(&f.path),
+            };
+            let Some(rel) = rel else {
                 out.errors.push(CheckError::OutsideRepo {
                     name: f.name.clone(),
                     top: repo.top.clone(),
@@ -179,9 +216,16 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
         }
     }
 
-    // Blame only the stragglers, one git call per file.
-    if let Some((repo, _)) = &since {
+    // Blame only the stragglers, one git call per file; staged lines are
+    // not committed yet.
+    if let Some((repo, _, staged)) = &window {
         for (name, c) in files.iter_mut() {
+            if staged.is_some() {
+                for f in &mut c.findings {
+                    f.origin = Some(Origin::Uncommitted);
+                }
+                continue;
+            }
             let mut lines: Vec<usize> = c.findings.iter().map(|f| f.line).collect();
             lines.dedup();
             match repo.blame(&repo_names[name], &lines) {

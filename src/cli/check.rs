@@ -20,6 +20,7 @@ pub(super) const EXAMPLES: &str = "Examples:
   bvmig check                              # the tree in the current directory
   bvmig check --since v6.12-rc1            # what the merge window brought in
   bvmig check --since v6.12-rc1 --fix > fixups.patch
+  bvmig check --cached                     # what git commit would commit
   bvmig check --format sarif > bvmig.sarif # for code scanning
   bvmig check --write-baseline .bvmig-baseline.json
   bvmig check --baseline .bvmig-baseline.json --format github
@@ -37,6 +38,10 @@ pub(super) struct CheckArgs {
     /// or not, and untracked files), each with the commit that added it.
     #[arg(long, value_name = "REV")]
     since: Option<String>,
+    /// Only sites on lines the git index adds (what `git commit` would
+    /// commit), in the staged version of the files: a pre-commit check.
+    #[arg(long, conflicts_with = "since")]
+    cached: bool,
     /// Print the patch that converts exactly the sites found on stdout (the
     /// findings go to stderr).
     #[arg(long)]
@@ -62,6 +67,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         rule: args.engine.rule.clone(),
         walk: args.engine.walk_options(),
         since: args.since.clone(),
+        cached: args.cached,
         baseline: args.baseline.clone(),
         with_function,
         fix: args.fix,

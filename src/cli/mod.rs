@@ -114,6 +114,7 @@ impl EngineArgs {
         WalkOptions {
             threads: self.threads.unwrap_or(0),
             standard_filters: !self.no_ignore,
+            only: None,
         }
     }
 }

@@ -138,8 +138,10 @@ pub(super) fn run(args: SparseArgs) -> ExitCode {
         walk: WalkOptions {
             threads: 1,
             standard_filters: false,
+            only: None,
         },
         since: None,
+        cached: false,
         baseline: None,
         with_function: false,
         fix: false,

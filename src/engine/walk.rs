@@ -91,6 +91,20 @@ pub struct WalkOptions {
     pub threads: usize,
     /// Honour `.gitignore` and friends, and skip hidden files.
     pub standard_filters: bool,
+    /// Look only at these files (canonical paths) in the directories given,
+    /// instead of walking them: what git says changed, say. Files are
+    /// named as a walk of the directory would name them.
+    pub only: Option<Vec<PathBuf>>,
+}
+
+impl Default for WalkOptions {
+    fn default() -> WalkOptions {
+        WalkOptions {
+            threads: 0,
+            standard_filters: true,
+            only: None,
+        }
+    }
 }
 
 fn is_c_file(path: &Path) -> bool {
@@ -224,7 +238,10 @@ fn walk_paths(
             }
         };
         if meta.is_dir() {
-            walk_dir(&root, &ctx, opts);
+            match &opts.only {
+                Some(files) => walk_listed(&root, files, &ctx),
+                None => walk_dir(&root, &ctx, opts),
+            }
         } else if meta.is_file() {
             let mut buf = Vec::new();
             ctx.file(path, root.file_name(), &mut buf);
@@ -312,6 +329,24 @@ impl Ctx<'_> {
             .lock()
             .expect("no panics while locked")
             .push(report);
+    }
+}
+
+/// The C files of `files` that lie in `root`'s directory, one after the
+/// other: a few files need no thread pool.
+fn walk_listed(root: &Root, files: &[PathBuf], ctx: &Ctx) {
+    let Ok(canon) = fs::canonicalize(&root.path) else {
+        return;
+    };
+    let mut buf = Vec::new();
+    for f in files {
+        let Ok(rel) = f.strip_prefix(&canon) else {
+            continue;
+        };
+        let path = root.path.join(rel);
+        if is_c_file(&path) && fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            ctx.file(&path, root.name_of(&path), &mut buf);
+        }
     }
 }
 

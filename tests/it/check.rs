@@ -357,6 +357,59 @@ fn since_reports_only_lines_added_with_the_commit_that_added_them() {
 }
 
 #[test]
+fn since_reads_only_the_files_changed_since() {
+    let r = history();
+    for i in 0..20 {
+        r.write(&format!("lib/untouched{i}.c"), "static int x;\n");
+    }
+    git(r.path(), &["add", "lib"]);
+    git(r.path(), &["commit", "-qm", "lib: more"]);
+    let out = bvmig(r.path(), &["check", "--since", "HEAD"]);
+    // block/a.c (modified) and drivers/new.c (untracked): the 20 files of
+    // lib/ and block/old.c are not read.
+    assert!(
+        out.stderr_text()
+            .contains("bvmig: 2 files walked, 2 parsed\n"),
+        "{}",
+        out.stderr_text()
+    );
+}
+
+#[test]
+fn cached_checks_what_git_commit_would_commit() {
+    let r = history();
+    let p = r.path();
+    // Stage block/a.c as it is (one raw access more than HEAD), then add
+    // another in the work tree only; the untracked file is not staged.
+    git(p, &["add", "block/a.c"]);
+    let staged = fs::read_to_string(p.join("block/a.c")).unwrap();
+    r.write(
+        "block/a.c",
+        format!("static void later(struct bio_vec *bv)\n{{\n\tbv->bv_page = 0;\n}}\n\n{staged}"),
+    );
+    let out = bvmig(p, &["check", "--cached"]);
+    assert_eq!(out.code, 1, "{}", out.stderr_text());
+    assert_eq!(
+        lines(&out),
+        [
+            "block/a.c:14:13: warning: read: use bvec_page(bv)",
+            "block/a.c:14:13: note: not committed yet",
+        ]
+    );
+    // Nothing staged: nothing to report, and nothing read.
+    git(p, &["reset", "-q"]);
+    let out = bvmig(p, &["check", "--cached"]);
+    assert_eq!(out.code, 0, "{}", out.stdout_text());
+    assert!(
+        out.stderr_text().contains("bvmig: 0 files walked"),
+        "{}",
+        out.stderr_text()
+    );
+    // --cached and --since do not go together.
+    assert_eq!(bvmig(p, &["check", "--cached", "--since", "base"]).code, 2);
+}
+
+#[test]
 fn fix_is_the_patch_for_exactly_the_stragglers() {
     let r = history();
     let before_old = r.read("block/old.c");
