@@ -9,8 +9,11 @@
 //!
 //! Each thread has at most one world, created with the `bio_vec` layout its
 //! C code was compiled for: the original one, where `struct bio_vec` holds
-//! `struct page *bv_page`, or the converted one, where it holds
-//! `pfn_t bv_pfn`. The C `struct bio` and its bvec table live in memory the
+//! `struct page *bv_page`, the 2015 series' one, where it holds
+//! `pfn_t bv_pfn`, or today's, where it holds `phys_addr_t bv_phys` and no
+//! offset (the offset folds into the address; a physical address names its
+//! memory through the range registered for it, so page-less device memory
+//! needs no flags). The C `struct bio` and its bvec table live in memory the
 //! runtime allocated and C reads and writes directly, as kernel code does;
 //! every call reads them back, checks them against the model (a corrupt
 //! bvec is an error, not undefined behaviour) and writes the result out in
@@ -71,6 +74,9 @@ pub const BIO_CLONED: u32 = 2;
 pub const BVMIG_LAYOUT_PAGE: c_int = 0;
 /// `BVMIG_LAYOUT_PFN`: `struct bio_vec` holds `pfn_t bv_pfn`.
 pub const BVMIG_LAYOUT_PFN: c_int = 1;
+/// `BVMIG_LAYOUT_PHYS`: `struct bio_vec` holds `phys_addr_t bv_phys` and
+/// `bv_len`, no offset.
+pub const BVMIG_LAYOUT_PHYS: c_int = 2;
 
 /// The opaque `struct page`; only pointers to it exist.
 #[repr(C)]
@@ -84,16 +90,17 @@ pub struct CDevice {
     id: u32,
 }
 
-/// A C `struct bio_vec` in either layout: `first` is the `bv_page`
-/// pointer or the `bv_pfn` value.
+/// A C `struct bio_vec` in any layout: `first` is the `bv_page`
+/// pointer, the `bv_pfn` value or `bv_phys`. The `bv_phys` layout has no
+/// `bv_offset`: there the last four bytes are padding, never read.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RawBioVec {
-    /// `bv_page` or `bv_pfn.val`.
+    /// `bv_page`, `bv_pfn.val` or `bv_phys`.
     pub first: u64,
     /// `bv_len`.
     pub bv_len: c_uint,
-    /// `bv_offset`.
+    /// `bv_offset` (padding in the `bv_phys` layout).
     pub bv_offset: c_uint,
 }
 
@@ -124,6 +131,9 @@ pub enum Layout {
     Page,
     /// `pfn_t bv_pfn` and no `bv_page` (after it; `-DBVMIG_LAYOUT_PFN`).
     Pfn,
+    /// `phys_addr_t bv_phys`, no `bv_page` and no `bv_offset` (today's
+    /// endpoint; `-DBVMIG_LAYOUT_PHYS`).
+    Phys,
 }
 
 impl Layout {
@@ -132,6 +142,7 @@ impl Layout {
         match self {
             Layout::Page => "bv_page",
             Layout::Pfn => "bv_pfn",
+            Layout::Phys => "bv_phys",
         }
     }
 
@@ -140,6 +151,7 @@ impl Layout {
         match self {
             Layout::Page => BVMIG_LAYOUT_PAGE,
             Layout::Pfn => BVMIG_LAYOUT_PFN,
+            Layout::Phys => BVMIG_LAYOUT_PHYS,
         }
     }
 }
@@ -168,7 +180,7 @@ pub enum FfiError {
         runtime: usize,
     },
     /// An unknown layout number.
-    #[error("unknown bio_vec layout {0} (BVMIG_LAYOUT_PAGE is 0, BVMIG_LAYOUT_PFN is 1)")]
+    #[error("unknown bio_vec layout {0} (BVMIG_LAYOUT_PAGE is 0, BVMIG_LAYOUT_PFN is 1, BVMIG_LAYOUT_PHYS is 2)")]
     Layout(c_int),
     /// A pointer the runtime did not hand out, or has freed.
     #[error("{addr:#x} is not a live {what} (freed, or not allocated by the runtime)")]
@@ -390,19 +402,46 @@ impl FfiState {
         ptr
     }
 
+    /// The `pfn_t` of the frame holding physical address `phys`, with the
+    /// flags of the range registered for it (none for DRAM, `PFN_DEV` for a
+    /// page-less device, `PFN_DEV | PFN_MAP` for one with a memmap): what a
+    /// physical address means in this world.
+    fn phys_pfn_t(&self, phys: u64) -> Result<PfnT, FfiError> {
+        let pfn = phys >> crate::PAGE_SHIFT;
+        let range = self.world.range_of(pfn).ok_or(MemError::NoMemory { pfn })?;
+        Ok(crate::pfn_t::phys_to_pfn_t(
+            phys & !u64::from(PAGE_SIZE - 1),
+            range.pfn_flags(),
+        ))
+    }
+
     fn decode_bvec(&self, raw: RawBioVec) -> Result<BioVec, FfiError> {
-        let pfn = match self.layout {
-            Layout::Pfn => PfnT::from_raw(raw.first),
-            Layout::Page => page_to_pfn_t(Page::from_pfn(page_pfn(
-                raw.first as usize as *const CPage,
-            )?)),
+        let (pfn, offset) = match self.layout {
+            Layout::Pfn => (PfnT::from_raw(raw.first), raw.bv_offset),
+            Layout::Page => (
+                page_to_pfn_t(Page::from_pfn(page_pfn(
+                    raw.first as usize as *const CPage,
+                )?)),
+                raw.bv_offset,
+            ),
+            Layout::Phys => (
+                self.phys_pfn_t(raw.first)?,
+                (raw.first % u64::from(PAGE_SIZE)) as u32,
+            ),
         };
-        Ok(BioVec::new(pfn, raw.bv_len, raw.bv_offset)?)
+        Ok(BioVec::new(pfn, raw.bv_len, offset)?)
     }
 
     fn encode_bvec(&self, vec: &BioVec) -> Result<RawBioVec, FfiError> {
+        if self.layout == Layout::Phys {
+            return Ok(RawBioVec {
+                first: vec.phys(),
+                bv_len: vec.bv_len(),
+                bv_offset: 0,
+            });
+        }
         let first = match self.layout {
-            Layout::Pfn => vec.bv_pfn().raw(),
+            Layout::Pfn | Layout::Phys => vec.bv_pfn().raw(),
             Layout::Page => {
                 let page = bvec_page(vec).ok_or(FfiError::PagelessInPageLayout(
                     crate::pfn_t::pfn_t_to_pfn(vec.bv_pfn()),
@@ -711,6 +750,7 @@ pub extern "C" fn bvmig_world_create_layout(layout: c_int) -> c_int {
     let layout = match layout {
         BVMIG_LAYOUT_PAGE => Layout::Page,
         BVMIG_LAYOUT_PFN => Layout::Pfn,
+        BVMIG_LAYOUT_PHYS => Layout::Phys,
         other => {
             record(&FfiError::Layout(other));
             return -1;
@@ -1352,22 +1392,25 @@ pub extern "C" fn bvmig_dma_unmap_pfn(dev: *const CDevice, addr: u64, size: usiz
 
 // ------------------------------------------------------------ observation
 
-/// `bvec_page()` in the `bv_pfn` layout: the page of a bvec, or NULL for a
-/// page-less one. A page-less bvec is reported precisely (which bvec, which
-/// pfn), since the caller is about to use NULL as a page.
+/// `bvec_page()` in the `bv_pfn` and `bv_phys` layouts: the page of a
+/// bvec (in the `bv_phys` layout the page that holds `bv_phys`), or NULL
+/// for a page-less one. A page-less bvec is reported precisely (which
+/// bvec, which pfn), since the caller is about to use NULL as a page.
 ///
 /// # Safety
-/// `bvec` points to a readable `struct bio_vec` of the `bv_pfn` layout.
+/// `bvec` points to a readable `struct bio_vec` of the world's layout.
 pub unsafe extern "C" fn bvmig_bvec_page(bvec: *const RawBioVec) -> *mut CPage {
     call("bvec_page", std::ptr::null_mut(), |s| {
         if bvec.is_null() {
             return Err(FfiError::Null("struct bio_vec *"));
         }
-        if s.layout != Layout::Pfn {
-            return Err(FfiError::Layout(BVMIG_LAYOUT_PAGE));
-        }
         // SAFETY: per the contract of this function.
-        let pfn = PfnT::from_raw(unsafe { bvec.read() }.first);
+        let first = unsafe { bvec.read() }.first;
+        let pfn = match s.layout {
+            Layout::Pfn => PfnT::from_raw(first),
+            Layout::Phys => s.phys_pfn_t(first)?,
+            Layout::Page => return Err(FfiError::Layout(BVMIG_LAYOUT_PAGE)),
+        };
         if pfn_t_has_page(pfn) {
             return Ok(page_ptr(crate::pfn_t::pfn_t_to_pfn(pfn)));
         }
@@ -1378,6 +1421,48 @@ pub unsafe extern "C" fn bvmig_bvec_page(bvec: *const RawBioVec) -> *mut CPage {
             flags: pfn.flags(),
         });
         Err(FfiError::PagelessBvecPage(crate::pfn_t::pfn_t_to_pfn(pfn)))
+    })
+}
+
+/// `kmap_local_page(bvec_page(bv)) + bvec_offset(bv)` of the `bv_phys`
+/// layout, without a page: the address of physical byte `phys`, mapped
+/// through the range registered for it (so page-less device memory maps as
+/// `kmap_atomic_pfn_t()` maps it, and a use after its device unbound is
+/// reported as stale). Released by `kunmap_local()` of any address in the
+/// frame.
+pub extern "C" fn bvmig_kmap_local_phys(phys: u64) -> *mut c_void {
+    call("kmap", std::ptr::null_mut(), |s| {
+        let pfn = s.phys_pfn_t(phys)?;
+        let base = kmap(s, pfn)?;
+        let offset = (phys % u64::from(PAGE_SIZE)) as usize;
+        Ok(base.cast::<u8>().wrapping_add(offset).cast::<c_void>())
+    })
+}
+
+/// `dma_map_phys()` (Linux 6.18): maps `size` bytes at physical address
+/// `phys` for DMA by `dev`, within its DMA mask; unmapped with
+/// `dma_unmap_phys()`, which is [`bvmig_dma_unmap_pfn`].
+pub extern "C" fn bvmig_dma_map_phys(
+    dev: *const CDevice,
+    phys: u64,
+    size: usize,
+    dir: c_int,
+) -> u64 {
+    call("dma_map", DMA_MAPPING_ERROR, |s| {
+        let id = s.device(dev)?;
+        let dir = direction(dir)?;
+        let pfn = s.phys_pfn_t(phys)?;
+        let offset = phys % u64::from(PAGE_SIZE);
+        let addr = dma_map_pfn(&mut s.world, id, pfn, offset, size as u64, dir)?;
+        let device = s.world.device_name(id)?.to_owned();
+        s.events.push(Event::DmaMap {
+            device,
+            phys,
+            size: size as u64,
+            dir,
+            addr,
+        });
+        Ok(addr)
     })
 }
 
@@ -1462,5 +1547,82 @@ mod tests {
             assert!(message().contains("not a live struct bio"), "{}", message());
             bvmig_world_destroy();
         }
+    }
+
+    #[test]
+    fn phys_layout_holds_an_address_and_no_offset() {
+        assert_eq!(bvmig_world_create_layout(BVMIG_LAYOUT_PHYS), 0);
+        assert_eq!(bvmig_world_add_dram(0, 1 << 20), 0);
+        let bio = bvmig_bio_alloc(4);
+        let (p1, p2) = (bvmig_pfn_to_page(1), bvmig_pfn_to_page(2));
+        assert_eq!(bvmig_bio_add_page(bio, p1, 3584, 512), 3584);
+        assert_eq!(bvmig_bio_add_page(bio, p2, 4096, 0), 4096);
+        // SAFETY: a live bio.
+        let cbio = unsafe { &*bio };
+        assert_eq!((cbio.bi_vcnt, cbio.bi_iter.bi_size), (1, 7680));
+        // SAFETY: a live bio with one bvec.
+        let raw = unsafe { *cbio.bi_io_vec };
+        assert_eq!(
+            (raw.first, raw.bv_len, raw.bv_offset),
+            (4096 + 512, 7680, 0)
+        );
+        // The padding where bv_offset was is never read.
+        // SAFETY: a live bio with one bvec.
+        unsafe { (*cbio.bi_io_vec).bv_offset = 5000 };
+        assert_eq!(bvmig_bio_segments(bio), 2);
+        assert_eq!(kind(), 0, "{}", message());
+        // bvec_page() is the page that holds the address, here the first.
+        // SAFETY: the bvec is live and of the world's layout.
+        let page = unsafe { bvmig_bvec_page(cbio.bi_io_vec) };
+        assert_eq!(page, p1);
+        // An address no range holds is caught, not trusted.
+        // SAFETY: a live bio with one bvec.
+        unsafe { (*cbio.bi_io_vec).first = 1 << 40 };
+        assert_eq!(bvmig_bio_segments(bio), 0);
+        assert_eq!(kind(), 3);
+        bvmig_bio_put(bio);
+        bvmig_world_destroy();
+    }
+
+    #[test]
+    fn phys_maps_pageless_memory_through_its_range_and_reports_stale_uses() {
+        assert_eq!(bvmig_world_create_layout(BVMIG_LAYOUT_PHYS), 0);
+        assert_eq!(bvmig_world_add_dram(0, 1 << 20), 0);
+        let base = 4u64 << 30;
+        // SAFETY: NUL-terminated names.
+        let pmem = unsafe { bvmig_world_add_pmem(c"pmem0".as_ptr(), base, 1 << 20, 0) };
+        assert!(!pmem.is_null(), "{}", message());
+        // SAFETY: NUL-terminated names.
+        let dev32 = unsafe { bvmig_world_add_dma_device(c"dev32".as_ptr(), u64::from(u32::MAX)) };
+        // SAFETY: NUL-terminated names.
+        let dev64 = unsafe { bvmig_world_add_dma_device(c"dev64".as_ptr(), u64::MAX) };
+
+        // kmap of a page-less address, at its offset in the frame.
+        let at = base + 0x1234;
+        let addr = bvmig_kmap_local_phys(at);
+        assert!(!addr.is_null(), "{}", message());
+        let frame = bvmig_kmap_local_phys(base + 0x1000);
+        assert_eq!(addr as usize - frame as usize, 0x234);
+        assert_eq!(bvmig_kmap_depth(), 2);
+        bvmig_kunmap_atomic(frame);
+        bvmig_kunmap_atomic(addr);
+        assert_eq!(bvmig_kmap_depth(), 0);
+
+        // dma_map_phys within the mask, and beyond it.
+        assert_eq!(bvmig_dma_map_phys(dev64, at, 512, 1), at);
+        bvmig_dma_unmap_pfn(dev64, at, 512, 1);
+        assert_eq!(kind(), 0, "{}", message());
+        assert_eq!(bvmig_dma_map_phys(dev32, at, 512, 1), DMA_MAPPING_ERROR);
+        assert!(message().contains("mask"), "{}", message());
+
+        // After the device unbinds, a use of its memory is stale.
+        assert_eq!(bvmig_device_unbind(pmem), 0);
+        let before = bvmig_stale_uses();
+        let addr = bvmig_kmap_local_phys(at);
+        if !addr.is_null() {
+            bvmig_kunmap_atomic(addr);
+        }
+        assert_eq!(bvmig_stale_uses(), before + 1);
+        bvmig_world_destroy();
     }
 }

@@ -180,8 +180,14 @@ impl Compiler {
             .args(["-fPIC", "-shared", "-fvisibility=hidden", "-Wl,-z,defs"])
             .arg("-I")
             .arg(include);
-        if layout == Layout::Pfn {
-            cmd.arg("-DBVMIG_LAYOUT_PFN");
+        match layout {
+            Layout::Page => {}
+            Layout::Pfn => {
+                cmd.arg("-DBVMIG_LAYOUT_PFN");
+            }
+            Layout::Phys => {
+                cmd.arg("-DBVMIG_LAYOUT_PHYS");
+            }
         }
         cmd.arg(source).arg("-o").arg(out);
         let cc = self.cc.to_string_lossy().into_owned();

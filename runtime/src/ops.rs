@@ -23,7 +23,7 @@ use crate::request::QueueLimits;
 use crate::scatterlist::Scatterlist;
 
 /// Version of the table's layout (`BVMIG_OPS_VERSION` in C).
-pub const BVMIG_OPS_VERSION: u32 = 1;
+pub const BVMIG_OPS_VERSION: u32 = 2;
 
 /// `struct bvmig_ops`: the runtime's C ABI as function pointers. See the
 /// functions of [`crate::ffi`] of the same names (with a `bvmig_` prefix)
@@ -95,6 +95,10 @@ pub struct BvmigOps {
 
     // observation
     pub report: unsafe extern "C" fn(*const c_char, u64),
+
+    // the bv_phys layout
+    pub kmap_local_phys: extern "C" fn(u64) -> *mut c_void,
+    pub dma_map_phys: extern "C" fn(*const CDevice, u64, usize, c_int) -> u64,
 }
 
 /// The runtime's table, the one every loaded C object is given.
@@ -145,6 +149,8 @@ pub static BVMIG_OPS: BvmigOps = BvmigOps {
     dma_map_pfn: ffi::bvmig_dma_map_pfn,
     dma_unmap_pfn: ffi::bvmig_dma_unmap_pfn,
     report: ffi::bvmig_report,
+    kmap_local_phys: ffi::bvmig_kmap_local_phys,
+    dma_map_phys: ffi::bvmig_dma_map_phys,
 };
 
 /// Every member of [`BvmigOps`] with its offset, in declaration order, for
@@ -202,5 +208,7 @@ pub fn member_offsets() -> Vec<(&'static str, usize)> {
         dma_map_pfn,
         dma_unmap_pfn,
         report,
+        kmap_local_phys,
+        dma_map_phys,
     )
 }
