@@ -38,7 +38,7 @@ pub(super) fn pageless_page(obs: &Observation, setup: &Setup) -> Option<String> 
                 BvecRef::Unknown => "a bio_vec outside any bio".to_owned(),
             };
             Some(format!(
-                "bvec_page() of a page-less bio_vec: {which}, pfn {pfn:#x} ({}, flags {flags:#x}); it has no struct page, so the caller gets NULL (use bvec_pfn())",
+                "bvec_page() of a page-less bio_vec: {which}, pfn {pfn:#x} ({}, flags {flags:#x}); it has no struct page, so the caller gets NULL (use bvec_pfn() or bvec_phys())",
                 setup.describe_phys(pfn << 12)
             ))
         }

@@ -25,6 +25,24 @@
 //! for the page of page-less memory (`bvec_page()`) fails with the bvec
 //! (bio and index, or iteration segment) and its pfn.
 //!
+//! **The bv_phys layout.** A fourth version, *phys*, takes the converted
+//! one on to today's endpoint: the rule files of [`PHYS_RULES`], read by
+//! name from the `rules/` directory beside the fixtures (or
+//! [`Options::rules`]), route `bv_offset` through `bvec_offset()` and
+//! `bvec_set_offset()`, and `rules/bv_phys.cocci` (built in) gives `struct
+//! bio_vec` a `phys_addr_t bv_phys` and no `bv_offset`. It is compiled with
+//! `-DBVMIG_LAYOUT_PHYS` and runs on the world as described, page-less
+//! memory included, like the final version, unless it still calls
+//! `bvec_page()`: the bv_phys step moves no use off the page (Linux has no
+//! page-less kmap to move it to), so such code runs where page-less memory
+//! is DRAM, as the `bv_page` layouts do, and the fixture's line says so.
+//! Fixtures written against the helpers (`bvec_kmap_local()`,
+//! `bvec_phys()`, `dma_map_phys()`) run on page-less memory in this
+//! layout. When a rule file of
+//! [`PHYS_RULES`] is missing, no fixture can compile in that layout (every
+//! one names `bv_offset`), so the phys version is skipped for every fixture
+//! and [`Report::notes`] says why; it runs as soon as the file exists.
+//!
 //! The scenario format is described in [`parse_scenarios`] (`scenario`);
 //! `compare` finds the first difference between two runs, and `report`
 //! holds what was found and renders it.
@@ -63,6 +81,16 @@ pub const BV_PFN_API_RULE_NAME: &str = "rules/bv_pfn-api.cocci (built in)";
 pub const BV_PFN_RULE: &str = include_str!("../../rules/bv_pfn.cocci");
 /// The name under which [`BV_PFN_RULE`] is reported.
 pub const BV_PFN_RULE_NAME: &str = "rules/bv_pfn.cocci (built in)";
+
+/// The rule that gives `struct bio_vec` a `bv_phys` (the members, the
+/// helpers' bodies, designated initializers).
+pub const BV_PHYS_RULE: &str = include_str!("../../rules/bv_phys.cocci");
+/// The name under which [`BV_PHYS_RULE`] is reported.
+pub const BV_PHYS_RULE_NAME: &str = "rules/bv_phys.cocci (built in)";
+/// The rule files the phys version runs, by name and in order, on the
+/// converted version before [`BV_PHYS_RULE`]: the `bv_offset` step, which
+/// routes `bv_offset` through `bvec_offset()` and `bvec_set_offset()`.
+pub const PHYS_RULES: &[&str] = &["bv_offset.cocci"];
 
 /// The fixture headers, built in so that `bvmig validate` needs no
 /// checkout: each path under `fixtures/include` with its text.
@@ -130,6 +158,17 @@ pub struct Options {
     /// of the default rule's output (to test the harness on a known-wrong
     /// rewrite, or a rewrite made by another tool).
     pub converted: BTreeMap<String, Vec<u8>>,
+    /// Use this text as the final (`bv_pfn`) version of the named fixture
+    /// instead of the pfn rules' output (to test the harness in that
+    /// layout).
+    pub pfn: BTreeMap<String, Vec<u8>>,
+    /// Use this text as the phys version of the named fixture instead of
+    /// the rules' output (to test the harness in the `bv_phys` layout
+    /// whether or not the rule files of [`PHYS_RULES`] exist).
+    pub phys: BTreeMap<String, Vec<u8>>,
+    /// Where the rule files of [`PHYS_RULES`] are (default: the first
+    /// `rules/` directory holding them above the fixtures directory).
+    pub rules: Option<PathBuf>,
     /// Headers to compile against instead of the built-in copy of
     /// `fixtures/include`.
     pub include: Option<PathBuf>,
@@ -147,6 +186,9 @@ impl Default for Options {
         Options {
             only: Vec::new(),
             converted: BTreeMap::new(),
+            pfn: BTreeMap::new(),
+            phys: BTreeMap::new(),
+            rules: None,
             include: None,
             cc: None,
             timeout: Duration::from_secs(20),
@@ -191,6 +233,8 @@ pub enum Version {
     Converted,
     /// After the bv_pfn rules too, in the `bv_pfn` layout.
     Final,
+    /// After the bv_offset and bv_phys rules, in the `bv_phys` layout.
+    Phys,
 }
 
 impl Version {
@@ -199,6 +243,7 @@ impl Version {
             Version::Original => "original",
             Version::Converted => "converted",
             Version::Final => "final",
+            Version::Phys => "phys",
         }
     }
 }
@@ -253,8 +298,14 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Report, Error> {
             include
         }
     };
+    let phys_steps = phys_steps(dir, opts)?;
+    let mut notes = Vec::new();
+    if let Err(why) = &phys_steps {
+        notes.push(format!("phys layout skipped: {why}"));
+    }
     let ctx = Ctx {
         bv_page: Engine::new(RuleFile::default_rule()),
+        phys_steps,
         bv_pfn_api: Engine::new(RuleFile::parse(BV_PFN_API_RULE_NAME, BV_PFN_API_RULE)?),
         bv_pfn: Engine::new(RuleFile::parse(BV_PFN_RULE_NAME, BV_PFN_RULE)?),
         cc: opts
@@ -269,11 +320,50 @@ pub fn run(dir: &Path, opts: &Options) -> Result<Report, Error> {
     for name in names {
         fixtures.push(ctx.fixture(&dir.join(&name), &name)?);
     }
-    Ok(Report { fixtures })
+    Ok(Report { fixtures, notes })
+}
+
+/// The engines of the phys version: the rule files of [`PHYS_RULES`], then
+/// [`BV_PHYS_RULE`]; or why they are missing.
+fn phys_steps(dir: &Path, opts: &Options) -> Result<Result<Vec<Engine>, String>, Error> {
+    let rules_dir = match &opts.rules {
+        Some(d) => Some(d.clone()),
+        None => dir
+            .ancestors()
+            .map(|a| a.join("rules"))
+            .find(|r| PHYS_RULES.iter().all(|f| r.join(f).is_file())),
+    };
+    let mut engines = Vec::new();
+    for name in PHYS_RULES {
+        let path = match &rules_dir {
+            Some(d) if d.join(name).is_file() => d.join(name),
+            Some(d) => {
+                return Ok(Err(format!(
+                    "{} not found (the bv_offset step; fixtures name bv_offset, which the bv_phys layout lacks)",
+                    d.join(name).display()
+                )))
+            }
+            None => {
+                return Ok(Err(format!(
+                    "no rules/{name} above {} (the bv_offset step; fixtures name bv_offset, which the bv_phys layout lacks)",
+                    dir.display()
+                )))
+            }
+        };
+        let text = std::fs::read(&path).map_err(IoError::at(&path))?;
+        let rule = RuleFile::from_bytes(&path.display().to_string(), text)?;
+        engines.push(Engine::new(rule));
+    }
+    engines.push(Engine::new(RuleFile::parse(
+        BV_PHYS_RULE_NAME,
+        BV_PHYS_RULE,
+    )?));
+    Ok(Ok(engines))
 }
 
 struct Ctx<'a> {
     bv_page: Engine,
+    phys_steps: Result<Vec<Engine>, String>,
     bv_pfn_api: Engine,
     bv_pfn: Engine,
     cc: Compiler,
@@ -333,11 +423,14 @@ impl Ctx<'_> {
             .rewrite(&converted)
             .new_text
             .unwrap_or_else(|| converted.clone());
-        let final_text = self
-            .bv_pfn
-            .rewrite(&moved_text)
-            .new_text
-            .unwrap_or_else(|| moved_text.clone());
+        let final_text = match self.opts.pfn.get(name) {
+            Some(text) => text.clone(),
+            None => self
+                .bv_pfn
+                .rewrite(&moved_text)
+                .new_text
+                .unwrap_or_else(|| moved_text.clone()),
+        };
         let count =
             |text: &[u8], what: &[u8]| text.windows(what.len()).filter(|w| *w == what).count();
         let moved =
@@ -347,14 +440,52 @@ impl Ctx<'_> {
         if n_inits > 0 {
             let _ = write!(rewrite, ", {n_inits} .bv_pfn initializers");
         }
+
+        // The phys version: given, or the converted one through the
+        // bv_offset and bv_phys steps, or none when a step is missing.
+        let phys_text = match (self.opts.phys.get(name), &self.phys_steps) {
+            (Some(text), _) => {
+                rewrite.push_str("; bv_phys: given, not rewritten");
+                Some(text.clone())
+            }
+            (None, Ok(engines)) => {
+                let mut text = converted.clone();
+                for engine in engines {
+                    if let Some(new) = engine.rewrite(&text).new_text {
+                        text = new;
+                    }
+                }
+                let n_inits = count(&text, b".bv_phys = ");
+                let _ = write!(rewrite, "; bv_phys: {n_inits} .bv_phys initializers");
+                Some(text)
+            }
+            (None, Err(_)) => {
+                rewrite.push_str("; bv_phys: skipped");
+                None
+            }
+        };
         report.rewrite = rewrite;
 
-        // Build the three versions.
-        let versions = [
+        // Build the versions.
+        let mut versions = vec![
             (Version::Original, Layout::Page, &original),
             (Version::Converted, Layout::Page, &converted),
             (Version::Final, Layout::Pfn, &final_text),
         ];
+        if let Some(text) = &phys_text {
+            versions.push((Version::Phys, Layout::Phys, text));
+        }
+        // Code that still asks for a page runs where every address has one
+        // (see the module documentation).
+        let phys_pages = phys_text
+            .as_ref()
+            .map_or(0, |text| count(text, b"bvec_page("));
+        if phys_pages > 0 && scenarios.iter().any(|s| s.setup.uses_pageless_memory()) {
+            let _ = write!(
+                report.rewrite,
+                " (page-less memory as DRAM: {phys_pages} bvec_page() calls left)"
+            );
+        }
         let fixture_dir = self.work.join(name);
         std::fs::create_dir_all(&fixture_dir).map_err(IoError::at(&fixture_dir))?;
         let mut objects = Vec::new();
@@ -392,7 +523,7 @@ impl Ctx<'_> {
 
         for scenario in &scenarios {
             report.scenarios += 1;
-            let (original, problem) = self.scenario(scenario, &objects);
+            let (original, problem) = self.scenario(scenario, &objects, phys_pages > 0);
             if let Some(obs) = original {
                 report.originals.push(ScenarioReport {
                     name: scenario.name.clone(),
@@ -413,6 +544,7 @@ impl Ctx<'_> {
         &self,
         scenario: &Scenario,
         objects: &[(Version, Layout, Object)],
+        phys_needs_pages: bool,
     ) -> (Option<Observation>, Option<Problem>) {
         let setup = &scenario.setup;
         let page_memory = if setup.uses_pageless_memory() {
@@ -424,7 +556,8 @@ impl Ctx<'_> {
         for (version, layout, obj) in objects {
             let memory = match layout {
                 Layout::Page => page_memory,
-                Layout::Pfn => Memory::AsDescribed,
+                Layout::Phys if phys_needs_pages => page_memory,
+                Layout::Pfn | Layout::Phys => Memory::AsDescribed,
             };
             let at = format!("scenario {}: {version}", scenario.name);
             let outcome = match run_isolated(obj, *layout, setup, memory, self.opts.timeout) {

@@ -67,6 +67,9 @@ impl FixtureReport {
 pub struct Report {
     /// Every fixture, sorted by name.
     pub fixtures: Vec<FixtureReport>,
+    /// What the run as a whole left out, and why (a layout skipped because
+    /// a rule file is missing), printed before the summary.
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -101,6 +104,9 @@ impl Report {
                     .unwrap_or_default();
                 }
             }
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "bvmig validate: {note}");
         }
         let _ = writeln!(
             out,
@@ -154,6 +160,7 @@ mod tests {
         };
         let mut report = Report {
             fixtures: vec![fixture(vec![])],
+            notes: Vec::new(),
         };
         assert_eq!(report.exit_code(), 0);
         report.fixtures.push(fixture(vec![failed("x".into())]));

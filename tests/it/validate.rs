@@ -1,7 +1,8 @@
-//! `bvmig validate` on the semantic fixtures: every one passes, and the
-//! harness catches wrong rewrites (a dropped array index, a read swapped
-//! for a write) and a `bvec_page()` of page-less memory, naming the fixture
-//! and the first difference.
+//! `bvmig validate` on the semantic fixtures: every one passes, in the
+//! `bv_page`, `bv_pfn` and `bv_phys` layouts, and the harness catches wrong
+//! rewrites (a dropped array index, a read swapped for a write, a dropped
+//! offset in each layout) and a `bvec_page()` of page-less memory, naming
+//! the fixture and the first difference.
 
 use std::path::{Path, PathBuf};
 
@@ -175,6 +176,161 @@ fn a_raw_access_left_behind_fails_to_compile_in_the_pfn_layout() {
             || text.contains("has no member named \u{2018}bv_page\u{2019}"),
         "{text}"
     );
+}
+
+/// A stand-in for the bv_offset step (the project's own rule is
+/// `rules/bv_offset.cocci`, written elsewhere): reads and plain writes of
+/// `bv_offset` through `bvec_offset()` and `bvec_set_offset()`, enough for
+/// the fixtures. It lets these tests run the phys layout before that rule
+/// exists; `validate` itself only ever runs the rule file by name.
+const STAND_IN_BV_OFFSET_RULE: &str = "\
+@ off @
+identifier fn != {bvec_offset, bvec_set_offset};
+expression E, V;
+@@
+fn(...) {
+<...
+(
+- E->bv_offset = V
++ bvec_set_offset(E, V)
+|
+- E.bv_offset = V
++ bvec_set_offset(&E, V)
+|
+- E->bv_offset
++ bvec_offset(E)
+|
+- E.bv_offset
++ bvec_offset(&E)
+)
+...>
+}
+";
+
+/// Options whose phys layout runs with the stand-in bv_offset rule.
+fn with_stand_in(tmp: &TempDir) -> Options {
+    tmp.write("rules/bv_offset.cocci", STAND_IN_BV_OFFSET_RULE);
+    Options {
+        rules: Some(tmp.path().join("rules")),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn every_semantic_fixture_keeps_its_meaning_in_the_phys_layout() {
+    let tmp = TempDir::new();
+    let report = run_in(&semantic(), &with_stand_in(&tmp));
+    let text = report.render();
+    assert!(report.notes.is_empty(), "{text}");
+    assert_eq!(report.exit_code(), 0, "{text}");
+    for f in &report.fixtures {
+        assert!(f.rewrite.contains("; bv_phys: "), "{text}");
+        assert!(!f.rewrite.contains("bv_phys: skipped"), "{text}");
+    }
+    // Fixtures written against the helpers run on page-less memory in the
+    // bv_phys layout; the others say that they do not.
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("ok     {name}:")))
+            .unwrap_or_else(|| panic!("no line for {name}: {text}"))
+            .to_owned()
+    };
+    assert!(
+        line("rq_map_sg").contains("(page-less memory as DRAM: "),
+        "{text}"
+    );
+    assert!(
+        line("folio_offset_normalised").contains("bv_phys: 2 .bv_phys initializers"),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_the_bv_offset_rule_the_phys_layout_is_skipped_with_the_reason() {
+    let tmp = TempDir::new();
+    let opts = Options {
+        only: vec!["bio_checksum".into()],
+        rules: Some(tmp.path().join("rules")),
+        ..Options::default()
+    };
+    let report = run_in(&semantic(), &opts);
+    let text = report.render();
+    assert_eq!(report.exit_code(), 0, "{text}");
+    assert!(
+        text.contains("\nbvmig validate: phys layout skipped: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("bv_offset.cocci not found (the bv_offset step; fixtures name bv_offset, which the bv_phys layout lacks)"),
+        "{text}"
+    );
+    assert!(text.contains("; bv_phys: skipped\n"), "{text}");
+}
+
+/// The same wrong rewrite, the offset of each segment dropped from its
+/// kmap'd address, given as each layout's version in turn: each run fails
+/// in that version, at the first checksum the fixture reports.
+#[test]
+fn a_dropped_offset_fails_the_fixture_in_every_layout() {
+    let name = "bio_checksum";
+    let tmp = TempDir::new();
+    let stand_in = with_stand_in(&tmp);
+    let original = std::fs::read(semantic().join(name).join("fixture.c")).unwrap();
+    let run = |text: &[u8], engine: &Engine| {
+        engine
+            .rewrite(text)
+            .new_text
+            .unwrap_or_else(|| text.to_vec())
+    };
+    let converted = run(&original, &Engine::new(RuleFile::default_rule()));
+    let rule = |name: &str, text: &str| Engine::new(RuleFile::parse(name, text).unwrap());
+    let pfn = run(
+        &run(&converted, &rule("bv_pfn-api", validate::BV_PFN_API_RULE)),
+        &rule("bv_pfn", validate::BV_PFN_RULE),
+    );
+    let phys = run(
+        &run(&converted, &rule("bv_offset", STAND_IN_BV_OFFSET_RULE)),
+        &rule("bv_phys", validate::BV_PHYS_RULE),
+    );
+    let cases = [
+        ("converted", converted, "kaddr + bv.bv_offset,"),
+        ("final", pfn, "kaddr + bv.bv_offset,"),
+        ("phys", phys, "kaddr + bvec_offset(&bv),"),
+    ];
+    for (version, good, offset) in cases {
+        let good = String::from_utf8(good).unwrap();
+        let wrong = good.replace(offset, "kaddr,");
+        assert_ne!(
+            good, wrong,
+            "{version}: the rewrite changed: update this test"
+        );
+        let mut opts = Options {
+            only: vec![name.to_owned()],
+            rules: stand_in.rules.clone(),
+            ..Options::default()
+        };
+        let given = match version {
+            "converted" => &mut opts.converted,
+            "final" => &mut opts.pfn,
+            _ => &mut opts.phys,
+        };
+        given.insert(name.to_owned(), wrong.into_bytes());
+        let report = run_in(&semantic(), &opts);
+        let text = report.render();
+        assert_eq!(report.exit_code(), 1, "{version}: {text}");
+        let first = format!(
+            "bio_checksum: scenario dram: {version} differs from the original: event 1: original: report crc32 = "
+        );
+        assert!(text.contains(&first), "{version}: {text}");
+        // Only the wrong version fails.
+        let differs = format!(": {version} differs from the original: ");
+        for line in text
+            .lines()
+            .filter(|l| l.contains(" differs from the original: "))
+        {
+            assert!(line.contains(&differs), "{version}: {text}");
+        }
+    }
 }
 
 #[test]
