@@ -103,10 +103,17 @@ struct bio_vec {
 // mp_bvec_iter_bvec() and bvec_iter_bvec() build bio_vecs in macros). An
 // explicit NULL page is kept (and no longer compiles): a human chooses.
 @ initializer @
+identifier I;
 expression P, L, O;
 @@
 (
   .bv_page = NULL
+|
+- struct bio_vec I = { .bv_page = P, .bv_len = L, .bv_offset = O, };
++ struct bio_vec I = { .bv_phys = PFN_PHYS(page_to_pfn(P)) + O, .bv_len = L, };
+|
+- struct bio_vec I = { .bv_page = P, .bv_len = L, .bv_offset = O };
++ struct bio_vec I = { .bv_phys = PFN_PHYS(page_to_pfn(P)) + O, .bv_len = L };
 |
 - (struct bio_vec) { .bv_page = P, .bv_len = L, .bv_offset = O, }
 + (struct bio_vec) { .bv_phys = PFN_PHYS(page_to_pfn(P)) + O, .bv_len = L, }

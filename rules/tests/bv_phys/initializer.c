@@ -19,3 +19,15 @@ void f(struct page *page, unsigned int len, unsigned int off)
 
 	use(&a, &b, &c, &d);
 }
+
+void g(struct bio_vec *bv, unsigned int off)
+{
+	struct bio_vec sector = {
+		.bv_page = bvec_page(bv),
+		.bv_len = 512,
+		.bv_offset = bvec_offset(bv) + off,
+	};
+	struct bio_vec two = { .bv_page = bvec_page(bv), .bv_len = 512, .bv_offset = 0 };
+
+	use(&sector, &two);
+}
