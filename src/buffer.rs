@@ -11,8 +11,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::c::types;
-use crate::check::baseline::Split;
-use crate::check::run::{CheckError, Checked};
+use crate::check::baseline::{Baseline, Split};
+use crate::check::run::{CheckError, CheckOptions, Checked};
 use crate::check::{self, Finding};
 use crate::diff;
 use crate::engine::choice::{self, ChoiceError};
@@ -141,18 +141,14 @@ pub fn run(
 }
 
 /// `bvmig check -`: the findings of `text` as if it were the file at
-/// `path`; with `fix`, the patch converting them. `with_function` as
-/// [`crate::check::run::CheckOptions`] has it.
-pub fn check(
-    path: &Path,
-    text: &[u8],
-    rule: Option<&Path>,
-    with_function: bool,
-    fix: bool,
-) -> Result<Checked, CheckError> {
+/// `path`, less those `opts.baseline` accepts; with `opts.fix`, the patch
+/// converting them. Of `opts`, `rule`, `baseline`, `with_function` and
+/// `fix` are read (the others are about files).
+pub fn check(path: &Path, text: &[u8], opts: &CheckOptions) -> Result<Checked, CheckError> {
+    let baseline = opts.baseline.as_deref().map(Baseline::read).transpose()?;
     let (root, _) = root_of(path, &[]);
     let paths = [root];
-    let chosen = choice::choose_for(&paths, rule)?;
+    let chosen = choice::choose_for(&paths, opts.rule.as_deref())?;
     let engine = Engine::new(chosen.choice.rules).with_type_roots(types::roots(&paths));
     let name = name_of(path);
     let mut out = Checked {
@@ -169,13 +165,19 @@ pub fn check(
             return Ok(out);
         }
     };
-    let found = check::findings(&name, text, &outcome, 0, with_function);
+    let found = check::findings(&name, text, &outcome, 0, opts.with_function);
     out.n_allowed = found.allowed_lines.len();
     out.n_before_since = found.findings.len();
     out.all = found.findings;
-    out.findings = out.all.clone();
-    out.split = Split::default();
-    if fix {
+    out.split = match &baseline {
+        Some(b) => b.split(out.all.clone()),
+        None => Split {
+            new: out.all.clone(),
+            ..Split::default()
+        },
+    };
+    out.findings = std::mem::take(&mut out.split.new);
+    if opts.fix {
         let chosen: Vec<&Finding> = out.findings.iter().collect();
         match check::fix(&name, text, &chosen) {
             Ok(Some(new)) => diff::unified(&name, text, &new, &mut out.fix_patch),

@@ -86,9 +86,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
             let e = "`-` (stdin) is not in git: --since and --cached need files";
             return output::finish(&[e.to_string()], 0);
         }
-        Some((path, text)) => {
-            buffer::check(path, text, opts.rule.as_deref(), with_function, args.fix)
-        }
+        Some((path, text)) => buffer::check(path, text, &opts),
         None => check::run::run(&opts, &Terminal::new(quiet)),
     };
     let checked = match run {

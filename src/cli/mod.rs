@@ -2,8 +2,9 @@
 //! share (loading the rule file, walk options, exit statuses). Each command
 //! lives in its own module: `patch` (the rewrite as a diff or in place),
 //! `check` (sites left, in four formats), `review` (sites on the added
-//! lines of patches) and `validate` (semantic fixtures against the
-//! reference runtime). Tests call [`run`] through the real binary.
+//! lines of patches), `validate` (semantic fixtures against the
+//! reference runtime) and `lsp` (the language server on stdio). Tests call
+//! [`run`] through the real binary.
 
 mod check;
 mod dist;

@@ -67,6 +67,37 @@ fn stdin_is_checked_and_patched_as_the_file_it_names_on_either_rule() {
 }
 
 #[test]
+fn stdin_takes_a_baseline_as_files_do() {
+    let t = TempDir::new();
+    let top = kernel_tree(&t, "linux");
+    let text = user_c("f");
+    let base = t.path().join("base.json");
+    let base = base.to_str().unwrap();
+    let name = ["--stdin-filename", "fs/new.c"];
+    let write = [&["check", "-", "--write-baseline", base][..], &name].concat();
+    let out = bvmig_stdin(&top, &write, text.as_bytes());
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    let with = [&["check", "-", "--baseline", base][..], &name].concat();
+    let out = bvmig_stdin(&top, &with, text.as_bytes());
+    assert_eq!(out.code, 0, "{}{}", out.stdout_text(), out.stderr_text());
+    assert!(
+        out.stderr_text().contains("2 accepted"),
+        "{}",
+        out.stderr_text()
+    );
+    // A new site is still found.
+    let more = text.replace("return old;", "g(bv->bv_page);\n\treturn old;");
+    let out = bvmig_stdin(&top, &with, more.as_bytes());
+    assert_eq!(out.code, 1, "{}", out.stderr_text());
+    assert_eq!(
+        out.stdout_text().lines().count(),
+        1,
+        "{}",
+        out.stdout_text()
+    );
+}
+
+#[test]
 fn stdin_refuses_what_needs_files() {
     let t = TempDir::new();
     let top = kernel_tree(&t, "linux");
