@@ -9,6 +9,8 @@ use crate::engine::choice;
 use crate::lsp::{self, LspOptions};
 
 pub(super) const EXAMPLES: &str = "Examples:
+  bvmig lsp                      # what an editor starts; LSP on stdin/stdout
+  bvmig lsp --rule my.cocci      # one rule for every tree
   Neovim (0.8+, in init.lua):
     vim.api.nvim_create_autocmd('FileType', { pattern = 'c', callback = function()
       vim.lsp.start({ name = 'bvmig', cmd = { 'bvmig', 'lsp' } })
