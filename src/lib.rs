@@ -13,22 +13,27 @@
 //! - the workflows on top of the engine: `check` (findings, baselines,
 //!   report formats), `review` (patches and mboxes), `mail` (series for the
 //!   lists), `validate` (fixtures against the reference runtime) and
-//!   `ruletest` (each rule file's own cases);
+//!   `ruletest` (each rule file's own cases), and `lsp` (the language
+//!   server for editors);
 //! - leaves any layer may use: `diff` (writing and reading hunks), `git`
-//!   (the only place that runs git), `file` and `progress`;
+//!   (the only place that runs git), `file`, `progress` and `bundled` (the
+//!   rules' cases and the semantic fixtures built into the binary);
 //! - `cli`: arguments, dispatch and printing.
 //!
 //! **API Boundary:** the crate exposes each command's work as one call
 //! ([`rewrite`] with [`in_place`] or [`write_series`], [`check`],
-//! [`review`], [`validate::run`], [`ruletest::run`]), the engine for one
-//! text ([`Engine`]), and the command line ([`cli::run`]). Everything else
+//! [`review`], [`validate::run`], [`ruletest::run`], [`lsp::serve`]), the
+//! engine for one text ([`Engine`]), and the command line ([`cli::run`]). Everything else
 //! is private to the crate and may change.
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod lsp;
 pub mod ruletest;
 pub mod validate;
 
+mod buffer;
+mod bundled;
 mod c;
 mod check;
 mod diff;

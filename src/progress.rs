@@ -11,6 +11,10 @@ pub trait Progress: Sync {
     }
     /// One step of the current phase is done.
     fn step(&self) {}
+    /// `n` sites were found in the current phase (by the walk: in a file).
+    fn found(&self, n: usize) {
+        let _ = n;
+    }
     /// The current phase is over.
     fn end(&self) {}
 }

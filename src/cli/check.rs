@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use super::output::{self, Format};
 use super::progress::Terminal;
 use super::EngineArgs;
+use crate::buffer;
 use crate::check;
 use crate::check::baseline::Baseline;
 use crate::check::report::Report;
@@ -75,7 +76,20 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
     };
     // b4 counts every line of stdout and stderr as a finding.
     let quiet = args.quiet || args.format == Format::B4;
-    let checked = match check::run::run(&opts, &Terminal::new(quiet)) {
+    // `-`: one text from stdin, as the file it names.
+    let stdin = match args.engine.stdin() {
+        Ok(s) => s,
+        Err(e) => return output::finish(&[e], 0),
+    };
+    let run = match &stdin {
+        Some(_) if args.since.is_some() || args.cached => {
+            let e = "`-` (stdin) is not in git: --since and --cached need files";
+            return output::finish(&[e.to_string()], 0);
+        }
+        Some((path, text)) => buffer::check(path, text, &opts),
+        None => check::run::run(&opts, &Terminal::new(quiet)),
+    };
+    let checked = match run {
         Ok(c) => c,
         Err(e) => return output::finish(&[e.to_string()], 0),
     };

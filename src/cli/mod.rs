@@ -2,11 +2,13 @@
 //! share (loading the rule file, walk options, exit statuses). Each command
 //! lives in its own module: `patch` (the rewrite as a diff or in place),
 //! `check` (sites left, in four formats), `review` (sites on the added
-//! lines of patches) and `validate` (semantic fixtures against the
-//! reference runtime). Tests call [`run`] through the real binary.
+//! lines of patches), `validate` (semantic fixtures against the
+//! reference runtime) and `lsp` (the language server on stdio). Tests call
+//! [`run`] through the real binary.
 
 mod check;
 mod dist;
+mod lsp;
 mod output;
 mod patch;
 mod progress;
@@ -73,6 +75,12 @@ enum Command {
     /// Example: make C=2 CHECK="bvmig sparse" block/
     #[command(after_help = sparse::EXAMPLES)]
     Sparse(sparse::SparseArgs),
+    /// Run a language server on stdio for editors: raw accesses as
+    /// diagnostics, the rewrite as a quick fix.
+    ///
+    /// Example: nvim's vim.lsp.start({ name = "bvmig", cmd = { "bvmig", "lsp" } })
+    #[command(after_help = lsp::EXAMPLES)]
+    Lsp(lsp::LspArgs),
     /// Print shell completions for bash, zsh, fish, elvish or PowerShell.
     ///
     /// Example: bvmig completions bash > /etc/bash_completion.d/bvmig
@@ -88,8 +96,19 @@ enum Command {
 /// What `patch` and `check` share: where to look and with which rule.
 #[derive(Debug, Clone, clap::Args)]
 struct EngineArgs {
-    /// Kernel trees, directories or C files (default: the current directory).
+    /// Kernel trees, directories or C files (default: the current
+    /// directory); `-` reads one file's text from stdin.
     paths: Vec<PathBuf>,
+    /// With `-`: the path the text stands for, which names it in the
+    /// output and whose kernel tree chooses the rule (default: `<stdin>`
+    /// in the current directory).
+    #[arg(long, value_name = "NAME")]
+    stdin_filename: Option<PathBuf>,
+    /// Look only at the files below the directories given that match this
+    /// glob, or, with a leading `!`, that do not (repeatable; the last
+    /// match wins), as ripgrep's --glob: -g 'drivers/**' -g '!*.h'.
+    #[arg(short = 'g', long = "glob", value_name = "GLOB")]
+    globs: Vec<String>,
     /// Run this SmPL rule file instead of the built-in rules/bv_page.cocci.
     #[arg(long, value_name = "FILE")]
     rule: Option<PathBuf>,
@@ -115,7 +134,32 @@ impl EngineArgs {
             threads: self.threads.unwrap_or(0),
             standard_filters: !self.no_ignore,
             only: None,
+            globs: self.globs.clone(),
         }
+    }
+
+    /// With `-` as the only path: the path stdin's text stands for, and
+    /// the text. An error when `-` comes with other paths or stdin cannot
+    /// be read; `None` without `-` (then `--stdin-filename` is an error).
+    fn stdin(&self) -> Result<Option<(PathBuf, Vec<u8>)>, String> {
+        let dash = self.paths.iter().any(|p| p.as_os_str() == "-");
+        if !dash {
+            return match &self.stdin_filename {
+                Some(_) => Err("--stdin-filename needs `-` among the paths".to_string()),
+                None => Ok(None),
+            };
+        }
+        if self.paths.len() > 1 {
+            return Err("`-` (stdin) cannot be given with other paths".to_string());
+        }
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut text)
+            .map_err(|e| format!("stdin: {e}"))?;
+        let name = self
+            .stdin_filename
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("<stdin>"));
+        Ok(Some((name, text)))
     }
 }
 
@@ -143,6 +187,7 @@ where
         Command::Validate(args) => validate::run(args),
         Command::Test(args) => test::run(args),
         Command::Sparse(args) => sparse::run(args),
+        Command::Lsp(args) => lsp::run(args),
         Command::Completions(args) => dist::completions(args),
         Command::Man(args) => dist::man(args),
     }

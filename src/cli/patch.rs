@@ -11,6 +11,7 @@ use super::output::{self, diagnostic};
 use super::progress::Terminal;
 use super::EngineArgs;
 
+use crate::buffer;
 use crate::engine::site::{Evidence, Kind, Status};
 use crate::engine::tree::{self, Patched, TreeOptions};
 use crate::engine::write;
@@ -70,7 +71,20 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
         rule: args.engine.rule.clone(),
         walk: args.engine.walk_options(),
     };
-    let mut patched = match tree::rewrite(&opts, &progress) {
+    // `-`: one text from stdin, as the file it names.
+    let stdin = match args.engine.stdin() {
+        Ok(s) => s,
+        Err(e) => return output::finish(&[e], 0),
+    };
+    let rewritten = match stdin {
+        Some(_) if args.in_place || args.series.is_some() => {
+            let e = "`-` (stdin) prints a diff; --in-place and --series need files";
+            return output::finish(&[e.to_string()], 0);
+        }
+        Some((path, text)) => buffer::rewrite(&path, text, args.engine.rule.as_deref()),
+        None => tree::rewrite(&opts, &progress),
+    };
+    let mut patched = match rewritten {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{}", diagnostic("error", &e.to_string()));

@@ -139,6 +139,7 @@ pub(super) fn run(args: SparseArgs) -> ExitCode {
             threads: 1,
             standard_filters: false,
             only: None,
+            globs: Vec::new(),
         },
         since: None,
         cached: false,

@@ -95,6 +95,10 @@ pub struct WalkOptions {
     /// instead of walking them: what git says changed, say. Files are
     /// named as a walk of the directory would name them.
     pub only: Option<Vec<PathBuf>>,
+    /// Globs over the names below each directory walked, as ripgrep's
+    /// `--glob`: a file must match one (when any is positive) and none
+    /// negated with `!`; the later of two matching globs wins.
+    pub globs: Vec<String>,
 }
 
 impl Default for WalkOptions {
@@ -103,6 +107,7 @@ impl Default for WalkOptions {
             threads: 0,
             standard_filters: true,
             only: None,
+            globs: Vec::new(),
         }
     }
 }
@@ -311,6 +316,7 @@ impl Ctx<'_> {
                 return;
             }
         };
+        self.progress.found(outcome.sites.len());
         if outcome.sites.is_empty() && outcome.new_text.is_none() {
             return;
         }
@@ -353,9 +359,24 @@ fn walk_listed(root: &Root, files: &[PathBuf], ctx: &Ctx) {
 fn walk_dir(root: &Root, ctx: &Ctx, opts: &WalkOptions) {
     let name_of = |p: &Path| root.name_of(p);
     let root = &root.path;
+    let mut globs = ignore::overrides::OverrideBuilder::new(root);
+    for g in &opts.globs {
+        if let Err(e) = globs.add(g) {
+            ctx.error(WalkError::Walk(format!("--glob {g}: {e}")));
+            return;
+        }
+    }
+    let globs = match globs.build() {
+        Ok(o) => o,
+        Err(e) => {
+            ctx.error(WalkError::Walk(format!("--glob: {e}")));
+            return;
+        }
+    };
     WalkBuilder::new(root)
         .threads(opts.threads)
         .standard_filters(opts.standard_filters)
+        .overrides(globs)
         .follow_links(false)
         .build_parallel()
         .run(|| {

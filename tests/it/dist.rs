@@ -3,13 +3,14 @@
 
 use crate::util::{bvmig, run_tool, TempDir};
 
-const COMMANDS: [&str; 8] = [
+const COMMANDS: [&str; 9] = [
     "patch",
     "check",
     "review",
     "validate",
     "test",
     "sparse",
+    "lsp",
     "completions",
     "man",
 ];
@@ -54,6 +55,6 @@ fn man_pages_for_bvmig_and_each_command() {
     assert_eq!(bad.code, 2);
     assert_eq!(
         bad.stderr_text(),
-        "bvmig: error: no command 'nope'; the commands are patch, check, review, validate, test, sparse, completions, man\n"
+        "bvmig: error: no command 'nope'; the commands are patch, check, review, validate, test, sparse, lsp, completions, man\n"
     );
 }

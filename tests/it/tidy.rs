@@ -17,10 +17,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("mail", &["engine", "smpl", "c"]),
     ("validate", &["engine", "smpl", "c"]),
     ("ruletest", &["engine", "smpl", "c"]),
+    ("buffer", &["check", "engine", "c"]),
+    ("lsp", &["buffer", "check"]),
     (
         "cli",
         &[
-            "check", "review", "mail", "validate", "ruletest", "engine", "smpl", "c",
+            "check", "review", "mail", "validate", "ruletest", "lsp", "buffer", "engine", "smpl",
+            "c",
         ],
     ),
 ];
@@ -30,6 +33,7 @@ const LEAVES: &[(&str, &[&str])] = &[
     ("diff", &[]),
     ("file", &[]),
     ("progress", &[]),
+    ("bundled", &["file"]),
     ("git", &["diff"]),
 ];
 
