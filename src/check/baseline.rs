@@ -230,6 +230,7 @@ mod tests {
             line_text: text.into(),
             origin: None,
             patch: None,
+            kept: false,
         }
     }
 

@@ -4,9 +4,10 @@
 //! the fix that converts exactly a chosen set of them.
 //!
 //! A finding is a site of the engine: every occurrence of a tracked field in
-//! code, except the ones the rule itself keeps raw (the member's declaration,
-//! and code in the functions the rule's context excludes, such as the
-//! helpers' own bodies). Those are counted as allowed, not reported.
+//! code. The ones the rule itself keeps raw on purpose (the member's
+//! declaration, `offsetof` and `sizeof_field` of the member, code in the
+//! functions the rule's context excludes, such as the helpers' own bodies)
+//! are notes: listed, and never a failure unless the caller is strict.
 
 pub mod baseline;
 pub mod report;
@@ -45,6 +46,20 @@ pub struct Finding {
     pub origin: Option<Origin>,
     /// The patch that adds the line (`review`).
     pub patch: Option<PatchRef>,
+    /// True for a site the rule keeps raw on purpose: a note, not a
+    /// failure (see [`Finding::level`]).
+    pub kept: bool,
+}
+
+/// How much a finding weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Kept raw by the rule on purpose.
+    Note,
+    /// Left, with a reason, and no replacement.
+    Warning,
+    /// The engine has a replacement.
+    Error,
 }
 
 /// A patch of a series, as `review` names it.
@@ -95,6 +110,18 @@ impl Finding {
     pub fn fixable(&self) -> bool {
         matches!(self.advice, Advice::Replace(_))
     }
+
+    /// A note when the rule keeps it, an error when it has a replacement,
+    /// a warning otherwise.
+    pub fn level(&self) -> Level {
+        if self.kept {
+            Level::Note
+        } else if self.fixable() {
+            Level::Error
+        } else {
+            Level::Warning
+        }
+    }
 }
 
 /// Whitespace runs (newlines included) squeezed to one space.
@@ -107,8 +134,10 @@ fn one_line(code: &str) -> String {
 pub struct FileFindings {
     /// Raw accesses to report, in file order.
     pub findings: Vec<Finding>,
-    /// Lines of the sites the rule keeps raw (declaration, excluded
-    /// contexts), which are not reported.
+    /// The sites the rule keeps raw (declaration, `offsetof`, excluded
+    /// contexts), in file order, as notes.
+    pub notes: Vec<Finding>,
+    /// The lines of `notes`.
     pub allowed_lines: Vec<usize>,
 }
 
@@ -132,14 +161,29 @@ pub fn findings(
     let shift = |line: usize| (line as isize + line_shift) as usize;
     let mut scope = None;
     for site in &outcome.sites {
-        let allowed = site.kind == Kind::Declaration
-            || outcome.excluded.iter().any(|r| r.contains(&site.offset));
-        if allowed {
-            out.allowed_lines.push(shift(site.line));
-            continue;
-        }
-        let advice = match &site.status {
-            Status::Rewritten => match outcome
+        // What the rule rewrites is never kept, whatever its kind (the
+        // layout rules rewrite the member's declaration).
+        let left = matches!(site.status, Status::Left(_));
+        let kept = if !left {
+            None
+        } else if site.kind == Kind::Declaration {
+            Some("the member's declaration, which the rule keeps".to_string())
+        } else if site.kind == Kind::Offsetof {
+            Some(format!(
+                "kept on purpose: {}; it goes with the layout step",
+                Kind::Offsetof.default_reason()
+            ))
+        } else if outcome.excluded.iter().any(|r| r.contains(&site.offset)) {
+            Some(
+                "kept on purpose: in code the rule's context excludes (a helper's own body)"
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        let advice = match (&kept, &site.status) {
+            (Some(why), _) => Advice::Left(why.clone()),
+            (None, Status::Rewritten) => match outcome
                 .edits
                 .iter()
                 .find(|e| e.range.contains(&site.offset))
@@ -149,13 +193,13 @@ pub fn findings(
                 // not hold, the finding still stands, without a suggestion.
                 None => Advice::Left("rewritable, but the engine gave no edit".into()),
             },
-            Status::Left(why) => Advice::Left(why.clone()),
+            (None, Status::Left(why)) => Advice::Left(why.clone()),
         };
         let len = text[site.offset..]
             .iter()
             .take_while(|&&b| source::is_ident_byte(b))
             .count();
-        out.findings.push(Finding {
+        let finding = Finding {
             file: name.to_string(),
             line: shift(site.line),
             col: site.col,
@@ -172,7 +216,14 @@ pub fn findings(
             line_text: line_text(text, &lines, site.line),
             origin: None,
             patch: None,
-        });
+            kept: kept.is_some(),
+        };
+        if finding.kept {
+            out.allowed_lines.push(finding.line);
+            out.notes.push(finding);
+        } else {
+            out.findings.push(finding);
+        }
     }
     out
 }

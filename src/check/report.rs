@@ -27,7 +27,9 @@ pub struct Report<'a> {
     pub since: Option<&'a str>,
     /// The findings reported, in order.
     pub findings: &'a [Finding],
-    /// Sites the rule keeps raw, not reported.
+    /// The sites the rule keeps raw on purpose, reported as notes.
+    pub notes: &'a [Finding],
+    /// Sites the rule keeps raw, in all that was looked at.
     pub n_allowed: usize,
     /// Sites a baseline accepts, not reported.
     pub n_accepted: usize,
@@ -40,11 +42,16 @@ pub struct Report<'a> {
 }
 
 /// `file:line:col: warning: kind: message`, then `note:` lines for the
-/// commit or the patch that added the line.
-pub fn text(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
-    for f in findings {
+/// commit or the patch that added the line; then the sites the rule keeps,
+/// as `file:line:col: note: kind: message`.
+pub fn text(w: &mut impl Write, findings: &[Finding], notes: &[Finding]) -> io::Result<()> {
+    let mut all: Vec<&Finding> = findings.iter().chain(notes).collect();
+    // Both are in file order: a stable sort interleaves them.
+    all.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    for f in all {
         let at = format!("{}:{}:{}", f.file, f.line, f.col);
-        writeln!(w, "{at}: warning: {}: {}", f.kind, f.message())?;
+        let level = if f.kept { "note" } else { "warning" };
+        writeln!(w, "{at}: {level}: {}: {}", f.kind, f.message())?;
         if let Some(o) = &f.origin {
             writeln!(w, "{at}: note: {}", o.describe())?;
         }
@@ -142,9 +149,10 @@ fn display_column(line: &str, col: usize, tabstop: usize) -> usize {
     at + 1
 }
 
-/// GitHub workflow commands: `::warning file=…,line=…,col=…::message`.
-pub fn github(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
-    for f in findings {
+/// GitHub workflow commands: `::warning file=…,line=…,col=…::message`
+/// (`::notice` for the sites the rule keeps).
+pub fn github(w: &mut impl Write, findings: &[Finding], notes: &[Finding]) -> io::Result<()> {
+    for f in findings.iter().chain(notes) {
         let mut msg = f.message();
         if let Some(o) = &f.origin {
             msg.push_str(&format!(" ({})", o.describe()));
@@ -154,7 +162,8 @@ pub fn github(w: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
         }
         writeln!(
             w,
-            "::warning file={},line={},col={},endColumn={},title={}::{}",
+            "::{} file={},line={},col={},endColumn={},title={}::{}",
+            if f.kept { "notice" } else { "warning" },
             gh_property(&f.file),
             f.line,
             f.col,
@@ -186,6 +195,7 @@ struct JsonReport<'a> {
     rule: &'a str,
     since: Option<&'a str>,
     findings: Vec<JsonFinding<'a>>,
+    notes: Vec<JsonFinding<'a>>,
     summary: JsonSummary,
     errors: &'a [String],
 }
@@ -246,6 +256,7 @@ struct JsonPatch<'a> {
 struct JsonSummary {
     findings: usize,
     fixable: usize,
+    notes: usize,
     allowed: usize,
     baselined: usize,
     stale_baseline: usize,
@@ -253,67 +264,68 @@ struct JsonSummary {
     files_parsed: Option<usize>,
 }
 
+fn json_finding(f: &Finding) -> JsonFinding<'_> {
+    JsonFinding {
+        file: &f.file,
+        line: f.line,
+        column: f.col,
+        end_column: f.end_col,
+        kind: f.kind.as_str(),
+        message: f.message(),
+        fixable: f.fixable(),
+        replacement: match &f.advice {
+            Advice::Replace(rep) => Some(JsonReplacement {
+                start: JsonPos {
+                    line: rep.start.0,
+                    column: rep.start.1,
+                },
+                end: JsonPos {
+                    line: rep.end.0,
+                    column: rep.end.1,
+                },
+                original: &rep.original,
+                text: &rep.text,
+            }),
+            Advice::Left(_) => None,
+        },
+        reason: match &f.advice {
+            Advice::Left(why) => Some(why),
+            Advice::Replace(_) => None,
+        },
+        function: f.function.as_deref(),
+        line_text: &f.line_text,
+        origin: f.origin.as_ref().map(|o| match o {
+            Origin::Commit {
+                id,
+                author,
+                email,
+                subject,
+            } => JsonOrigin {
+                committed: true,
+                commit: Some(id),
+                author: Some(author),
+                email: Some(email),
+                subject: Some(subject),
+            },
+            Origin::Uncommitted => JsonOrigin {
+                committed: false,
+                commit: None,
+                author: None,
+                email: None,
+                subject: None,
+            },
+        }),
+        patch: f.patch.as_ref().map(|p| JsonPatch {
+            index: p.index,
+            subject: &p.subject,
+        }),
+    }
+}
+
 /// The whole report as one JSON document, with a final newline.
 pub fn json(w: &mut impl Write, r: &Report) -> io::Result<()> {
-    let findings = r
-        .findings
-        .iter()
-        .map(|f| JsonFinding {
-            file: &f.file,
-            line: f.line,
-            column: f.col,
-            end_column: f.end_col,
-            kind: f.kind.as_str(),
-            message: f.message(),
-            fixable: f.fixable(),
-            replacement: match &f.advice {
-                Advice::Replace(rep) => Some(JsonReplacement {
-                    start: JsonPos {
-                        line: rep.start.0,
-                        column: rep.start.1,
-                    },
-                    end: JsonPos {
-                        line: rep.end.0,
-                        column: rep.end.1,
-                    },
-                    original: &rep.original,
-                    text: &rep.text,
-                }),
-                Advice::Left(_) => None,
-            },
-            reason: match &f.advice {
-                Advice::Left(why) => Some(why),
-                Advice::Replace(_) => None,
-            },
-            function: f.function.as_deref(),
-            line_text: &f.line_text,
-            origin: f.origin.as_ref().map(|o| match o {
-                Origin::Commit {
-                    id,
-                    author,
-                    email,
-                    subject,
-                } => JsonOrigin {
-                    committed: true,
-                    commit: Some(id),
-                    author: Some(author),
-                    email: Some(email),
-                    subject: Some(subject),
-                },
-                Origin::Uncommitted => JsonOrigin {
-                    committed: false,
-                    commit: None,
-                    author: None,
-                    email: None,
-                    subject: None,
-                },
-            }),
-            patch: f.patch.as_ref().map(|p| JsonPatch {
-                index: p.index,
-                subject: &p.subject,
-            }),
-        })
-        .collect();
+    let findings = r.findings.iter().map(json_finding).collect();
+    let notes = r.notes.iter().map(json_finding).collect();
     let doc = JsonReport {
         version: JSON_VERSION,
         tool: JsonTool {
@@ -324,9 +336,11 @@ pub fn json(w: &mut impl Write, r: &Report) -> io::Result<()> {
         rule: r.rule,
         since: r.since,
         findings,
+        notes,
         summary: JsonSummary {
             findings: r.findings.len(),
             fixable: r.findings.iter().filter(|f| f.fixable()).count(),
+            notes: r.notes.len(),
             allowed: r.n_allowed,
             baselined: r.n_accepted,
             stale_baseline: r.n_stale,

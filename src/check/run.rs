@@ -90,7 +90,11 @@ pub struct Checked {
     pub findings: Vec<Finding>,
     /// What the baseline accepted, and its entries that match nothing.
     pub split: Split,
-    /// Sites the rule keeps raw (declarations, excluded functions).
+    /// The sites the rule keeps raw on purpose (the member's declaration,
+    /// `offsetof`, excluded functions), as notes (on added lines, with
+    /// `since`; none with a baseline, which accepts them).
+    pub notes: Vec<Finding>,
+    /// Sites the rule keeps raw, in the whole of what was walked.
     pub n_allowed: usize,
     /// Findings before `since` kept only those on added lines.
     pub n_before_since: usize,
@@ -108,6 +112,7 @@ pub struct Checked {
 struct FileChecked {
     text: Vec<u8>,
     findings: Vec<Finding>,
+    notes: Vec<Finding>,
 }
 
 /// Runs the check. An error is returned when it cannot run at all (no
@@ -200,17 +205,18 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
                 });
                 continue;
             };
-            found
-                .findings
-                .retain(|x| added.get(&rel).is_some_and(|a| a.contains(x.line)));
+            let is_added = |x: &Finding| added.get(&rel).is_some_and(|a| a.contains(x.line));
+            found.findings.retain(is_added);
+            found.notes.retain(is_added);
             repo_names.insert(f.name.clone(), rel);
         }
-        if !found.findings.is_empty() {
+        if !found.findings.is_empty() || !found.notes.is_empty() {
             files.insert(
                 f.name.clone(),
                 FileChecked {
                     text,
                     findings: found.findings,
+                    notes: found.notes,
                 },
             );
         }
@@ -228,6 +234,9 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
             }
             let mut lines: Vec<usize> = c.findings.iter().map(|f| f.line).collect();
             lines.dedup();
+            if lines.is_empty() {
+                continue;
+            }
             match repo.blame(&repo_names[name], &lines) {
                 Ok(origins) => {
                     for f in &mut c.findings {
@@ -240,6 +249,11 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
     }
 
     out.all = files.values().flat_map(|c| c.findings.clone()).collect();
+    // A baseline accepts what the rule keeps: its notes would be the same
+    // lines on every run.
+    if baseline.is_none() {
+        out.notes = files.values().flat_map(|c| c.notes.clone()).collect();
+    }
     out.split = match &baseline {
         Some(b) => b.split(out.all.clone()),
         None => Split {

@@ -18,7 +18,7 @@ use serde_sarif::sarif::{
 
 use crate::check::baseline::Key;
 use crate::check::report::Report;
-use crate::check::{Advice, Finding};
+use crate::check::{Advice, Finding, Level};
 use crate::engine::site::Kind;
 use crate::git::Origin;
 
@@ -146,7 +146,10 @@ fn result(f: &Finding, rule_index: usize) -> SarifResult {
     let base = SarifResult::builder()
         .rule_id(rule_id(f.kind))
         .rule_index(rule_index as i64)
-        .level(ResultLevel::Warning)
+        .level(match f.level() {
+            Level::Note => ResultLevel::Note,
+            Level::Warning | Level::Error => ResultLevel::Warning,
+        })
         .message(text_message(message))
         .locations(vec![location])
         .partial_fingerprints(fingerprints)
@@ -204,6 +207,7 @@ pub fn log(report: &Report) -> Sarif {
     let results: Vec<SarifResult> = report
         .findings
         .iter()
+        .chain(report.notes)
         .map(|f| {
             let idx = KINDS.iter().position(|&k| k == f.kind).unwrap_or(0);
             result(f, idx)

@@ -26,7 +26,12 @@ pub(super) const EXAMPLES: &str = "Examples:
   bvmig check --write-baseline .bvmig-baseline.json
   bvmig check --baseline .bvmig-baseline.json --format github
 
-Exit status: 0 when nothing is found, 1 when something is, 2 on errors.";
+Sites the rule keeps raw on purpose (the member's declaration, offsetof and
+sizeof_field of it, the helpers' own bodies) are listed as notes.
+
+Exit status: 1 when a site has a replacement, when any site is new against
+--since, --cached or --baseline, or, with --strict, when anything is listed
+(notes included); 2 on errors; 0 otherwise.";
 
 #[derive(Debug, clap::Args)]
 pub(super) struct CheckArgs {
@@ -53,6 +58,10 @@ pub(super) struct CheckArgs {
     /// Write every site found to this baseline file, and exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "fix")]
     write_baseline: Option<PathBuf>,
+    /// Fail (exit 1) on every site listed, notes and sites without a
+    /// replacement included.
+    #[arg(long)]
+    strict: bool,
     /// No summary on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -114,6 +123,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         rule: &checked.rule_name,
         since: args.since.as_deref(),
         findings: &checked.findings,
+        notes: &checked.notes,
         n_allowed: checked.n_allowed,
         n_accepted: checked.split.n_accepted,
         n_stale: checked.split.n_stale,
@@ -160,11 +170,19 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         }
         let _ = writeln!(
             w,
-            "bvmig: {}; {} kept raw by the rule (declaration, excluded functions)",
+            "bvmig: {}; {} kept raw by the rule on purpose (notes: declaration, offsetof, helpers)",
             output::count_line(&report),
-            checked.n_allowed
+            checked.notes.len()
         );
     }
     errors.extend(out_errors);
-    output::finish(&errors, checked.findings.len())
+    let new_against = args.since.is_some() || args.cached || args.baseline.is_some();
+    let failing = if args.strict {
+        checked.findings.len() + checked.notes.len()
+    } else if new_against {
+        checked.findings.len()
+    } else {
+        checked.findings.iter().filter(|f| f.fixable()).count()
+    };
+    output::finish(&errors, failing)
 }

@@ -138,8 +138,8 @@ pub(super) fn diagnostic(level: &str, msg: &str) -> String {
 pub(super) fn render(format: Format, report: &Report) -> Vec<u8> {
     let mut out = Vec::new();
     let res = match format {
-        Format::Text => report::text(&mut out, report.findings),
-        Format::Github => report::github(&mut out, report.findings),
+        Format::Text => report::text(&mut out, report.findings, report.notes),
+        Format::Github => report::github(&mut out, report.findings, report.notes),
         Format::Lkp => report::lkp(&mut out, report.findings),
         Format::B4 => report::b4(&mut out, report.findings),
         Format::Json => report::json(&mut out, report),

@@ -76,6 +76,7 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
         rule: &rule_name,
         since: None,
         findings: &reviewed.findings,
+        notes: &[],
         n_allowed: reviewed.n_allowed,
         n_accepted: 0,
         n_stale: 0,

@@ -44,7 +44,7 @@ fn golden_outputs_for_the_bundled_tree() {
         "bvmig: rule rules/bv_page.cocci (built in); field bv_page\n\
          bvmig: 4 files walked, 4 parsed\n\
          bvmig: 12 raw accesses: 8 read, 2 write, 1 address, 1 increment (11 with a replacement); \
-         3 kept raw by the rule (declaration, excluded functions)\n"
+         3 kept raw by the rule on purpose (notes: declaration, offsetof, helpers)\n"
     );
 }
 
@@ -106,7 +106,10 @@ fn sarif_validates_against_the_published_schema() {
     assert_valid_sarif(&v, &out);
     let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let results = log["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), 12);
+    // 12 findings and 3 notes (the declaration and the helpers' bodies).
+    assert_eq!(results.len(), 15);
+    let notes = results.iter().filter(|r| r["level"] == "note").count();
+    assert_eq!(notes, 3);
     let with_fix = results.iter().filter(|r| r["fixes"].is_array()).count();
     assert_eq!(with_fix, 11);
 
@@ -130,7 +133,7 @@ fn json_declares_its_version_and_its_documented_fields() {
     assert_eq!(doc["version"], 1);
     let text = bvmig(t.path(), &["check", "-q", "tree"]);
     assert_eq!(
-        doc["findings"].as_array().unwrap().len(),
+        doc["findings"].as_array().unwrap().len() + doc["notes"].as_array().unwrap().len(),
         lines(&text).len()
     );
     // Every field the output has is documented.
@@ -167,22 +170,84 @@ fn a_converted_tree_is_clean_and_exits_0() {
     assert_eq!(out.code, 1);
     assert_eq!(
         out.stdout_text(),
-        "block/a.c:3:13: warning: read: use bvec_page(bv)\n"
+        "block/a.c:3:13: warning: read: use bvec_page(bv)\n\
+         include/linux/bvec.h:2:15: note: declaration: the member's declaration, which the rule keeps\n\
+         include/linux/bvec.h:7:13: note: read: kept on purpose: in code the rule's context excludes (a helper's own body)\n\
+         include/linux/bvec.h:12:6: note: write: kept on purpose: in code the rule's context excludes (a helper's own body)\n"
     );
     assert_eq!(bvmig(t.path(), &["patch", "--in-place", "-q"]).code, 0);
     let out = bvmig(t.path(), &["check"]);
     assert_eq!(out.code, 0, "{}", out.stdout_text());
-    assert!(out.stdout.is_empty());
+    assert_eq!(out.stdout_text().lines().count(), 3);
+    assert!(out.stdout_text().lines().all(|l| l.contains(": note: ")));
     assert!(out
         .stderr_text()
-        .contains("bvmig: no raw access left; 3 kept raw by the rule"));
+        .contains("bvmig: no raw access left; 3 kept raw by the rule on purpose"));
+    assert_eq!(bvmig(t.path(), &["check", "--strict"]).code, 1);
     for format in ["json", "github", "sarif"] {
         let out = bvmig(t.path(), &["check", "-q", "--format", format]);
         assert_eq!(out.code, 0, "{format}");
-        if format == "github" {
-            assert!(out.stdout.is_empty());
+        let text = out.stdout_text();
+        match format {
+            "github" => assert_eq!(text.matches("::notice ").count(), 3, "{text}"),
+            "json" => {
+                let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!(doc["findings"].as_array().unwrap().len(), 0);
+                assert_eq!(doc["notes"].as_array().unwrap().len(), 3);
+                assert_eq!(doc["summary"]["notes"], 3);
+            }
+            _ => assert_eq!(text.matches("\"level\": \"note\"").count(), 3, "{text}"),
         }
     }
+}
+
+/// The sites the rule keeps on purpose are notes; a site left without a
+/// replacement is a warning that fails only when it is new (against a
+/// baseline or a revision) or with --strict; one with a replacement fails.
+#[test]
+fn only_replaceable_or_new_sites_fail_unless_strict() {
+    let t = TempDir::new();
+    t.write("include/linux/bvec.h", HELPERS);
+    t.write(
+        "block/b.c",
+        "#include <linux/stddef.h>\n\
+         static const unsigned long off = offsetof(struct bio_vec, bv_page);\n\
+         static const unsigned long sz = sizeof_field(struct bio_vec, bv_page);\n\
+         static struct page **f(struct bio_vec *bv)\n{\n\treturn &bv->bv_page;\n}\n",
+    );
+    let out = bvmig(t.path(), &["check"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout_text(), out.stderr_text());
+    let text = out.stdout_text();
+    assert!(
+        text.contains("block/b.c:2:59: note: offsetof: kept on purpose"),
+        "{text}"
+    );
+    assert!(
+        text.contains("block/b.c:3:62: note: offsetof: kept on purpose"),
+        "{text}"
+    );
+    assert!(
+        text.contains("block/b.c:6:14: warning: address: its address is taken"),
+        "{text}"
+    );
+    assert_eq!(bvmig(t.path(), &["check", "--strict"]).code, 1);
+    // Against an empty baseline the warning is new, and fails; the notes
+    // never enter a baseline.
+    let out = bvmig(t.path(), &["check", "--write-baseline", "base.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    let base = fs::read_to_string(t.path().join("base.json")).unwrap();
+    assert!(!base.contains("offsetof"), "{base}");
+    assert_eq!(
+        bvmig(t.path(), &["check", "--baseline", "base.json"]).code,
+        0
+    );
+    t.write(
+        "block/c.c",
+        "static struct page **g(struct bio_vec *bv)\n{\n\treturn &bv->bv_page;\n}\n",
+    );
+    let out = bvmig(t.path(), &["check", "--baseline", "base.json"]);
+    assert_eq!(out.code, 1, "{}", out.stdout_text());
+    assert_eq!(bvmig(t.path(), &["check"]).code, 0);
 }
 
 #[test]
@@ -512,16 +577,17 @@ fn output_is_identical_whatever_the_thread_count() {
 #[test]
 fn help_has_examples_and_the_exit_statuses() {
     let t = TempDir::new();
-    for cmd in ["check", "review"] {
+    for (cmd, exit) in [
+        ("check", "Exit status: 1 when a site has a replacement"),
+        (
+            "review",
+            "Exit status: 0 when nothing is found, 1 when something is, 2 on errors.",
+        ),
+    ] {
         let help = bvmig(t.path(), &[cmd, "--help"]);
         assert_eq!(help.code, 0);
         let text = help.stdout_text();
         assert!(text.contains("Examples:"), "{cmd}: {text}");
-        assert!(
-            text.contains(
-                "Exit status: 0 when nothing is found, 1 when something is, 2 on errors."
-            ),
-            "{cmd}: {text}"
-        );
+        assert!(text.contains(exit), "{cmd}: {text}");
     }
 }
