@@ -18,6 +18,11 @@ use crate::smpl::{EmittedCall, RuleError, RuleFile, DEFAULT_RULE, DEFAULT_RULE_N
 pub const MODERN_RULE: &str = include_str!("../../rules/bv_page-modern.cocci");
 /// The name under which the modern rule is reported.
 pub const MODERN_RULE_NAME: &str = "rules/bv_page-modern.cocci (built in)";
+/// The modern rule with the open-coded forms of Linux's helpers turned into
+/// calls of them first; tried before the modern rule.
+pub const IDIOMS_RULE: &str = include_str!("../../rules/bv_page-idioms.cocci");
+/// The name under which the idioms rule is reported.
+pub const IDIOMS_RULE_NAME: &str = "rules/bv_page-idioms.cocci (built in)";
 
 /// Why a run cannot use a rule.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +149,13 @@ pub fn choose(
             (
                 RuleFile::parse(DEFAULT_RULE_NAME, DEFAULT_RULE)?,
                 "the tree defines none of its helpers with other parameters".to_string(),
+            ),
+            // On trees with the four-argument helper, the idioms first; the
+            // plain modern rule where the tree defines one of the idioms'
+            // helpers with other parameters.
+            (
+                RuleFile::parse(IDIOMS_RULE_NAME, IDIOMS_RULE)?,
+                String::new(),
             ),
             (
                 RuleFile::parse(MODERN_RULE_NAME, MODERN_RULE)?,
