@@ -36,6 +36,10 @@ expression E, V, BV, P, L, O, T, F, FO;
 // The folio's member, as a metavariable: a literal field name would be
 // tracked as the rule's field beside bv_page.
 identifier PG = {page};
+// offset_in_page, as a metavariable: the prefilter looks for the longest
+// name of each change, and this one is in many more files than
+// bvec_set_page.
+identifier OIP = {offset_in_page};
 @@
 fn(...) {
 <...
@@ -220,7 +224,7 @@ fn(...) {
 - BV.bv_page = folio_page(FO, 0);
 + bvec_set_folio(&BV, FO, L, O);
 |
-- bvec_set_page(BV, virt_to_page(P), L, offset_in_page(P))
+- bvec_set_page(BV, virt_to_page(P), L, OIP(P))
 + bvec_set_virt(BV, P, L)
 |
 - bvec_set_page(BV, &FO->PG, L, O)
