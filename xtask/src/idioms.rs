@@ -234,7 +234,9 @@ pub fn run(version: &str, bin: Option<PathBuf>) -> Result<bool> {
             let names: Vec<&str> = HELPERS.iter().map(|(n, _)| *n).collect();
             let (mut n_pairs, mut n_same) = (0, 0);
             let mut misses = Vec::new();
-            for (file, mine) in &ours {
+            // The helpers bvmig adds to include/linux/bvec.h call each other
+            // as upstream's do; they are not the code being compared.
+            for (file, mine) in ours.iter().filter(|(f, _)| *f != "include/linux/bvec.h") {
                 let read = |root: &Path| fs::read_to_string(root.join(file)).unwrap_or_default();
                 let hand = minus(calls(&read(&new), &names), &calls(&read(&old), &names));
                 for h in &hand {
