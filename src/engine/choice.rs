@@ -18,6 +18,11 @@ use crate::smpl::{EmittedCall, RuleError, RuleFile, DEFAULT_RULE, DEFAULT_RULE_N
 pub const MODERN_RULE: &str = include_str!("../../rules/bv_page-modern.cocci");
 /// The name under which the modern rule is reported.
 pub const MODERN_RULE_NAME: &str = "rules/bv_page-modern.cocci (built in)";
+/// The modern rule with the open-coded forms of Linux's helpers turned into
+/// calls of them first; tried before the modern rule.
+pub const IDIOMS_RULE: &str = include_str!("../../rules/bv_page-idioms.cocci");
+/// The name under which the idioms rule is reported.
+pub const IDIOMS_RULE_NAME: &str = "rules/bv_page-idioms.cocci (built in)";
 
 /// Why a run cannot use a rule.
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +150,13 @@ pub fn choose(
                 RuleFile::parse(DEFAULT_RULE_NAME, DEFAULT_RULE)?,
                 "the tree defines none of its helpers with other parameters".to_string(),
             ),
+            // On trees with the four-argument helper, the idioms first; the
+            // plain modern rule where the tree defines one of the idioms'
+            // helpers with other parameters.
+            (
+                RuleFile::parse(IDIOMS_RULE_NAME, IDIOMS_RULE)?,
+                String::new(),
+            ),
             (
                 RuleFile::parse(MODERN_RULE_NAME, MODERN_RULE)?,
                 String::new(),
@@ -166,6 +178,12 @@ pub fn choose(
 
     let mut first_conflicts = None;
     for (rules, why) in candidates {
+        // The idioms are for trees that have Linux's helpers (bvec_virt()
+        // and its siblings, 5.15 and later); the missing ones would be
+        // added whether the patch calls them or not.
+        if rules.path == IDIOMS_RULE_NAME && !defs.iter().any(|d| d.name == "bvec_virt") {
+            continue;
+        }
         let calls = rules.emitted_calls();
         let conflicts = conflicts(&calls, &defs);
         if conflicts.is_empty() {
@@ -347,6 +365,38 @@ mod tests {
             err.starts_with("include/linux/bvec.h:9:20: bvec_set_page() is defined with 4 parameters, but rules/bv_page.cocci (built in):20:3 calls it with 2 arguments"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_tree_with_linux_helpers_gets_the_idioms_rule_and_the_missing_ones() {
+        let four = "static inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n{\n}\n";
+        let virt = "static inline void *bvec_virt(struct bio_vec *bvec)\n{\n\treturn 0;\n}\n";
+        let t = tree(&format!("{STRUCT}\n{four}\n{virt}"));
+        let c = choose(&[t.path().to_path_buf()], None, None)
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert_eq!(c.rules.path, IDIOMS_RULE_NAME);
+        let names: Vec<&str> = c.missing.iter().map(|h| h.name).collect();
+        assert!(names.contains(&"bvec_set_folio") && names.contains(&"bvec_folio"));
+        assert!(!names.contains(&"bvec_virt") && !names.contains(&"bvec_offset"));
+        // bvec_virt() with other parameters: the plain modern rule.
+        let other =
+            "static inline void *bvec_virt(struct bio_vec *bvec, int x)\n{\n\treturn 0;\n}\n";
+        let t = tree(&format!("{STRUCT}\n{four}\n{other}"));
+        let c = choose(&[t.path().to_path_buf()], None, None)
+            .map_err(|e| e.to_string())
+            .unwrap();
+        assert_eq!(c.rules.path, MODERN_RULE_NAME);
+    }
+
+    #[test]
+    fn the_idioms_rule_repeats_the_modern_rules_branches() {
+        let modern = MODERN_RULE;
+        let body = |t: &'static str| {
+            let start = t.find("<...\n(\n").expect("a nest") + 6;
+            &t[start..t[start..].find("\n)\n...>").expect("its end") + start]
+        };
+        assert!(body(IDIOMS_RULE).ends_with(body(modern)));
     }
 
     #[test]

@@ -109,7 +109,22 @@ pub fn insert(text: &[u8], helpers: &[&Helper]) -> Result<Vec<u8>, Unplaced> {
             ))
         }
     };
-    // After the line that closes the definition.
+    // After the line that closes the definition, or after the header's own
+    // functions that a helper calls (bvec_set_folio() calls the
+    // bvec_set_page() that follows the struct in Linux 6.3 and later).
+    let mut end = end;
+    let mut called = Vec::new();
+    functions(parsed.root(), &parsed.blanked, &mut called);
+    for (name, fn_end) in called {
+        let calls = |h: &&Helper| {
+            crate::c::source::word_occurrences(h.text.as_bytes(), &name)
+                .iter()
+                .any(|&i| h.text.as_bytes()[i + name.len()..].starts_with(b"("))
+        };
+        if fn_end > end && helpers.iter().any(calls) {
+            end = fn_end;
+        }
+    }
     let at = memchr::memchr(b'\n', &text[end..]).map_or(text.len(), |k| end + k + 1);
     let mut out = Vec::with_capacity(text.len() + 1024);
     out.extend_from_slice(&text[..at]);
@@ -134,6 +149,31 @@ fn literal_condition(n: tree_sitter::Node, src: &[u8]) -> Option<bool> {
         }
         "parenthesized_expression" => n.named_child(0).and_then(|c| literal_condition(c, src)),
         _ => None,
+    }
+}
+
+/// The names and ends of the function definitions below `n`, in
+/// preprocessor branches too.
+fn functions(n: tree_sitter::Node, src: &[u8], out: &mut Vec<(String, usize)>) {
+    let mut cursor = n.walk();
+    for c in n.named_children(&mut cursor) {
+        if c.kind().starts_with("preproc_") {
+            functions(c, src, out);
+            continue;
+        }
+        if c.kind() != "function_definition" {
+            continue;
+        }
+        let mut d = c.child_by_field_name("declarator");
+        while let Some(x) = d.filter(|x| x.kind() != "identifier") {
+            d = x.child_by_field_name("declarator");
+        }
+        if let Some(name) = d {
+            out.push((
+                String::from_utf8_lossy(&src[name.byte_range()]).into_owned(),
+                c.end_byte(),
+            ));
+        }
     }
 }
 
@@ -207,7 +247,8 @@ mod tests {
 
     #[test]
     fn helpers_go_after_struct_bio_vec_and_compile() {
-        let helpers: Vec<&Helper> = HELPERS.iter().collect();
+        // The 2015 rule's helpers, which need nothing else.
+        let helpers: Vec<&Helper> = HELPERS.iter().take(3).collect();
         let text = format!("#ifndef X\n#define X\n{STRUCT}\nint later;\n#endif\n");
         let out = String::from_utf8(insert(text.as_bytes(), &helpers).unwrap()).unwrap();
         let at = out
@@ -225,6 +266,64 @@ mod tests {
             .expect("gcc runs");
         assert!(st.success());
         assert_eq!(insert(b"struct page;\n", &helpers), Err(Unplaced::NoStruct));
+    }
+
+    /// What the idioms' helpers call, declared as the kernel does.
+    const KERNEL_DECLS: &str = "\
+#include <stddef.h>
+typedef unsigned long long phys_addr_t;
+struct page { unsigned long flags; };
+struct folio { struct page page; };
+#define PAGE_SIZE 4096ul
+#define UINT_MAX (~0u)
+#define WARN_ON_ONCE(c) ((void)(c))
+#define PFN_PHYS(x) ((phys_addr_t)(x) << 12)
+#define folio_page(f, n) (&(f)->page + (n))
+#define offset_in_page(p) ((unsigned long)(p) & (PAGE_SIZE - 1))
+struct page *virt_to_page(const void *addr);
+unsigned long page_to_pfn(const struct page *page);
+struct folio *page_folio(const struct page *page);
+int PageHighMem(const struct page *page);
+void *page_address(const struct page *page);
+void *kmap_local_page(struct page *page);
+void memcpy_from_page(char *to, struct page *page, size_t offset, size_t len);
+void memcpy_to_page(struct page *page, size_t offset, const char *from, size_t len);
+void memzero_page(struct page *page, size_t offset, size_t len);
+";
+
+    #[test]
+    fn helpers_that_call_the_headers_functions_go_after_them_and_compile() {
+        // Debian's 6.1: the four-argument bvec_set_page() right after the
+        // struct, inside the include guard; bvec_set_folio() calls it.
+        let four = "static inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n{\n\tbv->bv_page = page;\n\tbv->bv_len = len;\n\tbv->bv_offset = offset;\n}\n";
+        let text = format!("#ifndef X\n#define X\n{STRUCT}\n{four}\nint later;\n#endif\n");
+        let helpers: Vec<&Helper> = HELPERS
+            .iter()
+            .filter(|h| !(h.name == "bvec_set_page" || h.name == "__bvec_set_page"))
+            .collect();
+        assert!(helpers.len() >= 10, "the idioms' and bv_offset's helpers");
+        let out = String::from_utf8(insert(text.as_bytes(), &helpers).unwrap()).unwrap();
+        let set = out.find("bv->bv_offset = offset;\n}\n").expect("kept");
+        let first = out.find("/**\n * bvec_page").expect("added");
+        assert!(set < first, "{out}");
+        assert!(out[first..].contains("int later;"));
+        let dir = tempfile::tempdir().unwrap();
+        let h = dir.path().join("bvec.h");
+        fs::write(&h, format!("{KERNEL_DECLS}{out}")).unwrap();
+        let res = std::process::Command::new("gcc")
+            .args(["-fsyntax-only", "-Wall", "-Werror", "-x", "c"])
+            .arg(&h)
+            .output()
+            .expect("gcc runs");
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        // Without the four-argument helper, they stay after the struct.
+        let bare = format!("#ifndef X\n#define X\n{STRUCT}\nint later;\n#endif\n");
+        let out = String::from_utf8(insert(bare.as_bytes(), &helpers).unwrap()).unwrap();
+        assert!(out.contains("};\n\n/**\n * bvec_page"), "{out}");
     }
 
     #[test]

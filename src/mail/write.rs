@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::engine::choice::MODERN_RULE;
+use crate::engine::choice::{IDIOMS_RULE, IDIOMS_RULE_NAME, MODERN_RULE};
 use crate::engine::helpers::HELPERS;
 use crate::engine::placement;
 use crate::engine::site::Site;
@@ -244,6 +244,7 @@ fn rule_text(patched: &Patched, given: Option<&Path>) -> Result<RuleText, Series
     let text = match given {
         Some(p) => fs::read_to_string(p).map_err(IoError::at(p))?,
         None if patched.rule_path == DEFAULT_RULE_NAME => DEFAULT_RULE.to_string(),
+        None if patched.rule_path == IDIOMS_RULE_NAME => IDIOMS_RULE.to_string(),
         None => MODERN_RULE.to_string(),
     };
     let mut calls: Vec<String> = Vec::new();

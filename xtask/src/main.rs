@@ -10,6 +10,7 @@ mod compile_check;
 mod count;
 mod dist;
 mod e2e;
+mod idioms;
 mod kernel;
 mod merge_window;
 mod report;
@@ -105,6 +106,17 @@ enum Task {
     /// (on top, and merged); check that `check --since`, `--fix` and
     /// `review` find exactly what an independent count says.
     MergeWindow,
+    /// What rules/bv_page-idioms.cocci converts: on 6.12, the calls of each
+    /// helper and of bvec_page() it adds against the modern rule; on 6.1,
+    /// its calls against those written by hand by 6.12.
+    Idioms {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+        /// Use this bvmig binary instead of a release build.
+        #[arg(long, value_name = "FILE")]
+        bin: Option<std::path::PathBuf>,
+    },
     /// Write bvmig's man pages and shell completions, made from its clap
     /// definitions, into target/dist/.
     Dist,
@@ -140,6 +152,7 @@ fn main() -> ExitCode {
         Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
         Task::MergeWindow => merge_window::run(),
+        Task::Idioms { version, bin } => idioms::run(&version, bin),
         Task::Dist => dist::run().map(|()| true),
         Task::Count { path, word } => count::print(&path, &word).map(|()| true),
     };
