@@ -263,10 +263,38 @@ fn declaration_at(text: &[u8], off: usize, name: &str) -> Recovered {
     let root = tree.root_node();
     let mut found = Vec::new();
     declarations(root, &decl, &[name], &mut found);
-    match found.as_slice() {
-        [(_, params, _)] if !root.has_error() => Recovered::Declaration(*params, kind),
+    match (found.as_slice(), kind) {
+        ([(n, params, _)], _)
+            if !(root.has_error() || kind == DefKind::Prototype && call_like(*n)) =>
+        {
+            Recovered::Declaration(*params, kind)
+        }
+        // Ending in `;`, a list that is not parameters, or whose every
+        // parameter is a bare name (`(bv, p)`), is a call's.
+        (_, DefKind::Prototype) => Recovered::NotDeclaration,
         _ => Recovered::Unreadable,
     }
+}
+
+/// True when the parameters of the declaration whose name is `name` are
+/// each one bare name, as a call's arguments are (`f(bv, p)`); a prototype
+/// names types (`f(struct bio_vec *, unsigned int)`).
+fn call_like(name: Node) -> bool {
+    let Some(list) = name
+        .parent()
+        .and_then(|d| d.child_by_field_name("parameters"))
+    else {
+        return false;
+    };
+    let mut cursor = list.walk();
+    let params: Vec<Node> = list.named_children(&mut cursor).collect();
+    !params.is_empty()
+        && params.iter().all(|p| {
+            p.kind() == "parameter_declaration"
+                && p.child_by_field_name("declarator").is_none()
+                && p.child_by_field_name("type")
+                    .is_some_and(|t| t.kind() == "type_identifier")
+        })
 }
 
 /// Function definitions and prototypes of `names` at file scope (inside
@@ -502,6 +530,8 @@ static inline void other(void) { bvec_page(0); }
         // Calls in broken code are not definitions.
         let calls = "void f(void) { x = = 1; bvec_set_page(bv, p); return bvec_page(bv); }\n";
         assert_eq!(found(calls), vec![]);
+        let after_a_name = "void f(void) {\n#if 0\n\tx = y\n\tbvec_set_page(bv, p);\n}\n";
+        assert_eq!(found(after_a_name), vec![]);
         // A declaration whose parameter list never closes cannot be read.
         let open = found("int x = = ;\nvoid bvec_set_page(struct bio_vec *bv,\n");
         assert_eq!(open.len(), 1);

@@ -12,6 +12,7 @@ mod in_place;
 mod part_of_tree;
 mod review;
 mod robust_engine;
+mod robust_props;
 mod ruletest;
 mod series;
 mod sparse;
