@@ -696,6 +696,10 @@ fn masked(text: &[u8], offsets: &[usize]) -> Blanked {
     out
 }
 
+/// The most items the fast path parses as separate ranges; above, the
+/// whole file is parsed.
+const MAX_ISLANDS: usize = 200;
+
 /// The tree the rules run on, and the byte ranges it covers (`None`: the
 /// whole file). On the fast path only the top-level items that hold an
 /// occurrence outside `#define` bodies are parsed, which is most of the
@@ -721,7 +725,12 @@ fn parse_file(
         if outside.is_empty() {
             return Some((syntax::parse(b""), Some(Vec::new())));
         }
-        if let Some(islands) = source::islands(blanked, &outside) {
+        // Tree-sitter looks an included range up from the first at each
+        // lexer jump: thousands of islands (a file of thousands of small
+        // functions) cost the square of their number. The whole file is
+        // linear.
+        let few = |islands: &Vec<Range<usize>>| islands.len() <= MAX_ISLANDS;
+        if let Some(islands) = source::islands(blanked, &outside).filter(few) {
             let tree = syntax::parse_ranges(blanked, lines, &islands);
             if deeper_than(tree.root_node(), MAX_DEPTH) {
                 return None;
