@@ -58,6 +58,10 @@ pub enum DefKind {
     Prototype,
     /// A function-like macro.
     Macro,
+    /// A declaration of the name in code that does not parse, whose
+    /// parameters cannot be told (its `params` mean nothing): a choice
+    /// that depends on it is refused.
+    Unreadable,
 }
 
 impl DefKind {
@@ -66,6 +70,7 @@ impl DefKind {
             DefKind::Function => "defined",
             DefKind::Prototype => "declared",
             DefKind::Macro => "a macro",
+            DefKind::Unreadable => "declared in code that does not parse",
         }
     }
 }
@@ -129,44 +134,213 @@ pub fn in_text(text: &[u8], file: &str, names: &[&str]) -> Vec<Definition> {
     let blanked = &parsed.blanked;
     let mut found = Vec::new();
     declarations(parsed.root(), blanked, names, &mut found);
+    let mut seen: Vec<usize> = found.iter().map(|(n, _, _)| n.start_byte()).collect();
     for (name_node, params, kind) in found {
         let name = std::str::from_utf8(&blanked[name_node.byte_range()]).unwrap_or_default();
         push(name, params, kind, name_node.start_byte());
+    }
+    // A declaration tree-sitter lost in an ERROR region (junk before it,
+    // an unbalanced `#if`) is read from its tokens, or marked unreadable.
+    for name in names {
+        for off in crate::c::source::word_occurrences(blanked, name) {
+            if seen.contains(&off) || !in_broken_code(parsed.root(), off, name.len()) {
+                continue;
+            }
+            seen.push(off);
+            match declaration_at(blanked, off, name) {
+                Recovered::NotDeclaration => {}
+                Recovered::Declaration(params, kind) => push(name, params, kind, off),
+                Recovered::Unreadable => push(name, Params::AtLeast(0), DefKind::Unreadable, off),
+            }
+        }
     }
     out.sort_by_key(|d| (d.line, d.col));
     out
 }
 
+/// True when the name at `off` is code inside an ERROR node or a statement
+/// or declaration that does not parse (not a comment or string).
+fn in_broken_code(root: Node, off: usize, len: usize) -> bool {
+    let Some(n) = root.descendant_for_byte_range(off, off + len) else {
+        return false;
+    };
+    if matches!(
+        n.kind(),
+        "comment" | "string_literal" | "string_content" | "char_literal" | "system_lib_string"
+    ) {
+        return false;
+    }
+    let mut a = Some(n);
+    while let Some(x) = a {
+        if x.is_error() || x.is_missing() {
+            return true;
+        }
+        if matches!(x.kind(), "comment" | "string_literal" | "char_literal") {
+            return false;
+        }
+        a = x.parent();
+    }
+    syntax::in_error_region(n)
+}
+
+/// What the tokens around a name in broken code say.
+enum Recovered {
+    /// A call or a mention, not a declaration.
+    NotDeclaration,
+    /// A definition (`{` follows the parameters) or a prototype (`;`).
+    Declaration(Params, DefKind),
+    /// Neither can be told.
+    Unreadable,
+}
+
+/// Reads the declaration of `name` at `off` in `text` from its tokens: a
+/// type or `*` before the name (else it is a call), a balanced parameter
+/// list after it, parsed alone, and `{` or `;` after that.
+fn declaration_at(text: &[u8], off: usize, name: &str) -> Recovered {
+    let after = off + name.len();
+    let skip_ws = |mut i: usize| {
+        while i < text.len() && text[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let open = skip_ws(after);
+    if text.get(open) != Some(&b'(') {
+        return Recovered::NotDeclaration;
+    }
+    // The token before the name: a type name, a qualifier or `*` starts a
+    // declarator; anything else (`;`, `=`, `(`, `return`) a call.
+    let mut b = off;
+    while b > 0 && text[b - 1].is_ascii_whitespace() {
+        b -= 1;
+    }
+    let before_ok = match b.checked_sub(1).map(|i| text[i]) {
+        Some(b'*') => true,
+        Some(c) if crate::c::source::is_ident_byte(c) => {
+            let mut s = b;
+            while s > 0 && crate::c::source::is_ident_byte(text[s - 1]) {
+                s -= 1;
+            }
+            !matches!(
+                &text[s..b],
+                b"return" | b"else" | b"do" | b"case" | b"goto" | b"sizeof" | b"typeof"
+            )
+        }
+        _ => false,
+    };
+    if !before_ok {
+        return Recovered::NotDeclaration;
+    }
+    // The parameter list, balanced, without a statement inside.
+    let mut depth = 0usize;
+    let mut close = None;
+    for (i, &c) in text.iter().enumerate().skip(open) {
+        match c {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            b';' | b'{' | b'}' => break,
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return Recovered::Unreadable;
+    };
+    let kind = match text.get(skip_ws(close + 1)) {
+        Some(b'{') => DefKind::Function,
+        Some(b';') => DefKind::Prototype,
+        _ => return Recovered::Unreadable,
+    };
+    let mut decl = b"void ".to_vec();
+    decl.extend_from_slice(&text[off..=close]);
+    decl.extend_from_slice(b";\n");
+    let tree = syntax::parse(&decl);
+    let root = tree.root_node();
+    let mut found = Vec::new();
+    declarations(root, &decl, &[name], &mut found);
+    match (found.as_slice(), kind) {
+        ([(n, params, _)], _)
+            if !(root.has_error() || kind == DefKind::Prototype && call_like(*n)) =>
+        {
+            Recovered::Declaration(*params, kind)
+        }
+        // Ending in `;`, a list that is not parameters, or whose every
+        // parameter is a bare name (`(bv, p)`), is a call's.
+        (_, DefKind::Prototype) => Recovered::NotDeclaration,
+        _ => Recovered::Unreadable,
+    }
+}
+
+/// True when the parameters of the declaration whose name is `name` are
+/// each one bare name, as a call's arguments are (`f(bv, p)`); a prototype
+/// names types (`f(struct bio_vec *, unsigned int)`).
+fn call_like(name: Node) -> bool {
+    let Some(list) = name
+        .parent()
+        .and_then(|d| d.child_by_field_name("parameters"))
+    else {
+        return false;
+    };
+    let mut cursor = list.walk();
+    let params: Vec<Node> = list.named_children(&mut cursor).collect();
+    !params.is_empty()
+        && params.iter().all(|p| {
+            p.kind() == "parameter_declaration"
+                && p.child_by_field_name("declarator").is_none()
+                && p.child_by_field_name("type")
+                    .is_some_and(|t| t.kind() == "type_identifier")
+        })
+}
+
 /// Function definitions and prototypes of `names` at file scope (inside
-/// preprocessor conditionals too).
+/// preprocessor conditionals too, however deep: iterative).
 fn declarations<'t>(
-    n: Node<'t>,
+    root: Node<'t>,
     src: &[u8],
     names: &[&str],
     out: &mut Vec<(Node<'t>, Params, DefKind)>,
 ) {
-    let mut cursor = n.walk();
-    for c in n.named_children(&mut cursor) {
-        match c.kind() {
-            "function_definition" | "declaration" => {
-                let kind = if c.kind() == "function_definition" {
-                    DefKind::Function
-                } else {
-                    DefKind::Prototype
-                };
-                let mut dc = c.walk();
-                for d in c.children_by_field_name("declarator", &mut dc) {
-                    if let Some((name, params)) = function_declarator(d, src) {
-                        let text = std::str::from_utf8(&src[name.byte_range()]).unwrap_or("");
-                        if names.contains(&text) {
-                            out.push((name, params, kind));
+    let mut todo = vec![root];
+    while let Some(n) = todo.pop() {
+        let mut cursor = n.walk();
+        let mut nested = Vec::new();
+        for c in n.named_children(&mut cursor) {
+            match c.kind() {
+                "function_definition" | "declaration" => {
+                    let kind = if c.kind() == "function_definition" {
+                        DefKind::Function
+                    } else {
+                        DefKind::Prototype
+                    };
+                    let mut dc = c.walk();
+                    for d in c.children_by_field_name("declarator", &mut dc) {
+                        if let Some((name, params)) = function_declarator(d, src) {
+                            let text = std::str::from_utf8(&src[name.byte_range()]).unwrap_or("");
+                            if names.contains(&text) {
+                                // A parameter list with an ERROR or MISSING
+                                // node does not say how many there are.
+                                let kind = if d.has_error() {
+                                    DefKind::Unreadable
+                                } else {
+                                    kind
+                                };
+                                out.push((name, params, kind));
+                            }
                         }
                     }
                 }
+                // Tree-sitter keeps whole items inside an ERROR node too.
+                k if k.starts_with("preproc_") || k == "ERROR" => nested.push(c),
+                _ => {}
             }
-            k if k.starts_with("preproc_") => declarations(c, src, names, out),
-            _ => {}
         }
+        // Children in file order: the last pushed is taken first.
+        todo.extend(nested.into_iter().rev());
     }
 }
 
@@ -333,6 +507,35 @@ static inline void other(void) { bvec_page(0); }
                 1
             )]
         );
+    }
+
+    #[test]
+    fn definitions_in_code_that_does_not_parse_are_read_or_marked_unreadable() {
+        let def = "static inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n{\n\tbv->bv_page = page;\n}\n";
+        for junk in [
+            "int x = = ;\n@@ garbage ( [\n",
+            "#if 0\nstatic void z(void) {\n#endif\n",
+            "struct s {\n\tint a\n",
+            "}}}\n",
+        ] {
+            let found = found(&format!("{junk}{def}int y = ) 1;\n"));
+            let set: Vec<_> = found.iter().filter(|d| d.0 == "bvec_set_page").collect();
+            assert!(!set.is_empty(), "{junk:?}: {found:?}");
+            assert!(
+                set.iter()
+                    .all(|d| d.1 == Params::Exactly(4) || d.2 == DefKind::Unreadable),
+                "{junk:?}: {found:?}"
+            );
+        }
+        // Calls in broken code are not definitions.
+        let calls = "void f(void) { x = = 1; bvec_set_page(bv, p); return bvec_page(bv); }\n";
+        assert_eq!(found(calls), vec![]);
+        let after_a_name = "void f(void) {\n#if 0\n\tx = y\n\tbvec_set_page(bv, p);\n}\n";
+        assert_eq!(found(after_a_name), vec![]);
+        // A declaration whose parameter list never closes cannot be read.
+        let open = found("int x = = ;\nvoid bvec_set_page(struct bio_vec *bv,\n");
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].2, DefKind::Unreadable);
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub enum ChoiceError {
     /// The rule calls a helper that the tree defines with another arity.
     #[error("{}", .0.iter().map(|(c, r)| c.message(r)).collect::<Vec<_>>().join("\n"))]
     Conflicts(Vec<(Conflict, String)>),
+    /// A helper's declaration lies in code that does not parse: which rule
+    /// fits cannot be told.
+    #[error("{}:{}:{}: {}() is declared in code that does not parse, so bvmig cannot tell its parameters nor which rule fits the tree; fix the code around it", .0.file, .0.line, .0.col, .0.name)]
+    Unreadable(Definition),
     /// The rule file could not be read.
     #[error(transparent)]
     Read(#[from] IoError),
@@ -175,6 +179,9 @@ pub fn choose(
         Some(dir) => defcache::scan(&roots, &name_refs, dir),
         None => definition::scan(&roots, &name_refs),
     };
+    if let Some(d) = defs.iter().find(|d| d.kind == DefKind::Unreadable) {
+        return Err(ChoiceError::Unreadable(d.clone()));
+    }
 
     let mut first_conflicts = None;
     for (rules, why) in candidates {

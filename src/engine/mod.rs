@@ -62,6 +62,68 @@ pub struct FileOutcome {
     /// File ranges that the rules' contexts exclude (the helpers' own
     /// bodies): the raw field stays there by the rule's design.
     pub excluded: Vec<std::ops::Range<usize>>,
+    /// Why the file could not be searched at all (it nests deeper than
+    /// [`MAX_DEPTH`]): its sites are left with this reason, and a run over
+    /// a tree reports the file as an error.
+    pub error: Option<String>,
+}
+
+/// The deepest syntax tree the engine searches. The matcher, the checks
+/// and the C layer recurse over trees; a file nesting deeper (tens of
+/// thousands of parentheses, generated or hostile) would overflow the
+/// stack of a walker thread and abort the whole run, so it is refused as
+/// one file. Kernel code nests a few dozen levels.
+pub const MAX_DEPTH: usize = 1_500;
+
+/// True when the tree below `root` is more than `limit` levels deep;
+/// iterative, so any depth can be measured.
+pub(crate) fn deeper_than(root: tree_sitter::Node, limit: usize) -> bool {
+    let mut cursor = root.walk();
+    let mut depth = 0usize;
+    loop {
+        if depth > limit {
+            return true;
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return false;
+            }
+            depth -= 1;
+        }
+    }
+}
+
+/// The outcome of a file nesting deeper than [`MAX_DEPTH`]: every
+/// occurrence left, unclassified, and the error.
+fn too_deep(occ: &[(usize, usize)], lines: &LineIndex) -> FileOutcome {
+    let why = format!("nests deeper than {MAX_DEPTH} levels; the file is left unchanged");
+    let sites = occ
+        .iter()
+        .map(|&(s, _)| {
+            let (line, col) = lines.line_col(s);
+            Site {
+                offset: s,
+                line,
+                col,
+                kind: Kind::Unparsed,
+                status: Status::Left(why.clone()),
+                evidence: None,
+                owner: None,
+            }
+        })
+        .collect();
+    FileOutcome {
+        sites,
+        error: Some(why),
+        ..FileOutcome::default()
+    }
 }
 
 impl Engine {
@@ -149,18 +211,36 @@ impl Engine {
             defines,
             text: blanked,
         } = masked(text, &offsets);
-        let (tree, islands) = parse_file(&blanked, &lines, &offsets, &defines, fast);
+        let Some((tree, islands)) = parse_file(&blanked, &lines, &offsets, &defines, fast) else {
+            return too_deep(&occ, &lines);
+        };
         let root = tree.root_node();
 
         // Each #define body holding an occurrence is parsed alone.
         let mut macro_trees = Vec::new();
         for d in &defines {
-            let has_occ = offsets.iter().any(|o| d.body.contains(o));
+            let i = offsets.partition_point(|&o| o < d.body.start);
+            let has_occ = offsets.get(i).is_some_and(|&o| o < d.body.end);
             if !has_occ && anchored {
                 continue;
             }
-            macro_trees.push((d, syntax::parse_macro_body(&text[d.body.clone()])));
+            let body = &text[d.body.clone()];
+            // A body that does not parse is classified from a parse of its
+            // own (below), which must not be too deep either.
+            let parsed = syntax::parse_macro_body(body);
+            let deep = match &parsed {
+                Some(mt) => deeper_than(mt.tree.root_node(), MAX_DEPTH),
+                None => has_occ && deeper_than(syntax::parse(body).root_node(), MAX_DEPTH),
+            };
+            if deep {
+                return too_deep(&occ, &lines);
+            }
+            macro_trees.push((d, parsed));
         }
+
+        // The main tree sees directives only as tree-sitter read them; in
+        // an ERROR region a blanked `#define` is tokens like any other.
+        let directives = directive_lines(text, &defines);
 
         // The rules in order, each over the file and the macro bodies; a
         // rule whose `depends on` does not hold for this file is skipped.
@@ -182,6 +262,7 @@ impl Engine {
                 macro_def: None,
             });
             let mut outcome = m.finish();
+            refuse_across_directives(&mut outcome, &directives);
             for (d, parsed) in &macro_trees {
                 let Some(mt) = parsed else { continue };
                 let base = d.body.start as isize - mt.prefix_len as isize;
@@ -203,9 +284,11 @@ impl Engine {
             outcomes.push(outcome);
         }
 
+        let verdicts = Verdicts::new(&outcomes);
         let mut sites = Vec::new();
         for &(s, e) in &occ {
-            let kind = match macro_trees.iter().find(|(d, _)| d.body.contains(&s)) {
+            let in_macro = macro_at(&macro_trees, s);
+            let kind = match in_macro {
                 Some((d, Some(mt))) => {
                     let off = s - d.body.start + mt.prefix_len;
                     classify(mt.tree.root_node(), &mt.text, off, off + (e - s))
@@ -221,23 +304,15 @@ impl Engine {
             };
             let Some(kind) = kind else { continue };
             let (line, col) = lines.line_col(s);
-            let status = status_of(s, kind, &outcomes, self.has_context());
+            let status = verdicts.status_of(s, kind, self.has_context());
             let evidence = (status == Status::Rewritten)
-                .then(|| {
-                    outcomes
-                        .iter()
-                        .flat_map(|o| &o.evidence)
-                        .find(|(o, _)| *o == s)
-                        .map(|(_, ev)| *ev)
-                })
+                .then(|| verdicts.evidence.get(&s).copied())
                 .flatten();
             let owner = (kind == Kind::Declaration)
-                .then(
-                    || match macro_trees.iter().find(|(d, _)| d.body.contains(&s)) {
-                        Some(_) => None,
-                        None => site::member_owner(root, &blanked, s, e),
-                    },
-                )
+                .then(|| match in_macro {
+                    Some(_) => None,
+                    None => site::member_owner(root, &blanked, s, e),
+                })
                 .flatten();
             sites.push(Site {
                 offset: s,
@@ -266,8 +341,7 @@ impl Engine {
             );
             None
         } else if edits.iter().any(|e| {
-            blanked[e.range.clone()] != text[e.range.clone()]
-                && !defines.iter().any(|d| d.body.contains(&e.range.start))
+            blanked[e.range.clone()] != text[e.range.clone()] && !in_define_body(&defines, e)
         }) {
             // The replacement was rendered from the masked text, which
             // differs from the file inside this edit (a #define or a loop
@@ -311,6 +385,7 @@ impl Engine {
             new_text,
             edits,
             excluded,
+            error: None,
         }
     }
 
@@ -366,44 +441,209 @@ fn merge(into: &mut Outcome, from: Outcome) {
     into.n_matched += from.n_matched;
 }
 
-/// Why site `s` of `kind` ends as it does.
-fn status_of(s: usize, kind: Kind, outcomes: &[Outcome], has_context: bool) -> Status {
-    if outcomes.iter().any(|o| o.rewritten.contains(&s)) {
-        return Status::Rewritten;
+/// The `#define` body (and its tree) that holds offset `s`; the defines
+/// are in file order and disjoint.
+fn macro_at<'d, 't>(
+    macro_trees: &'t [(&'d Define, Option<syntax::MacroTree>)],
+    s: usize,
+) -> Option<&'t (&'d Define, Option<syntax::MacroTree>)> {
+    let i = macro_trees.partition_point(|(d, _)| d.body.end <= s);
+    macro_trees.get(i).filter(|(d, _)| d.body.contains(&s))
+}
+
+/// Ranges sorted by start, with the largest end so far, to find the ones
+/// holding an offset without looking at every range (one per function in
+/// a file with thousands).
+struct Ranges<'a, T> {
+    items: Vec<(&'a Range<usize>, T)>,
+    max_end: Vec<usize>,
+}
+
+impl<'a, T: Copy> Ranges<'a, T> {
+    fn new(mut items: Vec<(&'a Range<usize>, T)>) -> Self {
+        items.sort_by_key(|(r, _)| r.start);
+        let mut end = 0;
+        let max_end = items
+            .iter()
+            .map(|(r, _)| {
+                end = end.max(r.end);
+                end
+            })
+            .collect();
+        Ranges { items, max_end }
     }
-    let structural = matches!(kind, Kind::Unparsed | Kind::MacroUnparsed | Kind::Directive);
-    if !structural {
-        if let Some((_, why)) = outcomes
-            .iter()
-            .flat_map(|o| &o.rejected)
-            .find(|(o, _)| *o == s)
-        {
-            return Status::Left(why.clone());
+
+    /// The ranges holding `s`.
+    fn holding(&self, s: usize) -> impl Iterator<Item = (&'a Range<usize>, T)> + '_ {
+        let i = self.items.partition_point(|(r, _)| r.start <= s);
+        (0..i)
+            .rev()
+            .take_while(move |&k| self.max_end[k] > s)
+            .map(|k| self.items[k])
+            .filter(move |(r, _)| r.contains(&s))
+    }
+}
+
+/// What the rules' outcomes say of each site, indexed by offset.
+struct Verdicts<'a> {
+    rewritten: std::collections::HashSet<usize>,
+    /// The first reason recorded for an offset wins.
+    rejected: std::collections::HashMap<usize, &'a str>,
+    excluded: Ranges<'a, &'a str>,
+    contexts: Ranges<'a, ()>,
+    evidence: std::collections::HashMap<usize, crate::c::types::Evidence>,
+}
+
+impl<'a> Verdicts<'a> {
+    fn new(outcomes: &'a [Outcome]) -> Self {
+        let mut rejected = std::collections::HashMap::new();
+        let mut evidence = std::collections::HashMap::new();
+        for o in outcomes {
+            for (s, why) in &o.rejected {
+                rejected.entry(*s).or_insert(why.as_str());
+            }
+            for (s, ev) in &o.evidence {
+                evidence.entry(*s).or_insert(*ev);
+            }
         }
-        // The innermost exclusion applies.
-        let excluded = outcomes
-            .iter()
-            .flat_map(|o| &o.excluded)
-            .filter(|(r, _)| r.contains(&s))
-            .min_by_key(|(r, _)| r.len());
-        if let Some((_, why)) = excluded {
-            return Status::Left(why.clone());
+        Verdicts {
+            rewritten: outcomes
+                .iter()
+                .flat_map(|o| o.rewritten.iter().copied())
+                .collect(),
+            rejected,
+            excluded: Ranges::new(
+                outcomes
+                    .iter()
+                    .flat_map(|o| o.excluded.iter().map(|(r, why)| (r, why.as_str())))
+                    .collect(),
+            ),
+            contexts: Ranges::new(
+                outcomes
+                    .iter()
+                    .flat_map(|o| o.contexts.iter().map(|r| (r, ())))
+                    .collect(),
+            ),
+            evidence,
         }
-        let in_context = outcomes
-            .iter()
-            .flat_map(|o| &o.contexts)
-            .any(|r| r.contains(&s));
-        let rewritable = matches!(
-            kind,
-            Kind::Read | Kind::Write | Kind::Increment | Kind::Decrement | Kind::Compound
-        );
-        if has_context && !in_context && rewritable {
-            return Status::Left(
-                "outside every function and macro that the rule's context matches".into(),
+    }
+
+    /// Why site `s` of `kind` ends as it does.
+    fn status_of(&self, s: usize, kind: Kind, has_context: bool) -> Status {
+        if self.rewritten.contains(&s) {
+            return Status::Rewritten;
+        }
+        let structural = matches!(kind, Kind::Unparsed | Kind::MacroUnparsed | Kind::Directive);
+        if !structural {
+            if let Some(why) = self.rejected.get(&s) {
+                return Status::Left(why.to_string());
+            }
+            // The innermost exclusion applies (the first recorded among
+            // equals).
+            let mut excluded: Vec<_> = self.excluded.holding(s).collect();
+            excluded.reverse();
+            if let Some((_, why)) = excluded.into_iter().min_by_key(|(r, _)| r.len()) {
+                return Status::Left(why.to_string());
+            }
+            let in_context = self.contexts.holding(s).next().is_some();
+            let rewritable = matches!(
+                kind,
+                Kind::Read | Kind::Write | Kind::Increment | Kind::Decrement | Kind::Compound
             );
+            if has_context && !in_context && rewritable {
+                return Status::Left(
+                    "outside every function and macro that the rule's context matches".into(),
+                );
+            }
+        }
+        Status::Left(kind.default_reason().to_string())
+    }
+}
+
+/// The extents of the preprocessor directives of `text`, sorted and
+/// disjoint: each line whose first non-blank byte is `#`, with its
+/// backslash continuations, and each `#define` whole (whose body the lexer
+/// followed through comments).
+fn directive_lines(text: &[u8], defines: &[Define]) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let mut end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |p| at + p);
+        let first = text[at..end]
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t'));
+        if first.is_some_and(|k| text[at + k] == b'#') {
+            let start = at;
+            // Continuations: a backslash (and maybe a CR) before the newline.
+            while end < text.len() {
+                let line = &text[..end];
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if !line.ends_with(b"\\") {
+                    break;
+                }
+                end = memchr::memchr(b'\n', &text[end + 1..]).map_or(text.len(), |p| end + 1 + p);
+            }
+            out.push(start..end);
+        }
+        at = end + 1;
+    }
+    for d in defines {
+        let start = text[..d.body.start]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        out.push(start..d.body.end);
+    }
+    out.sort_by_key(|r| r.start);
+    // Merge overlaps, so that a binary search finds the one holding a byte.
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(out.len());
+    for r in out {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
         }
     }
-    Status::Left(kind.default_reason().to_string())
+    merged
+}
+
+/// Refuses the edits of the main tree that touch a directive (`directives`
+/// sorted and disjoint): the rule matched tokens that tree-sitter read
+/// across a preprocessor line (in an ERROR region, a blanked `#define`'s
+/// `0`), never the directive as such. Their sites are left with a reason.
+fn refuse_across_directives(outcome: &mut Outcome, directives: &[Range<usize>]) {
+    let touches = |r: &Range<usize>| {
+        let i = directives.partition_point(|d| d.end <= r.start);
+        directives
+            .get(i)
+            .is_some_and(|d| d.start < r.end.max(r.start + 1))
+    };
+    let (refused, kept): (Vec<Edit>, Vec<Edit>) =
+        outcome.edits.drain(..).partition(|e| touches(&e.range));
+    outcome.edits = kept;
+    if refused.is_empty() {
+        return;
+    }
+    let why = "the match spans a preprocessor line; left unchanged";
+    let mut left = Vec::new();
+    outcome.rewritten.retain(|&o| {
+        let inside = refused.iter().any(|e| e.range.contains(&o));
+        if inside {
+            left.push((o, why.to_string()));
+        }
+        !inside
+    });
+    // This reason comes first: it is why the site stays.
+    left.append(&mut outcome.rejected);
+    outcome.rejected = left;
+}
+
+/// True when edit `e` starts inside the body of one of `defines` (in file
+/// order, disjoint).
+fn in_define_body(defines: &[Define], e: &Edit) -> bool {
+    let i = defines.partition_point(|d| d.body.end <= e.range.start);
+    defines
+        .get(i)
+        .is_some_and(|d| d.body.contains(&e.range.start))
 }
 
 fn leave_all(sites: &mut [Site], why: &str) {
@@ -431,8 +671,14 @@ pub fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
 /// the engine verified, chosen by a check (`--fix`, a review's fix-up).
 pub fn apply_checked(text: &[u8], edits: &[Edit]) -> Option<Vec<u8>> {
     let new = apply(text, edits);
-    let errors = |t: &[u8]| ParsedFile::new(t).error_count();
-    (errors(&new) <= errors(text)).then_some(new)
+    let errors = |t: &[u8]| {
+        let parsed = ParsedFile::new(t);
+        (!deeper_than(parsed.root(), MAX_DEPTH)).then(|| parsed.error_count())
+    };
+    match (errors(&new), errors(text)) {
+        (Some(new_errors), Some(old_errors)) if new_errors <= old_errors => Some(new),
+        _ => None,
+    }
 }
 
 /// The text the main parse sees: `#define` bodies blanked, and the names of
@@ -450,6 +696,10 @@ fn masked(text: &[u8], offsets: &[usize]) -> Blanked {
     out
 }
 
+/// The most items the fast path parses as separate ranges; above, the
+/// whole file is parsed.
+const MAX_ISLANDS: usize = 200;
+
 /// The tree the rules run on, and the byte ranges it covers (`None`: the
 /// whole file). On the fast path only the top-level items that hold an
 /// occurrence outside `#define` bodies are parsed, which is most of the
@@ -458,14 +708,14 @@ fn masked(text: &[u8], offsets: &[usize]) -> Blanked {
 /// with ERROR and MISSING nodes (a loop macro without a `;`, say) only inside
 /// function bodies, where the matcher distrusts their statements as it
 /// does in a whole file; otherwise the whole file is parsed, as on the
-/// simple path.
+/// simple path. `None` when the tree nests deeper than [`MAX_DEPTH`].
 fn parse_file(
     blanked: &[u8],
     lines: &LineIndex,
     offsets: &[usize],
     defines: &[Define],
     fast: bool,
-) -> (tree_sitter::Tree, Option<Vec<Range<usize>>>) {
+) -> Option<(tree_sitter::Tree, Option<Vec<Range<usize>>>)> {
     if fast {
         let outside: Vec<usize> = offsets
             .iter()
@@ -473,16 +723,25 @@ fn parse_file(
             .filter(|o| !defines.iter().any(|d| d.body.contains(o)))
             .collect();
         if outside.is_empty() {
-            return (syntax::parse(b""), Some(Vec::new()));
+            return Some((syntax::parse(b""), Some(Vec::new())));
         }
-        if let Some(islands) = source::islands(blanked, &outside) {
+        // Tree-sitter looks an included range up from the first at each
+        // lexer jump: thousands of islands (a file of thousands of small
+        // functions) cost the square of their number. The whole file is
+        // linear.
+        let few = |islands: &Vec<Range<usize>>| islands.len() <= MAX_ISLANDS;
+        if let Some(islands) = source::islands(blanked, &outside).filter(few) {
             let tree = syntax::parse_ranges(blanked, lines, &islands);
+            if deeper_than(tree.root_node(), MAX_DEPTH) {
+                return None;
+            }
             if syntax::errors_only_in_function_bodies(tree.root_node()) {
-                return (tree, Some(islands));
+                return Some((tree, Some(islands)));
             }
         }
     }
-    (syntax::parse(blanked), None)
+    let tree = syntax::parse(blanked);
+    (!deeper_than(tree.root_node(), MAX_DEPTH)).then_some((tree, None))
 }
 
 /// A file before the rewrite, as the engine parsed it.
@@ -542,9 +801,10 @@ fn parses_as_well(
         }
     }
     macro_trees.iter().all(|(d, parsed)| {
-        let inside: Vec<Edit> = edits
+        let first = edits.partition_point(|e| e.range.start < d.body.start);
+        let last = edits.partition_point(|e| e.range.start < d.body.end);
+        let inside: Vec<Edit> = edits[first..last.max(first)]
             .iter()
-            .filter(|e| d.body.contains(&e.range.start))
             .map(|e| Edit {
                 range: e.range.start - d.body.start..e.range.end - d.body.start,
                 ..e.clone()
@@ -560,19 +820,19 @@ fn parses_as_well(
 /// disjoint, each inside one range or outside all) are made.
 fn shift_ranges(ranges: &[Range<usize>], edits: &[Edit]) -> Vec<Range<usize>> {
     let delta = |e: &Edit| e.text.len() as isize - e.range.len() as isize;
+    // Sums of the deltas of the first k edits, to answer each range with
+    // two binary searches.
+    let mut sums = vec![0isize];
+    for e in edits {
+        sums.push(sums[sums.len() - 1] + delta(e));
+    }
     ranges
         .iter()
         .map(|r| {
-            let before: isize = edits
-                .iter()
-                .filter(|e| e.range.end <= r.start)
-                .map(delta)
-                .sum();
-            let within: isize = edits
-                .iter()
-                .filter(|e| e.range.start >= r.start && e.range.start < r.end)
-                .map(delta)
-                .sum();
+            let n_before = edits.partition_point(|e| e.range.end <= r.start);
+            let n_upto_end = edits.partition_point(|e| e.range.start < r.end);
+            let before = sums[n_before];
+            let within = sums[n_upto_end.max(n_before)] - before;
             (r.start as isize + before) as usize..(r.end as isize + before + within) as usize
         })
         .collect()
@@ -588,7 +848,9 @@ mod tests {
             defines,
             text: blanked,
         } = Blanked::new(text);
-        parse_file(&blanked, &LineIndex::new(text), &occ, &defines, true).1
+        parse_file(&blanked, &LineIndex::new(text), &occ, &defines, true)
+            .unwrap()
+            .1
     }
 
     #[test]

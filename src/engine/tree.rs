@@ -40,6 +40,15 @@ pub enum TreeError {
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] IoError),
+    /// The engine could not search a file (it nests too deep); its sites
+    /// are left and reported.
+    #[error("{name}: {why}")]
+    Unsearched {
+        /// The file, as reports name it.
+        name: String,
+        /// Why.
+        why: String,
+    },
     /// The helpers go into a header that the walk did not cover.
     #[error("{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers", .0.display())]
     HeaderNotWalked(PathBuf),
@@ -133,7 +142,14 @@ pub fn rewrite(opts: &TreeOptions, progress: &dyn Progress) -> Result<Patched, C
     let missing = choice.missing;
     let engine = Engine::new(choice.rules).with_type_roots(types::roots(&paths));
     let mut walked = walk::walk(&paths, &engine, &opts.walk, progress);
-    let errors = walked.errors.drain(..).map(TreeError::Walk).collect();
+    let mut errors: Vec<TreeError> = walked.errors.drain(..).map(TreeError::Walk).collect();
+    errors.extend(walked.files.iter().filter_map(|f| {
+        let why = f.outcome.error.clone()?;
+        Some(TreeError::Unsearched {
+            name: f.name.clone(),
+            why,
+        })
+    }));
     // A file that starts calling a pfn_t function gets its header.
     for f in walked.files.iter_mut() {
         if let Some(new) = &f.outcome.new_text {

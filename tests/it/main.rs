@@ -13,6 +13,8 @@ mod installed;
 mod lsp;
 mod part_of_tree;
 mod review;
+mod robust_engine;
+mod robust_props;
 mod ruletest;
 mod series;
 mod sparse;

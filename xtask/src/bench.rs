@@ -22,10 +22,10 @@ const GOAL_RATIO: f64 = 2.0;
 const GOAL_RSS_BYTES: u64 = 200_000_000;
 
 /// One run of a program.
-struct Sample {
-    wall: Duration,
+pub(crate) struct Sample {
+    pub(crate) wall: Duration,
     /// Peak resident set size in KiB (`ru_maxrss` on Linux).
-    max_rss_kib: u64,
+    pub(crate) max_rss_kib: u64,
     /// The most threads seen at once, the main thread included; 0 when
     /// not watched.
     max_threads: usize,
@@ -207,6 +207,29 @@ fn ensure_rg() -> Result<String> {
 /// milliseconds while it runs. That costs a little wall time, so only the
 /// warm-up runs do it.
 fn measure(cmd: &mut Command, what: &str, watch_threads: bool) -> Result<Sample> {
+    let (sample, status) = measure_status(cmd, what, watch_threads)?;
+    if !status.success() {
+        bail!("{what} failed: {status}\n{}", sample.stderr);
+    }
+    Ok(sample)
+}
+
+/// [`measure`] for a program whose exit status 1 or 2 is an answer, not a
+/// failure (`bvmig patch` reporting an input it could not rewrite); a
+/// signal or another status is still a failure.
+pub(crate) fn measure_any(cmd: &mut Command, what: &str) -> Result<Sample> {
+    let (sample, status) = measure_status(cmd, what, false)?;
+    if !matches!(status.code(), Some(0..=2)) {
+        bail!("{what} failed: {status}\n{}", sample.stderr);
+    }
+    Ok(sample)
+}
+
+fn measure_status(
+    cmd: &mut Command,
+    what: &str,
+    watch_threads: bool,
+) -> Result<(Sample, ExitStatus)> {
     // stderr goes to an unnamed file rather than a pipe: nobody reads a
     // pipe while we block in wait4, and a full one would stall the child.
     let mut err_file = tempfile::tempfile().context("cannot create a temporary file")?;
@@ -245,15 +268,13 @@ fn measure(cmd: &mut Command, what: &str, watch_threads: bool) -> Result<Sample>
     let mut stderr = String::new();
     err_file.rewind()?;
     err_file.read_to_string(&mut stderr).ok();
-    if !status.success() {
-        bail!("{what} failed: {status}\n{stderr}");
-    }
-    Ok(Sample {
+    let sample = Sample {
         wall,
         max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
         max_threads,
         stderr,
-    })
+    };
+    Ok((sample, status))
 }
 
 /// The `Threads:` line of a running process's status, 0 when unreadable.

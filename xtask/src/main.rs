@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_runtime;
+mod bench_scaling;
 mod bvmig;
 mod compile_check;
 mod count;
@@ -58,6 +59,14 @@ enum Task {
         /// Run bvmig with this rule file (e.g. rules/bv_page-typed.cocci).
         #[arg(long, value_name = "FILE")]
         rule: Option<std::path::PathBuf>,
+    },
+    /// Time `bvmig patch` on generated inputs that were once quadratic
+    /// (many functions, nested conditionals, a long line) at N = 1k, 10k,
+    /// 100k: median wall time and peak RSS.
+    BenchScaling {
+        /// Timed runs of each input.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+        runs: u32,
     },
     /// Time the two parallel walkers src/engine/walk.rs could use (ignore, and
     /// walkdir with rayon) on the prefilter's job over a kernel tree.
@@ -150,6 +159,7 @@ fn main() -> ExitCode {
             vs_spatch::run(&version, &rule.unwrap_or_else(vs_spatch::default_rule))
         }
         Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
+        Task::BenchScaling { runs } => bench_scaling::run(runs).map(|()| true),
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
         Task::MergeWindow => merge_window::run(),
         Task::Idioms { version, bin } => idioms::run(&version, bin),

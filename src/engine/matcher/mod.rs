@@ -126,6 +126,10 @@ pub struct Matcher<'a> {
     /// in order: tried at each block (collected once, not per block).
     seqs: Vec<&'a Code>,
     frags: Vec<&'a crate::smpl::Stmts>,
+    /// Byte ranges (in the region's text) of the matches whose replacement
+    /// is being rendered: a binding that is one of them is written as it
+    /// is, not searched again (`- E` / `+ f(E)` would nest without end).
+    rewriting: Vec<Range<usize>>,
 }
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
@@ -159,6 +163,7 @@ impl<'a> Matcher<'a> {
         Matcher {
             seqs,
             frags,
+            rewriting: Vec::new(),
             rule,
             occurrences,
             prune,
@@ -435,10 +440,10 @@ impl<'a> Matcher<'a> {
     /// Leaves the field tokens at `offsets` with reason `why`, unless an
     /// earlier reason was recorded for them (the first found wins).
     fn leave(&mut self, offsets: &[usize], why: &str) {
+        // Readers take the first reason of an offset; a later one is kept
+        // but never read (looking for an earlier one here was quadratic).
         for &o in offsets {
-            if !self.out.rejected.iter().any(|(r, _)| *r == o) {
-                self.out.rejected.push((o, why.to_string()));
-            }
+            self.out.rejected.push((o, why.to_string()));
         }
     }
 
@@ -545,7 +550,9 @@ impl<'a> Matcher<'a> {
             consumed.extend(self.consumed_tokens(*s, binds, region));
         }
         let newline = stmts::newline_at(first, region);
+        self.rewriting.push(first.start_byte()..last.end_byte());
         let text = self.render(tpl, binds, nest, region, &newline);
+        self.rewriting.pop();
         // A #define's lines end in `\`; its statements are not broken.
         let text = if region.macro_def.is_none() {
             stmts::wrap_call(text, stmts::indent_of(first, region), MAX_COLUMNS)
@@ -610,6 +617,11 @@ impl<'a> Matcher<'a> {
 
     /// Collects the edits inside `node` into a separate list (for bindings).
     fn nested_edits(&mut self, pat: &Pat, node: Node, region: Region) -> Vec<Edit> {
+        // An edit's own output is never matched again: a binding that is
+        // the whole match stays as it is.
+        if self.rewriting.contains(&node.byte_range()) {
+            return Vec::new();
+        }
         let saved = std::mem::take(&mut self.out.edits);
         self.nest(pat, node, region);
         let mut inner = std::mem::replace(&mut self.out.edits, saved);
@@ -733,7 +745,9 @@ impl<'a> Matcher<'a> {
         }
         // Accepted: render the template, bindings searched for matches too.
         let newline = stmts::newline_at(node, region);
+        self.rewriting.push(node.byte_range());
         let mut text = self.render(tpl, &binds, nest, region, &newline);
+        self.rewriting.pop();
         if node.kind() == "initializer_pair" && tpl.kind == "initializer_pair" {
             text = stmts::align_initializer(node, text, region);
         }
@@ -762,9 +776,13 @@ impl<'a> Matcher<'a> {
         let occ = self.occurrences;
         let s = region.file_off(node.start_byte());
         let e = region.file_off(node.end_byte());
-        occ.iter()
+        let (i, j) = (
+            occ.partition_point(|&o| o < s),
+            occ.partition_point(|&o| o < e),
+        );
+        occ[i..j.max(i)]
+            .iter()
             .copied()
-            .filter(|&o| o >= s && o < e)
             .filter(|&o| {
                 !binds.iter().flatten().any(|b| {
                     o >= region.file_off(b.start_byte()) && o < region.file_off(b.end_byte())
@@ -903,12 +921,14 @@ impl<'a> Matcher<'a> {
             PNode::Meta(m) => {
                 let var = &self.rule.metavars[*m];
                 let fits = match var.kind {
-                    MetaKind::Expression => syntax::is_expression(t.kind()),
+                    MetaKind::Expression => syntax::is_expression(t.kind()) && !is_declared_name(t),
                     MetaKind::Statement => {
                         t.kind() != "declaration" && crate::smpl::is_statement(t.kind())
                     }
                     MetaKind::Typed => {
-                        syntax::is_expression(t.kind()) && self.type_fits(var, t, region)
+                        syntax::is_expression(t.kind())
+                            && !is_declared_name(t)
+                            && self.type_fits(var, t, region)
                     }
                     MetaKind::Constant => {
                         matches!(
@@ -1112,6 +1132,26 @@ impl Matcher<'_> {
         self.type_refused.set(true);
         self.lenient_types.get()
     }
+}
+
+/// True when identifier `t` is the name a declarator, an enumerator or a
+/// macro declares (`f` and `a` in `int f(int a)`): a name, not an
+/// expression, whatever its node kind.
+fn is_declared_name(t: Node) -> bool {
+    if t.kind() != "identifier" {
+        return false;
+    }
+    let Some(parent) = t.parent() else {
+        return false;
+    };
+    if parent.kind() == "preproc_params" {
+        return true;
+    }
+    ["declarator", "name"].iter().any(|f| {
+        parent
+            .child_by_field_name(f)
+            .is_some_and(|c| c.id() == t.id())
+    })
 }
 
 /// True for a name in capitals (`PAGE_SIZE`, `SZ_4K`): a macro constant by
