@@ -15,7 +15,8 @@
 //!   lists), `validate` (fixtures against the reference runtime) and
 //!   `ruletest` (each rule file's own cases);
 //! - leaves any layer may use: `diff` (writing and reading hunks), `git`
-//!   (the only place that runs git), `file` and `progress`;
+//!   (the only place that runs git), `file`, `progress` and `input` (what
+//!   a thread reads, for the one line a panic prints);
 //! - `cli`: arguments, dispatch and printing.
 //!
 //! **API Boundary:** the crate exposes each command's work as one call
@@ -35,6 +36,7 @@ mod diff;
 mod engine;
 mod file;
 mod git;
+mod input;
 mod mail;
 mod progress;
 mod review;
@@ -49,6 +51,7 @@ pub use engine::walk::{FileReport, WalkError, WalkOptions, Walked};
 pub use engine::write::{in_place, Written};
 pub use engine::{Engine, FileOutcome};
 pub use file::IoError;
+pub use input::hook_line;
 pub use mail::write::{write_series, SeriesOptions};
 pub use mail::SeriesOutError;
 pub use progress::{Progress, Silent};

@@ -240,6 +240,7 @@ struct JsonOrigin<'a> {
 struct JsonPatch<'a> {
     index: usize,
     subject: &'a str,
+    message_id: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -311,6 +312,7 @@ pub fn json(w: &mut impl Write, r: &Report) -> io::Result<()> {
             patch: f.patch.as_ref().map(|p| JsonPatch {
                 index: p.index,
                 subject: &p.subject,
+                message_id: p.message_id.as_deref(),
             }),
         })
         .collect();

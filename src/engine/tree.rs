@@ -134,6 +134,7 @@ pub fn rewrite(opts: &TreeOptions, progress: &dyn Progress) -> Result<Patched, C
     let engine = Engine::new(choice.rules).with_type_roots(types::roots(&paths));
     let mut walked = walk::walk(&paths, &engine, &opts.walk, progress);
     let errors = walked.errors.drain(..).map(TreeError::Walk).collect();
+    let notes = std::mem::take(&mut walked.notes);
     // A file that starts calling a pfn_t function gets its header.
     for f in walked.files.iter_mut() {
         if let Some(new) = &f.outcome.new_text {
@@ -163,7 +164,7 @@ pub fn rewrite(opts: &TreeOptions, progress: &dyn Progress) -> Result<Patched, C
         walked,
         bvec_header,
         whole_tree,
-        notes: Vec::new(),
+        notes,
         errors,
     })
 }

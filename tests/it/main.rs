@@ -11,6 +11,7 @@ mod helpers;
 mod in_place;
 mod part_of_tree;
 mod review;
+mod robust_input;
 mod ruletest;
 mod series;
 mod sparse;

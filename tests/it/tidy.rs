@@ -30,6 +30,7 @@ const LEAVES: &[(&str, &[&str])] = &[
     ("diff", &[]),
     ("file", &[]),
     ("progress", &[]),
+    ("input", &[]),
     ("git", &["diff"]),
 ];
 
