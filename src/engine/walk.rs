@@ -584,6 +584,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_replaced_by_a_fifo_is_refused_without_blocking() {
+        // What a `.c` file replaced by a FIFO after it was listed meets:
+        // the open does not wait for a writer, fstat says what it is.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("x.c");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            0o600.into(),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = tx.send(read_regular(&fifo, &mut buf).map_err(|e| e.to_string()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("read_regular blocked on a FIFO");
+        assert_eq!(got, Err("not a regular file but a FIFO".to_string()));
+        let file = dir.path().join("y.c");
+        fs::write(&file, "int x;\n").unwrap();
+        let mut buf = Vec::new();
+        read_regular(&file, &mut buf).unwrap();
+        assert_eq!(buf, b"int x;\n");
+    }
+
+    #[test]
     fn names_follow_the_argument() {
         assert!(stays_below(Path::new("drivers/block")));
         assert!(stays_below(Path::new("./x.c")));
