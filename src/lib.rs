@@ -55,5 +55,7 @@ pub use input::hook_line;
 pub use mail::write::{write_series, SeriesOptions};
 pub use mail::SeriesOutError;
 pub use progress::{Progress, Silent};
+#[doc(hidden)]
+pub use review::count_messages as read_series_for_fuzzing;
 pub use review::{run as review, ReviewError, ReviewRun, Reviewed};
 pub use smpl::{RuleError, RuleFile};

@@ -134,6 +134,12 @@ pub fn read_series(name: &str, reader: impl std::io::Read) -> Result<Vec<u8>, Re
     Ok(buf)
 }
 
+/// Reads `input` as [`run`] does, without reviewing it, and returns the
+/// number of messages found: for the fuzz targets (`fuzz/`).
+pub fn count_messages(name: &str, input: &[u8]) -> Result<usize, ReviewError> {
+    Ok(patches::parse(name, input)?.len())
+}
+
 /// Reviews `input` (a patch, a mail or an mbox, named `name` in errors)
 /// with `rules`: from its hunks alone, or applied to a scratch copy of
 /// `tree`'s files. The phase "reviewing the patches" is reported to
