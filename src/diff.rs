@@ -9,7 +9,7 @@
 //! Read from patches, mails and git's output ([`read`]): files and hunks
 //! with their line numbers and tagged lines, by the hunks' counts.
 
-use similar::{Algorithm, DiffOp, TextDiff};
+use similar::{Algorithm, DiffOp};
 
 /// Lines of context around each change.
 pub const CONTEXT: usize = 3;
@@ -20,15 +20,15 @@ pub fn unified(name: &str, old: &[u8], new: &[u8], out: &mut Vec<u8>) {
     if old == new {
         return;
     }
-    let diff = TextDiff::configure()
-        .algorithm(Algorithm::Myers)
-        .diff_lines(old, new);
-    let old_lines = diff.old_slices();
-    let new_lines = diff.new_slices();
+    let old_lines = split_lines(old);
+    let new_lines = split_lines(new);
+    let old_lines = &old_lines[..];
+    let new_lines = &new_lines[..];
     out.extend_from_slice(
         format!("diff --git a/{name} b/{name}\n--- a/{name}\n+++ b/{name}\n").as_bytes(),
     );
-    for group in diff.grouped_ops(CONTEXT) {
+    let ops = similar::capture_diff_slices(Algorithm::Myers, old_lines, new_lines);
+    for group in similar::group_diff_ops(ops, CONTEXT) {
         let (first, last) = (&group[0], &group[group.len() - 1]);
         let old_start = first.old_range().start;
         let old_len = last.old_range().end - old_start;
@@ -70,6 +70,14 @@ pub fn unified(name: &str, old: &[u8], new: &[u8], out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+/// The lines of `text` as git and `patch` see them: each ends after a
+/// `\n` (the last one may have none). A lone `\r` is part of its line,
+/// where `similar`'s own line splitting would end a line there and the
+/// diff would say `\ No newline at end of file` in the middle of a hunk.
+pub fn split_lines(text: &[u8]) -> Vec<&[u8]> {
+    text.split_inclusive(|&b| b == b'\n').collect()
 }
 
 /// Writes `@@ -a,b +c,d @@ funcname` and its newline; a count of one is

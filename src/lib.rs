@@ -16,7 +16,8 @@
 //!   `ruletest` (each rule file's own cases), and `lsp` (the language
 //!   server for editors);
 //! - leaves any layer may use: `diff` (writing and reading hunks), `git`
-//!   (the only place that runs git), `file`, `progress` and `bundled` (the
+//!   (the only place that runs git), `file`, `progress`, `input` (what
+//!   a thread reads, for the one line a panic prints) and `bundled` (the
 //!   rules' cases and the semantic fixtures built into the binary);
 //! - `cli`: arguments, dispatch and printing.
 //!
@@ -40,6 +41,7 @@ mod diff;
 mod engine;
 mod file;
 mod git;
+mod input;
 mod mail;
 mod progress;
 mod review;
@@ -54,8 +56,11 @@ pub use engine::walk::{FileReport, WalkError, WalkOptions, Walked};
 pub use engine::write::{in_place, Written};
 pub use engine::{Engine, FileOutcome};
 pub use file::IoError;
+pub use input::hook_line;
 pub use mail::write::{write_series, SeriesOptions};
 pub use mail::SeriesOutError;
 pub use progress::{Progress, Silent};
+#[doc(hidden)]
+pub use review::count_messages as read_series_for_fuzzing;
 pub use review::{run as review, ReviewError, ReviewRun, Reviewed};
 pub use smpl::{RuleError, RuleFile};

@@ -70,6 +70,9 @@ pub struct PatchRef {
     /// Its subject (`[PATCH 2/3] block: ...`), or the input's name for a
     /// bare diff.
     pub subject: String,
+    /// The mail's `Message-Id` without its angle brackets, when it has one:
+    /// what patchwork and lore know the patch by.
+    pub message_id: Option<String>,
 }
 
 /// What to use instead of a raw access.

@@ -250,6 +250,7 @@ struct JsonOrigin<'a> {
 struct JsonPatch<'a> {
     index: usize,
     subject: &'a str,
+    message_id: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -318,6 +319,7 @@ fn json_finding(f: &Finding) -> JsonFinding<'_> {
         patch: f.patch.as_ref().map(|p| JsonPatch {
             index: p.index,
             subject: &p.subject,
+            message_id: p.message_id.as_deref(),
         }),
     }
 }

@@ -138,6 +138,7 @@ fn result(f: &Finding, rule_index: usize) -> SarifResult {
     if let Some(p) = &f.patch {
         props.insert("patch".into(), p.index.into());
         props.insert("patchSubject".into(), p.subject.clone().into());
+        props.insert("patchMessageId".into(), p.message_id.clone().into());
     }
     let mut message = f.message();
     if let Some(o) = &f.origin {

@@ -192,11 +192,3 @@ where
         Command::Man(args) => dist::man(args),
     }
 }
-
-/// `main` of the binary.
-pub fn main() -> ExitCode {
-    // Panics are caught per file and reported in one line; the default
-    // hook's message and backtrace would only repeat it.
-    std::panic::set_hook(Box::new(|_| {}));
-    run(std::env::args_os())
-}

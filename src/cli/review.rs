@@ -2,16 +2,17 @@
 //! mbox, from the hunks alone or (`--tree`) on a scratch copy of a tree with
 //! the series applied, with the suggested fix-ups as diffs.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output::{self, Format};
 use super::progress::Terminal;
 use crate::check::report::Report;
+use crate::check::PatchRef;
 use crate::engine::choice;
 use crate::file::IoError;
-use crate::review::{self, Reviewed};
+use crate::review::{self, ReviewRun, Reviewed};
 
 pub(super) const EXAMPLES: &str = "Examples:
   git format-patch -3 --stdout | bvmig review -
@@ -52,15 +53,20 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
         Err(e) => return output::finish(&[e.to_string()], 0),
     };
     let (name, input) = if args.input.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        match io::stdin().lock().read_to_end(&mut buf) {
-            Ok(_) => ("<stdin>".to_string(), buf),
-            Err(e) => return output::finish(&[format!("<stdin>: {e}")], 0),
+        let name = "<stdin>".to_string();
+        match review::read_series(&name, io::stdin().lock()) {
+            Ok(b) => (name, b),
+            Err(e) => return output::finish(&[e.to_string()], 0),
         }
     } else {
-        match std::fs::read(&args.input) {
+        let read = std::fs::File::open(&args.input)
+            .map_err(|e| IoError::new(&args.input, e).to_string())
+            .and_then(|f| {
+                review::read_series(&args.input.display().to_string(), f).map_err(|e| e.to_string())
+            });
+        match read {
             Ok(b) => (args.input.display().to_string(), b),
-            Err(e) => return output::finish(&[IoError::new(&args.input, e).to_string()], 0),
+            Err(e) => return output::finish(&[e], 0),
         }
     };
     // b4 counts every line of stdout and stderr as a finding.
@@ -87,7 +93,9 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
     if args.format == Format::Text {
         suggestions(reviewed, &mut out);
     } else if args.format == Format::Json {
-        out = with_suggestions(&out, reviewed);
+        out = with_review_fields(&out, &run);
+    } else if args.format == Format::Sarif {
+        out = sarif_with_patches(&out, &run);
     }
     let mut errors = Vec::new();
     output::to_stdout(&out, &mut errors);
@@ -125,22 +133,67 @@ fn suggestions(r: &Reviewed, out: &mut Vec<u8>) {
     }
 }
 
-/// The JSON report with a `suggestions` array (documented in
-/// docs/check-json.md).
-fn with_suggestions(json: &[u8], r: &Reviewed) -> Vec<u8> {
+/// A patch as the JSON report names it.
+fn patch_json(p: &PatchRef) -> serde_json::Value {
+    serde_json::json!({"index": p.index, "subject": p.subject, "message_id": p.message_id})
+}
+
+/// Each patch that changes files with its counts, clean ones included, so
+/// that a bot posts one check per patch.
+fn patches_json(run: &ReviewRun) -> serde_json::Value {
+    let list = run.patches.iter().map(|p| {
+        let mine = || {
+            run.reviewed
+                .findings
+                .iter()
+                .filter(move |f| f.patch.as_ref().is_some_and(|q| q.index == p.index))
+        };
+        let mut v = patch_json(p);
+        v["findings"] = mine().count().into();
+        v["fixable"] = mine()
+            .filter(|f| matches!(f.advice, crate::check::Advice::Replace(_)))
+            .count()
+            .into();
+        v
+    });
+    serde_json::Value::Array(list.collect())
+}
+
+fn pretty(doc: &serde_json::Value) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(doc).expect("a value serializes");
+    out.push(b'\n');
+    out
+}
+
+/// The JSON report with the `patches` and `suggestions` arrays of a review
+/// (documented in docs/check-json.md).
+fn with_review_fields(json: &[u8], run: &ReviewRun) -> Vec<u8> {
     let mut doc: serde_json::Value = serde_json::from_slice(json).expect("our own JSON");
-    let list: Vec<serde_json::Value> = r
+    let list: Vec<serde_json::Value> = run
+        .reviewed
         .suggestions
         .iter()
         .map(|s| {
             serde_json::json!({
-                "patch": s.patch.as_ref().map(|p| serde_json::json!({"index": p.index, "subject": p.subject})),
+                "patch": s.patch.as_ref().map(patch_json),
                 "diff": String::from_utf8_lossy(&s.diff),
             })
         })
         .collect();
+    doc["patches"] = patches_json(run);
     doc["suggestions"] = serde_json::Value::Array(list);
-    let mut out = serde_json::to_vec_pretty(&doc).expect("a value serializes");
-    out.push(b'\n');
-    out
+    pretty(&doc)
+}
+
+/// The SARIF log with the patches in its run's property bag (`patches`,
+/// as in the JSON report).
+fn sarif_with_patches(sarif: &[u8], run: &ReviewRun) -> Vec<u8> {
+    let mut doc: serde_json::Value = serde_json::from_slice(sarif).expect("our own SARIF");
+    if let Some(r) = doc["runs"].get_mut(0).and_then(|r| r.as_object_mut()) {
+        let props = r
+            .entry("properties")
+            .or_insert_with(|| serde_json::json!({}));
+        props["patches"] = patches_json(run);
+    }
+    pretty(&doc)
 }

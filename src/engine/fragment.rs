@@ -10,10 +10,16 @@ use crate::c::parsed::ParsedFile;
 /// The identifier before the first `(` of a hunk header's function text.
 pub fn function_of(funcname: &str) -> Option<&str> {
     let head = funcname[..funcname.find('(')?].trim_end();
-    let start = head
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
-    let name = &head[start..];
+    // The last character that is not part of an ASCII identifier may be
+    // several bytes long (`int café(void)`): then the name is not ASCII
+    // and there is none to give.
+    let before = head
+        .char_indices()
+        .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'));
+    if before.is_some_and(|(_, c)| !c.is_ascii()) {
+        return None;
+    }
+    let name = &head[before.map_or(0, |(i, c)| i + c.len_utf8())..];
     (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
 }
 
@@ -159,6 +165,11 @@ mod tests {
             Some("bvec_page")
         );
         assert_eq!(function_of("struct bio_vec {"), None);
+        // Multibyte characters before `(`: no name, and no panic.
+        assert_eq!(function_of("static int café(void)"), None);
+        assert_eq!(function_of("int é_x(void)"), None);
+        assert_eq!(function_of("/* ünï */ int f(void)"), Some("f"));
+        assert_eq!(function_of("€("), None);
         assert_eq!(brace_depths(b"} x = '{'; /* { */ \"}\"\n{ {"), (-1, 1));
     }
 }

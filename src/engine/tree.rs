@@ -150,6 +150,7 @@ pub fn rewrite(opts: &TreeOptions, progress: &dyn Progress) -> Result<Patched, C
             why,
         })
     }));
+    let notes = std::mem::take(&mut walked.notes);
     // A file that starts calling a pfn_t function gets its header.
     for f in walked.files.iter_mut() {
         if let Some(new) = &f.outcome.new_text {
@@ -179,7 +180,7 @@ pub fn rewrite(opts: &TreeOptions, progress: &dyn Progress) -> Result<Patched, C
         walked,
         bvec_header,
         whole_tree,
-        notes: Vec::new(),
+        notes,
         errors,
     })
 }

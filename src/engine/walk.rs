@@ -17,9 +17,8 @@
 //! is named once: a path given twice, or two names of one file (a symlinked
 //! directory, hard links), give the first name in sorted order.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::Read;
-use std::panic::AssertUnwindSafe;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -27,6 +26,7 @@ use std::sync::Mutex;
 use ignore::{WalkBuilder, WalkState};
 
 use crate::engine::{Engine, FileOutcome};
+use crate::input;
 use crate::progress::Progress;
 
 /// One file with sites.
@@ -53,6 +53,9 @@ pub struct Walked {
     pub n_parsed: usize,
     /// The inputs that could not be read or rewritten, sorted by message.
     pub errors: Vec<WalkError>,
+    /// Inputs left out on purpose, each with why (a binary file, an ignore
+    /// file that is not a regular file), sorted.
+    pub notes: Vec<String>,
 }
 
 /// An input the walk could not read or rewrite; the run goes on without it.
@@ -211,6 +214,7 @@ fn walk_paths(
 ) -> Walked {
     let collected = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
+    let notes = Mutex::new(Vec::new());
     let n_walked = AtomicUsize::new(0);
     let n_parsed = AtomicUsize::new(0);
     let ctx = Ctx {
@@ -218,6 +222,7 @@ fn walk_paths(
         progress,
         collected: &collected,
         errors: &errors,
+        notes: &notes,
         n_walked: &n_walked,
         n_parsed: &n_parsed,
     };
@@ -266,11 +271,15 @@ fn walk_paths(
     });
     let mut errors = errors.into_inner().expect("no panics while locked");
     errors.sort_by_cached_key(|e| e.to_string());
+    let mut notes = notes.into_inner().expect("no panics while locked");
+    notes.sort();
+    notes.dedup();
     Walked {
         files,
         n_walked: n_walked.into_inner(),
         n_parsed: n_parsed.into_inner(),
         errors,
+        notes,
     }
 }
 
@@ -279,6 +288,7 @@ struct Ctx<'a> {
     progress: &'a dyn Progress,
     collected: &'a Mutex<Vec<FileReport>>,
     errors: &'a Mutex<Vec<WalkError>>,
+    notes: &'a Mutex<Vec<String>>,
     n_walked: &'a AtomicUsize,
     n_parsed: &'a AtomicUsize,
 }
@@ -288,30 +298,41 @@ impl Ctx<'_> {
         self.errors.lock().expect("no panics while locked").push(e);
     }
 
+    fn note(&self, note: String) {
+        self.notes
+            .lock()
+            .expect("no panics while locked")
+            .push(note);
+    }
+
     fn file(&self, path: &Path, name: String, buf: &mut Vec<u8>) {
+        let _reading = input::reading(name.as_str());
         self.n_walked.fetch_add(1, Ordering::Relaxed);
         self.progress.step();
         buf.clear();
-        if let Err(source) = File::open(path).and_then(|mut f| f.read_to_end(buf)) {
+        if let Err(source) = read_regular(path, buf) {
             self.error(WalkError::Read { name, source });
             return;
         }
         if !self.engine.may_match(buf) {
             return;
         }
+        // Binary content is not C, as ripgrep judges it: a NUL byte.
+        if let Some(at) = memchr::memchr(0, buf) {
+            self.note(format!(
+                "{name}: skipped: a binary file (a NUL byte at offset {at}), not C"
+            ));
+            return;
+        }
         self.n_parsed.fetch_add(1, Ordering::Relaxed);
         // A bug in the engine must not take the run down, nor print a
         // backtrace: the file is reported and the run goes on.
-        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let outcome = match input::catch(|| {
+            input::provoke();
             self.engine.rewrite_in(buf, path.parent())
-        })) {
+        }) {
             Ok(o) => o,
-            Err(p) => {
-                let what = p
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
+            Err(what) => {
                 self.error(WalkError::Internal { name, what });
                 return;
             }
@@ -338,6 +359,113 @@ impl Ctx<'_> {
     }
 }
 
+/// Reads `path` into `buf` when it is a regular file; anything else (a
+/// FIFO put in its place since it was listed, a device) is an error, and
+/// opening it does not block.
+fn read_regular(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file but {}", kind_name(kind)),
+        ));
+    }
+    // O_NONBLOCK changes nothing for a regular file's reads.
+    file.read_to_end(buf).map(|_| ())
+}
+
+/// What a file that is not a regular one is, for messages.
+fn kind_name(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// An ignore file that is not a regular file.
+struct Unreadable {
+    path: PathBuf,
+    /// Its name in its directory (`.gitignore`).
+    rel: &'static str,
+    /// What it is (`a FIFO`).
+    what: &'static str,
+    /// The ignore files still read once its kind is not.
+    off: IgnoreFiles,
+}
+
+/// The ignore files the walker reads for a directory.
+#[derive(Debug, Clone, Copy)]
+struct IgnoreFiles {
+    ignore: bool,
+    git_ignore: bool,
+    git_exclude: bool,
+}
+
+impl IgnoreFiles {
+    /// Those of `dir` (and of its `.git`) that exist but are not regular
+    /// files, among those still read: the walker would open them itself
+    /// and block on a FIFO. Each with its path and what it is.
+    fn unreadable(self, dir: &Path) -> Vec<Unreadable> {
+        let mut out = Vec::new();
+        let mut check = |on: bool, rel: &'static str, off: IgnoreFiles| {
+            let path = dir.join(rel);
+            if let Ok(m) = fs::metadata(&path) {
+                if on && !m.is_file() {
+                    out.push(Unreadable {
+                        path,
+                        rel,
+                        what: kind_name(m.file_type()),
+                        off,
+                    });
+                }
+            }
+        };
+        check(self.ignore, ".ignore", self.without(".ignore"));
+        check(self.git_ignore, ".gitignore", self.without(".gitignore"));
+        if fs::metadata(dir.join(".git")).is_ok_and(|m| m.is_dir()) {
+            check(
+                self.git_exclude,
+                ".git/info/exclude",
+                self.without(".git/info/exclude"),
+            );
+        }
+        out
+    }
+
+    fn without(mut self, rel: &str) -> IgnoreFiles {
+        match rel {
+            ".ignore" => self.ignore = false,
+            ".gitignore" => self.git_ignore = false,
+            _ => self.git_exclude = false,
+        }
+        self
+    }
+
+    fn and(self, other: IgnoreFiles) -> IgnoreFiles {
+        IgnoreFiles {
+            ignore: self.ignore && other.ignore,
+            git_ignore: self.git_ignore && other.git_ignore,
+            git_exclude: self.git_exclude && other.git_exclude,
+        }
+    }
+}
+
 /// The C files of `files` that lie in `root`'s directory, one after the
 /// other: a few files need no thread pool.
 fn walk_listed(root: &Root, files: &[PathBuf], ctx: &Ctx) {
@@ -357,9 +485,41 @@ fn walk_listed(root: &Root, files: &[PathBuf], ctx: &Ctx) {
 }
 
 fn walk_dir(root: &Root, ctx: &Ctx, opts: &WalkOptions) {
+    let all = IgnoreFiles {
+        ignore: true,
+        git_ignore: true,
+        git_exclude: true,
+    };
+    if !opts.standard_filters {
+        return walk_below(root, &root.path, ctx, opts, all);
+    }
+    // The walker reads the ignore files of the directory's parents too.
+    let mut read = all;
+    let abs = fs::canonicalize(&root.path).unwrap_or_else(|_| root.path.clone());
+    for dir in abs.ancestors() {
+        for u in read.unreadable(dir) {
+            ctx.note(format!(
+                "{}: {}, not a regular file: not read, and no {} file applies in this run",
+                u.path.display(),
+                u.what,
+                u.rel
+            ));
+            read = read.and(u.off);
+        }
+    }
+    walk_below(root, &root.path, ctx, opts, read);
+}
+
+/// Walks `dir` (`root`'s directory or one below it) reading the ignore
+/// files `read` says. A directory below whose ignore file is not a
+/// regular file is left to a walk of its own that does not read that kind
+/// (there, nor below, nor from the parents: the walker reads them all or
+/// none), with a note.
+fn walk_below(root: &Root, dir: &Path, ctx: &Ctx, opts: &WalkOptions, read: IgnoreFiles) {
     let name_of = |p: &Path| root.name_of(p);
-    let root = &root.path;
-    let mut globs = ignore::overrides::OverrideBuilder::new(root);
+    // Globs are relative to the root the user named, whichever directory
+    // below it this walk starts from.
+    let mut globs = ignore::overrides::OverrideBuilder::new(&root.path);
     for g in &opts.globs {
         if let Err(e) = globs.add(g) {
             ctx.error(WalkError::Walk(format!("--glob {g}: {e}")));
@@ -373,41 +533,108 @@ fn walk_dir(root: &Root, ctx: &Ctx, opts: &WalkOptions) {
             return;
         }
     };
-    WalkBuilder::new(root)
+    let deferred = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let mut builder = WalkBuilder::new(dir);
+    builder
         .threads(opts.threads)
         .standard_filters(opts.standard_filters)
         .overrides(globs)
-        .follow_links(false)
-        .build_parallel()
-        .run(|| {
-            let mut buf = Vec::with_capacity(1 << 16);
-            Box::new(move |entry| {
-                match entry {
-                    Ok(entry) => {
-                        let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                        if is_file && is_c_file(entry.path()) {
-                            ctx.file(entry.path(), name_of(entry.path()), &mut buf);
-                        }
-                    }
-                    Err(e) => {
-                        // ignore's error text names the path it is about.
-                        let name = root.display().to_string();
-                        let msg = e.to_string();
-                        ctx.error(WalkError::Walk(if msg.contains(&name) {
-                            msg
-                        } else {
-                            format!("{name}: {msg}")
-                        }));
+        .follow_links(false);
+    if opts.standard_filters {
+        builder
+            .ignore(read.ignore)
+            .git_ignore(read.git_ignore)
+            .git_exclude(read.git_exclude);
+        let deferred = deferred.clone();
+        builder.filter_entry(move |entry| {
+            if !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            let bad = read.unreadable(entry.path());
+            if bad.is_empty() {
+                return true;
+            }
+            deferred
+                .lock()
+                .expect("no panics while locked")
+                .push((entry.path().to_path_buf(), bad));
+            false
+        });
+    }
+    builder.build_parallel().run(|| {
+        let mut buf = Vec::with_capacity(1 << 16);
+        Box::new(move |entry| {
+            match entry {
+                Ok(entry) => {
+                    let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                    if is_file && is_c_file(entry.path()) {
+                        ctx.file(entry.path(), name_of(entry.path()), &mut buf);
                     }
                 }
-                WalkState::Continue
-            })
-        });
+                Err(e) => {
+                    // ignore's error text names the path it is about.
+                    let name = dir.display().to_string();
+                    let msg = e.to_string();
+                    ctx.error(WalkError::Walk(if msg.contains(&name) {
+                        msg
+                    } else {
+                        format!("{name}: {msg}")
+                    }));
+                }
+            }
+            WalkState::Continue
+        })
+    });
+    let deferred = std::mem::take(&mut *deferred.lock().expect("no panics while locked"));
+    for (sub, bad) in deferred {
+        let mut read = read;
+        for u in bad {
+            ctx.note(format!(
+                "{}: {}, not a regular file: not read, and no {} file applies to {}",
+                name_of(&u.path),
+                u.what,
+                u.rel,
+                name_of(&sub),
+            ));
+            read = read.and(u.off);
+        }
+        walk_below(root, &sub, ctx, opts, read);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_replaced_by_a_fifo_is_refused_without_blocking() {
+        // What a `.c` file replaced by a FIFO after it was listed meets:
+        // the open does not wait for a writer, fstat says what it is.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("x.c");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            0o600.into(),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = tx.send(read_regular(&fifo, &mut buf).map_err(|e| e.to_string()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("read_regular blocked on a FIFO");
+        assert_eq!(got, Err("not a regular file but a FIFO".to_string()));
+        let file = dir.path().join("y.c");
+        fs::write(&file, "int x;\n").unwrap();
+        let mut buf = Vec::new();
+        read_regular(&file, &mut buf).unwrap();
+        assert_eq!(buf, b"int x;\n");
+    }
 
     #[test]
     fn names_follow_the_argument() {

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
-use similar::{DiffOp, TextDiff};
+use similar::DiffOp;
 
 use crate::check::{self, Finding, PatchRef};
 use crate::diff;
@@ -31,6 +31,7 @@ use crate::engine::fragment::{self, Reading};
 use crate::engine::Engine;
 use crate::file::IoError;
 use crate::git::{self, GitError};
+use crate::input;
 use crate::progress::Progress;
 use crate::review::patches::{Patch, SeriesError};
 use crate::smpl::RuleFile;
@@ -45,6 +46,20 @@ pub enum ReviewError {
     /// The input is not a patch, a mail or an mbox.
     #[error(transparent)]
     Patches(#[from] SeriesError),
+    /// The input is larger than [`MAX_INPUT`] (or endless, as `/dev/zero`).
+    #[error("{input}: more than {} MiB; review reads at most that (is it a series of patches?)", MAX_INPUT >> 20)]
+    TooLarge {
+        /// The input's name.
+        input: String,
+    },
+    /// The input could not be read.
+    #[error("{input}: {source}")]
+    Read {
+        /// The input's name.
+        input: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A patch does not apply to the tree.
     #[error("patch {index} ({subject}) does not apply to {tree}: {source}")]
     Apply {
@@ -87,8 +102,42 @@ pub struct Reviewed {
 pub struct ReviewRun {
     /// Patches that change files (a cover letter changes none).
     pub n_patches: usize,
+    /// Those patches, in order: a bot posts one check per patch, clean
+    /// ones included.
+    pub patches: Vec<PatchRef>,
     /// What was found.
     pub reviewed: Reviewed,
+}
+
+/// The most [`read_series`] reads: far more than any series a human sends
+/// (a whole kernel release's patch is a fraction of it), and a bound on
+/// what an endless input such as `/dev/zero` costs.
+pub const MAX_INPUT: u64 = 256 << 20;
+
+/// Reads a series from `reader` (named `name` in errors), at most
+/// [`MAX_INPUT`] bytes.
+pub fn read_series(name: &str, reader: impl std::io::Read) -> Result<Vec<u8>, ReviewError> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut buf)
+        .map_err(|source| ReviewError::Read {
+            input: name.to_string(),
+            source,
+        })?;
+    if buf.len() as u64 > MAX_INPUT {
+        return Err(ReviewError::TooLarge {
+            input: name.to_string(),
+        });
+    }
+    Ok(buf)
+}
+
+/// Reads `input` as [`run`] does, without reviewing it, and returns the
+/// number of messages found: for the fuzz targets (`fuzz/`).
+pub fn count_messages(name: &str, input: &[u8]) -> Result<usize, ReviewError> {
+    Ok(patches::parse(name, input)?.len())
 }
 
 /// Reviews `input` (a patch, a mail or an mbox, named `name` in errors)
@@ -102,6 +151,7 @@ pub fn run(
     tree: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<ReviewRun, ReviewError> {
+    let _reading = input::reading(name);
     let patches = patches::parse(name, input)?;
     let engine = Engine::new(rules);
     progress.begin("reviewing the patches", None);
@@ -110,8 +160,14 @@ pub fn run(
         Some(tree) => review_tree(&engine, &patches, tree),
     };
     progress.end();
+    let changing: Vec<PatchRef> = patches
+        .iter()
+        .filter(|p| !p.files.is_empty())
+        .map(patch_ref)
+        .collect();
     Ok(ReviewRun {
-        n_patches: patches.iter().filter(|p| !p.files.is_empty()).count(),
+        n_patches: changing.len(),
+        patches: changing,
         reviewed: reviewed?,
     })
 }
@@ -124,6 +180,7 @@ fn patch_ref(p: &Patch) -> PatchRef {
     PatchRef {
         index: p.index,
         subject: p.subject.clone(),
+        message_id: p.message_id.clone(),
     }
 }
 
@@ -132,12 +189,15 @@ pub fn review_hunks(engine: &Engine, patches: &[Patch]) -> Reviewed {
     let mut out = Reviewed::default();
     let mut files_seen = BTreeSet::new();
     for patch in patches {
+        let _patch = input::reading(format!("patch {}", patch.index));
         let pref = patch_ref(patch);
         let mut fixup = Vec::new();
         for file in &patch.files {
             let Some(name) = file.new_path.as_deref().filter(|n| is_c(n)) else {
                 continue;
             };
+            let _file = input::reading(name);
+            input::provoke();
             files_seen.insert(name.to_string());
             let mut file_findings = Vec::new();
             let mut file_diff_started = false;
@@ -241,11 +301,14 @@ fn lines_of(text: &[u8]) -> usize {
 
 /// `before`'s origins carried to `after`, lines new in `after` from `index`.
 fn carry(before: &[u8], after: &[u8], origins: &Origins, index: usize) -> Origins {
-    let d = TextDiff::configure()
-        .algorithm(similar::Algorithm::Myers)
-        .diff_lines(before, after);
+    // Lines end at `\n` only, as `lines_of` counts them.
+    let ops = similar::capture_diff_slices(
+        similar::Algorithm::Myers,
+        &diff::split_lines(before),
+        &diff::split_lines(after),
+    );
     let mut out = Vec::with_capacity(lines_of(after));
-    for op in d.ops() {
+    for op in &ops {
         match *op {
             DiffOp::Equal { old_index, len, .. } => {
                 out.extend((0..len).map(|i| origins.get(old_index + i).copied().flatten()));
@@ -336,6 +399,8 @@ pub fn review_tree(
             continue;
         }
         out.n_files += 1;
+        let _file = input::reading(name.as_str());
+        input::provoke();
         let text = read(name);
         let outcome = engine.rewrite(&text);
         let found = check::findings(name, &text, &outcome, 0, true);

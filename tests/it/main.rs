@@ -14,6 +14,7 @@ mod lsp;
 mod part_of_tree;
 mod review;
 mod robust_engine;
+mod robust_input;
 mod robust_props;
 mod ruletest;
 mod series;

@@ -301,3 +301,83 @@ fn bad_inputs_exit_2_with_one_line() {
     let out = bvmig(t.path(), &["review", "doc.patch"]);
     assert_eq!(out.code, 0);
 }
+
+#[test]
+fn message_ids_and_subjects_per_patch_in_json_and_sarif() {
+    let r = repo();
+    let p = r.path();
+    let mbox = git(
+        p,
+        &[
+            "format-patch",
+            "-3",
+            "--thread",
+            "--cover-letter",
+            "--stdout",
+        ],
+    );
+    let ids: Vec<&str> = mbox
+        .lines()
+        .filter_map(|l| l.strip_prefix("Message-ID: <"))
+        .map(|l| l.trim_end_matches('>'))
+        .collect();
+    assert_eq!(ids.len(), 4, "{mbox}");
+    r.write("series.mbox", &mbox);
+
+    let out = bvmig(p, &["review", "-q", "--format", "json", "series.mbox"]);
+    assert_eq!(out.code, 1, "{}", out.stderr_text());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // One entry per patch that changes files, clean ones included; the
+    // cover letter changes none.
+    let patches = doc["patches"].as_array().unwrap();
+    let got: Vec<(u64, &str, &str, u64, u64)> = patches
+        .iter()
+        .map(|q| {
+            (
+                q["index"].as_u64().unwrap(),
+                q["subject"].as_str().unwrap(),
+                q["message_id"].as_str().unwrap(),
+                q["findings"].as_u64().unwrap(),
+                q["fixable"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // From the hunks alone, one site of the conversion is left.
+            (2, "[PATCH 1/3] block: convert to bvec_page()", ids[1], 1, 0),
+            (3, "[PATCH 2/3] brd: stop at a hole", ids[2], 1, 1),
+            (4, "[PATCH 3/3] iov_iter: add more()", ids[3], 2, 1),
+        ]
+    );
+    for f in doc["findings"].as_array().unwrap() {
+        let index = f["patch"]["index"].as_u64().unwrap() as usize;
+        assert_eq!(f["patch"]["message_id"], ids[index - 1]);
+    }
+    for s in doc["suggestions"].as_array().unwrap() {
+        assert!(s["patch"]["message_id"]
+            .as_str()
+            .is_some_and(|id| ids.contains(&id)));
+    }
+
+    let out = bvmig(p, &["review", "-q", "--format", "sarif", "series.mbox"]);
+    assert_eq!(out.code, 1);
+    assert_valid_sarif(&sarif_validator(), &out);
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &log["runs"][0];
+    assert_eq!(run["properties"]["patches"], doc["patches"]);
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    for res in results {
+        let index = res["properties"]["patch"].as_u64().unwrap() as usize;
+        assert_eq!(res["properties"]["patchMessageId"], ids[index - 1]);
+    }
+
+    // A bare diff has no Message-Id.
+    let diff = git(p, &["diff", "HEAD~1"]);
+    let out = bvmig_stdin(p, &["review", "-q", "--format", "json"], diff.as_bytes());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["patches"][0]["message_id"].is_null());
+    assert!(doc["findings"][0]["patch"]["message_id"].is_null());
+}

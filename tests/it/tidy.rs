@@ -34,6 +34,7 @@ const LEAVES: &[(&str, &[&str])] = &[
     ("file", &[]),
     ("progress", &[]),
     ("bundled", &["file"]),
+    ("input", &[]),
     ("git", &["diff"]),
 ];
 

@@ -1,0 +1,310 @@
+//! Bad and odd input, made by each test: multibyte text where a byte offset
+//! would split a character, panics reported in one line, FIFOs where files
+//! are expected, binary files, endless input, mailboxes split as `git
+//! mailsplit` splits them, and lone CRs in diffs that `git apply` and
+//! `patch` must accept. A test that could hang runs bvmig with a timeout,
+//! so that a hang fails the test instead of blocking the suite.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{bvmig, bvmig_command, bvmig_stdin, kernel_tree, Output, TempDir};
+
+/// Runs `cmd`, killing it when it has not finished after a minute: a hang
+/// fails the test (the limit only catches hangs; nothing here is timed).
+fn run_or_kill(mut cmd: Command) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bvmig runs");
+    let pipe_reader = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = pipe_reader(Box::new(child.stdout.take().unwrap()));
+    let err = pipe_reader(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("bvmig hung: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// A patch adding a raw access inside a function whose header git shows
+/// as `funcname`.
+fn patch_in(funcname: &str) -> String {
+    format!(
+        "--- a/block/x.c
++++ b/block/x.c
+@@ -10,3 +10,4 @@ {funcname}
+ {{
++	struct page *p = bv->bv_page;
+ 	return 0;
+ }}
+"
+    )
+}
+
+#[test]
+fn multibyte_characters_in_a_hunk_header_do_not_panic_review() {
+    let t = TempDir::new();
+    for funcname in [
+        "static int café(struct bio_vec *bv)",
+        "int é_x(struct bio_vec *bv)",
+        "/* ünïcödé → */ static int f(struct bio_vec *bv)",
+        "€(",
+        "static int 日本(struct bio_vec *bv)",
+        "int f😀(struct bio_vec *bv)",
+    ] {
+        let out = bvmig_stdin(t.path(), &["review", "-"], patch_in(funcname).as_bytes());
+        assert_eq!(out.code, 1, "{funcname}: {}", out.stderr_text());
+        assert!(
+            out.stdout_text()
+                .starts_with("block/x.c:11:23: warning: read: use bvec_page(bv)\n"),
+            "{funcname}: {}",
+            out.stdout_text()
+        );
+    }
+}
+
+#[test]
+fn a_panic_in_review_is_one_line_naming_the_patch_and_file() {
+    let t = TempDir::new();
+    t.write("s.patch", patch_in("int f(struct bio_vec *bv)"));
+    let out = bvmig_command(t.path(), &["review", "s.patch"])
+        .env("BVMIG_TEST_PANIC", "block/x.c")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out = Output::from(out);
+    assert_eq!(out.code, 2);
+    let err = out.stderr_text();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(
+            "bvmig: internal error while reading s.patch: patch 1: block/x.c: provoked by BVMIG_TEST_PANIC (bvmig at src/input.rs:"
+        ),
+        "{err}"
+    );
+    assert!(err.ends_with("; please report it)\n"), "{err}");
+}
+
+#[test]
+fn a_panic_in_the_walk_is_one_line_and_the_run_goes_on() {
+    let t = TempDir::new();
+    let top = kernel_tree(&t, "");
+    let out = bvmig_command(&top, &["patch", "-q"])
+        .env("BVMIG_TEST_PANIC", "fs/iomap.c")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out = Output::from(out);
+    assert_eq!(out.code, 2, "{}", out.stderr_text());
+    let err = out.stderr_text();
+    assert!(
+        err.contains("fs/iomap.c: internal error, file left unchanged (please report): provoked by BVMIG_TEST_PANIC\n"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked at"), "{err}");
+    // The other files are still rewritten.
+    let diff = out.stdout_text();
+    assert!(diff.contains("+++ b/drivers/block/brd.c"), "{diff}");
+    assert!(!diff.contains("fs/iomap.c"), "{diff}");
+    // Without the variable, the same run is clean.
+    assert_eq!(bvmig(&top, &["patch", "-q"]).code, 0);
+}
+
+fn mkfifo(path: &Path) {
+    let out = Command::new("mkfifo")
+        .arg(path)
+        .output()
+        .expect("mkfifo runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn fifos_named_as_ignore_files_do_not_block_the_walk() {
+    let t = TempDir::new();
+    let top = kernel_tree(&t, "");
+    // At the top (read before the walk starts), in a directory below, and
+    // .git/info/exclude of a repository.
+    mkfifo(&top.join(".gitignore"));
+    mkfifo(&top.join("drivers/.ignore"));
+    std::fs::create_dir_all(top.join("fs/.git/info")).unwrap();
+    mkfifo(&top.join("fs/.git/info/exclude"));
+    // A regular ignore file elsewhere still applies.
+    t.write("block/.ignore", "ignored.c\n");
+    t.write("block/ignored.c", crate::util::user_c("ignored"));
+    for cmd in [&["patch"][..], &["check", "-q"]] {
+        let out = run_or_kill(bvmig_command(&top, cmd));
+        let want = if cmd[0] == "patch" { 0 } else { 1 };
+        assert_eq!(out.code, want, "{cmd:?}: {}", out.stderr_text());
+        let text = out.stdout_text();
+        for f in [
+            "block/bio.c",
+            "drivers/block/brd.c",
+            "fs/iomap.c",
+            "mm/page_io.c",
+        ] {
+            assert!(text.contains(f), "{cmd:?}: {f} missing from {text}");
+        }
+        assert!(!text.contains("ignored.c"), "{cmd:?}: {text}");
+    }
+    let err = run_or_kill(bvmig_command(&top, &["patch"])).stderr_text();
+    for note in [
+        "/.gitignore: a FIFO, not a regular file: not read, and no .gitignore file applies in this run",
+        "drivers/.ignore: a FIFO, not a regular file: not read, and no .ignore file applies to drivers",
+        "fs/.git/info/exclude: a FIFO, not a regular file: not read, and no .git/info/exclude file applies to fs",
+    ] {
+        assert!(err.contains(note), "{note:?} not in {err}");
+    }
+    // With --no-ignore, no ignore file is read at all.
+    let out = run_or_kill(bvmig_command(&top, &["patch", "--no-ignore"]));
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+}
+
+#[test]
+fn a_fifo_where_a_c_file_is_expected_is_not_opened() {
+    let t = TempDir::new();
+    let top = kernel_tree(&t, "");
+    mkfifo(&top.join("drivers/block/fifo.c"));
+    // Met in the walk: not a regular file, so not a C file to read.
+    let out = run_or_kill(bvmig_command(&top, &["patch", "-q"]));
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    // Named on the command line: an error naming it.
+    let out = run_or_kill(bvmig_command(
+        &top,
+        &["patch", "-q", "drivers/block/fifo.c"],
+    ));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr_text()
+            .contains("drivers/block/fifo.c: not a regular file or directory"),
+        "{}",
+        out.stderr_text()
+    );
+}
+
+#[test]
+fn binary_files_are_skipped_with_a_note() {
+    let t = TempDir::new();
+    let top = kernel_tree(&t, "");
+    let mut bin = crate::util::user_c("bin_swap").into_bytes();
+    bin.splice(10..10, *b"\0\x01\x02");
+    t.write("drivers/block/bin.c", &bin);
+    let out = bvmig(&top, &["patch"]);
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    assert!(
+        !out.stdout_text().contains("bin.c"),
+        "{}",
+        out.stdout_text()
+    );
+    assert!(
+        out.stderr_text().contains(
+            "drivers/block/bin.c: skipped: a binary file (a NUL byte at offset 10), not C"
+        ),
+        "{}",
+        out.stderr_text()
+    );
+    let out = bvmig(&top, &["check", "-q"]);
+    assert!(
+        !out.stdout_text().contains("bin.c"),
+        "{}",
+        out.stdout_text()
+    );
+}
+
+#[test]
+fn endless_input_to_review_is_refused_in_one_line() {
+    let t = TempDir::new();
+    let out = run_or_kill(bvmig_command(t.path(), &["review", "/dev/zero"]));
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr_text(),
+        "bvmig: error: /dev/zero: more than 256 MiB; review reads at most that (is it a series of patches?)\n"
+    );
+    let mut cmd = bvmig_command(t.path(), &["review", "-"]);
+    cmd.stdin(std::fs::File::open("/dev/zero").unwrap());
+    let out = Output::from(cmd.output().unwrap());
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr_text().contains("<stdin>: more than 256 MiB"),
+        "{}",
+        out.stderr_text()
+    );
+}
+
+#[test]
+fn a_lone_cr_on_a_changed_line_gives_a_diff_git_apply_and_patch_accept() {
+    let t = TempDir::new();
+    let top = kernel_tree(&t, "tree");
+    // Lone CRs on changed lines, on a context line, before a CRLF, and at
+    // the end of a file without a final newline.
+    t.write(
+        "tree/drivers/block/brd.c",
+        "#include <linux/bvec.h>\n\nstruct page *brd_swap(struct bio_vec *bv, struct page *p)\n{\n\tstruct page *old = bv->bv_page; /* a\rb */\n\r\n\tbv->bv_page = p;\r\r\n\treturn old;\r}\n",
+    );
+    t.write(
+        "tree/fs/iomap.c",
+        "struct page *f(struct bio_vec *bv)\n{\n\treturn bv->bv_page;\r\n}\r",
+    );
+    let out = bvmig(&top, &["patch", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    let diff = out.stdout;
+    let text = String::from_utf8_lossy(&diff);
+    // The only marker is after the last line of the file that really ends
+    // without a newline (a context line, shown once).
+    assert_eq!(
+        text.matches("\\ No newline at end of file").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains(" }\r\n\\ No newline at end of file\n"),
+        "{text}"
+    );
+    let in_place = TempDir::new();
+    crate::util::copy_dir(&top, in_place.path());
+    assert_eq!(
+        bvmig(in_place.path(), &["patch", "-q", "--in-place"]).code,
+        0
+    );
+    let want = crate::util::snapshot(in_place.path());
+    assert_ne!(want, crate::util::snapshot(&top));
+    for tool in [&["git", "apply"][..], &["patch", "-p1", "-s", "-i"]] {
+        let copy = TempDir::new();
+        crate::util::copy_dir(&top, copy.path());
+        let patch = t.write("x.patch", &diff);
+        let mut args: Vec<&str> = tool[1..].to_vec();
+        let patch = patch.to_str().unwrap();
+        args.push(patch);
+        crate::util::run_tool(copy.path(), tool[0], &args).unwrap();
+        assert!(
+            crate::util::snapshot(copy.path()) == want,
+            "{tool:?} gives other bytes than --in-place"
+        );
+    }
+}
