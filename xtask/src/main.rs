@@ -6,6 +6,7 @@
 mod bench;
 mod bench_runtime;
 mod bvmig;
+mod checkpatch;
 mod compile_check;
 mod count;
 mod dist;
@@ -105,6 +106,14 @@ enum Task {
     /// (on top, and merged); check that `check --since`, `--fix` and
     /// `review` find exactly what an independent count says.
     MergeWindow,
+    /// Write the series of a kernel tree (made a git repository with one
+    /// import commit) and run the tree's scripts/checkpatch.pl on every
+    /// patch: exits 1 when bvmig's own text gets an error or a warning.
+    Checkpatch {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+    },
     /// Write bvmig's man pages and shell completions, made from its clap
     /// definitions, into target/dist/.
     Dist,
@@ -140,6 +149,7 @@ fn main() -> ExitCode {
         Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
         Task::MergeWindow => merge_window::run(),
+        Task::Checkpatch { version } => checkpatch::run(&version),
         Task::Dist => dist::run().map(|()| true),
         Task::Count { path, word } => count::print(&path, &word).map(|()| true),
     };
