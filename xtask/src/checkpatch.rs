@@ -140,8 +140,13 @@ pub fn run(version: &str) -> Result<bool> {
             .to_string_lossy()
             .into_owned();
         let text = fs::read_to_string(m)?;
-        let found = run_checkpatch(&tree, &checkpatch, &text)?;
-        let before = run_checkpatch(&tree, &checkpatch, &reversed(&text))?;
+        // checkpatch knows a cover letter by its file name, so it reads
+        // files, the reversed ones beside the series under the same names.
+        let found = run_checkpatch(&tree, &checkpatch, m)?;
+        let back = work.join("reversed").join(&name);
+        fs::create_dir_all(work.join("reversed"))?;
+        fs::write(&back, reversed(&text))?;
+        let before = run_checkpatch(&tree, &checkpatch, &back)?;
         let (ours, theirs) = sort_out(&found, &before);
         for f in &theirs {
             *not_ours
@@ -219,24 +224,16 @@ fn isolated(cmd: &mut Command) -> &mut Command {
         .env("LC_ALL", "C")
 }
 
-/// checkpatch's findings on `mail`, run at the top of `tree`.
-fn run_checkpatch(tree: &Path, script: &Path, mail: &str) -> Result<Vec<Finding>> {
-    use std::io::Write;
-    let mut child = Command::new("perl")
+/// checkpatch's findings on the mail at `path`, run at the top of `tree`.
+fn run_checkpatch(tree: &Path, script: &Path, path: &Path) -> Result<Vec<Finding>> {
+    let out = Command::new("perl")
         .arg(script)
-        .args(["--show-types", "--color=never", "-"])
+        .args(["--show-types", "--color=never"])
+        .arg(path)
         .current_dir(tree)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .stdin(Stdio::null())
+        .output()
         .context("cannot run perl; is it installed?")?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(mail.as_bytes())?;
-    let out = child.wait_with_output()?;
     Ok(parse(&String::from_utf8_lossy(&out.stdout)))
 }
 
