@@ -220,15 +220,75 @@ pub fn author_ident(dir: &Path) -> Result<(String, Option<String>), GitError> {
     Ok((ident, signoff))
 }
 
-/// The subjects of the last commits (at most 300, no merges) that touched
-/// `files` in the repository at `top`, newest first.
-pub fn log_subjects(top: &Path, files: &[&str]) -> Vec<String> {
-    let mut args = vec!["log", "--no-merges", "--format=%s", "-n", "300", "--"];
+/// A commit of the history, as a series' subject prefixes read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// Its subject.
+    pub subject: String,
+    /// How many files it touched in the whole tree, not only among the
+    /// files asked about (an import or a treewide change touches
+    /// thousands).
+    pub n_files: usize,
+}
+
+/// The last commits (at most 300, no merges) that touched `files` in the
+/// repository at `top`, newest first. Names only, no renames: git compares
+/// trees and never reads a file's content, so an import of a whole tree
+/// costs a list of names.
+pub fn log_commits(top: &Path, files: &[&str]) -> Vec<Commit> {
+    let mut args = vec![
+        "log",
+        "--no-merges",
+        "--no-renames",
+        "--full-diff",
+        "--name-only",
+        "--format=%x00%s",
+        "-n",
+        "300",
+        "--",
+    ];
     args.extend(files);
-    match git_opt(top, &args) {
-        Ok(Some(out)) => out.lines().map(str::to_string).collect(),
-        _ => Vec::new(),
+    let Ok(Some(out)) = git_opt(top, &args) else {
+        return Vec::new();
+    };
+    out.split('\0')
+        .skip(1)
+        .map(|record| {
+            let mut lines = record.lines();
+            let subject = lines.next().unwrap_or_default().to_string();
+            let n_files = lines.filter(|l| !l.is_empty()).count();
+            Commit { subject, n_files }
+        })
+        .collect()
+}
+
+/// How many files HEAD of the repository at `top` tracks (0 when it has
+/// no commit).
+pub fn tracked_files(top: &Path) -> usize {
+    match git_opt(top, &["ls-tree", "-r", "-z", "--name-only", "HEAD"]) {
+        Ok(Some(out)) => out.split('\0').filter(|n| !n.is_empty()).count(),
+        _ => 0,
     }
+}
+
+/// The commit `rev` names in the repository at `top`, as a full id.
+pub fn resolve_commit(top: &Path, rev: &str) -> Result<String, GitError> {
+    let spec = format!("{rev}^{{commit}}");
+    match git_opt(top, &["rev-parse", "--verify", "--quiet", &spec])? {
+        Some(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        _ => Err(GitError::BadRevision {
+            dir: top.display().to_string(),
+            rev: rev.to_string(),
+        }),
+    }
+}
+
+/// True when `files` are in the work tree of `top` as commit `rev` has
+/// them.
+pub fn same_as(top: &Path, rev: &str, files: &[&str]) -> bool {
+    let mut args = vec!["diff", "--quiet", rev, "--"];
+    args.extend(files);
+    matches!(git_opt(top, &args), Ok(Some(_)))
 }
 
 /// HEAD of the repository at `top`, when `files` are as HEAD has them.

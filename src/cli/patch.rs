@@ -53,6 +53,23 @@ pub(super) struct PatchArgs {
         requires = "series"
     )]
     subject_prefix: String,
+    /// With --series: RFC before the subject prefix ([RFC PATCH 1/3]), as
+    /// git format-patch --rfc.
+    #[arg(long, requires = "series")]
+    rfc: bool,
+    /// With --series: mark the series as version N ([PATCH vN 1/3], files
+    /// named vN-0001-...), as git format-patch -v.
+    #[arg(short = 'v', long, value_name = "N", requires = "series")]
+    reroll_count: Option<String>,
+    /// With --series: make every mail a reply to MESSAGE-ID (In-Reply-To:
+    /// and References:), as git format-patch --in-reply-to.
+    #[arg(long, value_name = "MESSAGE-ID", requires = "series")]
+    in_reply_to: Option<String>,
+    /// With --series: the commit the series applies to, for the cover
+    /// letter's base-commit: line (default: HEAD, when the files are as
+    /// HEAD has them), as git format-patch --base.
+    #[arg(long, value_name = "COMMIT", requires = "series")]
+    base: Option<String>,
     /// Print only the sites left for a human and errors, no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -98,6 +115,10 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
             to: args.to.clone(),
             cc: args.cc.clone(),
             subject_prefix: args.subject_prefix.clone(),
+            rfc: args.rfc,
+            reroll_count: args.reroll_count.clone(),
+            in_reply_to: args.in_reply_to.clone(),
+            base: args.base.clone(),
             no_helpers: args.no_helpers,
             rule: args.engine.rule.clone(),
         };

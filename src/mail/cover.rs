@@ -1,5 +1,14 @@
 //! The cover letter: what the series does, why, what it leaves for a
 //! human, and its patches with their subsystems and recipients.
+//!
+//! **Who gets the cover letter.** Each patch goes to the people and lists
+//! of its own files; the cover letter, which explains them all, goes to
+//! every list those patches go to, but only to the maintainers of the
+//! whole: the `M:` of the entries that cover every file the series
+//! changes, and of the entry that owns the header the helpers go into
+//! (the API every patch builds on). A subsystem's maintainers and
+//! reviewers see their patch and find the rest on their lists, so a
+//! treewide series does not send one header of a hundred addresses.
 
 use std::fmt::Write as _;
 
@@ -194,18 +203,20 @@ pub(super) fn cover_letter(
     body.push('\n');
     body.push_str(&format::diffstat(&stats));
     if let Some(base) = opts.base {
-        let _ = writeln!(body, "\nbase-commit: {base}");
+        // As format-patch writes it: two blank lines after the diffstat.
+        let _ = writeln!(body, "\n\nbase-commit: {base}");
     }
 
-    let mut cc: Vec<String> = Vec::new();
-    for p in planned {
-        cc = merge_addrs(&cc, &p.cc, &[]);
-    }
-    let cc = merge_addrs(opts.cc, &cc, opts.to);
-    let full = format!("[{} 0/{n}] {subject}", opts.subject_prefix);
+    let cc = merge_addrs(opts.cc, &cover_cc(input, planned), opts.to);
+    let full = format!(
+        "[{} {}] {subject}",
+        opts.subject_prefix,
+        super::numbered(0, n)
+    );
     let bytes = format::render(&Mail {
         stamp: opts.stamp,
         subject: &full,
+        in_reply_to: opts.in_reply_to,
         to: opts.to,
         cc: &cc,
         message: &body,
@@ -213,8 +224,25 @@ pub(super) fn cover_letter(
         signature: opts.version,
     });
     OutFile {
-        name: "0000-cover-letter.patch".to_string(),
+        name: format::file_name(opts.reroll, 0, "cover letter"),
         subject,
         bytes,
     }
+}
+
+/// The cover letter's Cc (see the module's documentation): the
+/// maintainers of the whole, then every list of the patches.
+fn cover_cc(input: &Input, planned: &[Planned]) -> Vec<String> {
+    let Some(m) = input.maintainers else {
+        return Vec::new();
+    };
+    let all: Vec<&str> = planned
+        .iter()
+        .flat_map(|p| p.names.iter().map(String::as_str))
+        .collect();
+    let mut people = m.maintainers_of_all(&all);
+    if let Some(h) = &input.helpers {
+        people = merge_addrs(&people, &m.maintainers_of_all(&[h.name.as_str()]), &[]);
+    }
+    merge_addrs(&people, &m.lists(&all), &[])
 }

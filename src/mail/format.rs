@@ -81,6 +81,9 @@ pub struct Mail<'a> {
     pub stamp: &'a Stamp,
     /// The whole subject, `[PATCH n/m]` included.
     pub subject: &'a str,
+    /// The message this one answers (`<id@host>`), as `--in-reply-to`
+    /// gives it to format-patch.
+    pub in_reply_to: Option<&'a str>,
     /// `To:` addresses.
     pub to: &'a [String],
     /// `Cc:` addresses.
@@ -99,6 +102,10 @@ pub struct Mail<'a> {
 pub fn render(mail: &Mail) -> Vec<u8> {
     let mut h = String::new();
     let _ = writeln!(h, "{MBOX_FROM}");
+    // format-patch writes the thread's headers first, before From:.
+    if let Some(id) = mail.in_reply_to {
+        let _ = writeln!(h, "In-Reply-To: {id}\nReferences: {id}");
+    }
     header(&mut h, "From", &encode_address(&mail.stamp.who));
     header(&mut h, "Date", &mail.stamp.date);
     header(&mut h, "Subject", &rfc2047::rfc2047_encode(mail.subject));
@@ -309,34 +316,67 @@ fn scale(it: usize, width: usize, max_change: usize) -> usize {
     }
 }
 
-/// `0001-block-use-bvec_page-helper.patch`: the number and the subject
-/// with runs of other characters than letters, digits, `.` and `_` turned
-/// into one `-`, at most 64 characters, as format-patch names its files.
-pub fn file_name(n: usize, subject: &str) -> String {
-    const MAX: usize = 64;
-    let suffix = ".patch";
-    let mut name = format!("{n:04}-");
-    let budget = MAX - name.len() - suffix.len();
-    let mut body = String::new();
-    let mut dash = false;
-    for c in subject.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' || (c == '.' && !body.ends_with('.')) {
-            if dash && !body.is_empty() {
-                body.push('-');
-            }
-            dash = false;
-            body.push(c);
-        } else {
-            dash = true;
-        }
+/// A message id as headers carry it: `<id@host>`, the angle brackets
+/// added when missing (as format-patch adds them to `--in-reply-to`).
+pub fn message_id(id: &str) -> String {
+    let id = id.trim();
+    let bare = id.strip_prefix('<').unwrap_or(id);
+    let bare = bare.strip_suffix('>').unwrap_or(bare);
+    format!("<{bare}>")
+}
+
+/// `0001-block-use-bvec_page-helper.patch`, `v2-0001-...` with a reroll
+/// count: as `git format-patch` names its files (`fmt_output_subject`):
+/// the count, the number and the subject sanitized (runs of characters
+/// other than letters, digits, `.` and `_` become one `-`, runs of `.`
+/// one `.`, trailing `.` and `-` go), cut to 57 characters, `.patch`.
+pub fn file_name(reroll: Option<&str>, n: usize, subject: &str) -> String {
+    /// format-patch's `--filename-max-length` default, `.patch` and the
+    /// one character git keeps in reserve.
+    const MAX: usize = 64 - ".patch".len() - 1;
+    let mut name = String::new();
+    if let Some(r) = reroll {
+        name.push_str(&sanitized(&format!("v{r}")));
+        name.push('-');
     }
-    let mut body: String = body.chars().take(budget).collect();
-    while body.ends_with(['-', '.']) {
-        body.pop();
-    }
-    name.push_str(body.trim_start_matches(['-', '.']));
-    name.push_str(suffix);
+    name.push_str(&format!("{n:04}-"));
+    name.push_str(&sanitized(subject));
+    // Only ASCII is kept, so bytes are characters.
+    name.truncate(MAX);
+    name.push_str(".patch");
     name
+}
+
+/// git's `format_sanitized_subject`.
+fn sanitized(text: &str) -> String {
+    let is_title = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'_';
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    // 2: nothing written yet (no `-` before the first character).
+    let mut space = 2;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if is_title(b) {
+            if space == 1 {
+                out.push('-');
+            }
+            space = 0;
+            out.push(char::from(b));
+            if b == b'.' {
+                while bytes.get(i + 1) == Some(&b'.') {
+                    i += 1;
+                }
+            }
+        } else {
+            space |= 1;
+        }
+        i += 1;
+    }
+    while out.ends_with(['.', '-']) {
+        out.pop();
+    }
+    out
 }
 
 /// git's blob id of `data`, the first 12 hexadecimal digits, for `index`
@@ -405,15 +445,29 @@ mod tests {
     #[test]
     fn names_as_format_patch_makes_them() {
         assert_eq!(
-            file_name(1, "block: use bvec_page() and bvec_set_page() helpers"),
+            file_name(
+                None,
+                1,
+                "block: use bvec_page() and bvec_set_page() helpers"
+            ),
             "0001-block-use-bvec_page-and-bvec_set_page-helpers.patch"
         );
-        assert_eq!(file_name(0, "*** SUBJECT ***"), "0000-SUBJECT.patch");
-        let long = file_name(12, &"word ".repeat(40));
-        assert!(long.len() <= 64, "{long}");
-        assert!(
-            long.starts_with("0012-word-word-") && long.ends_with(".patch"),
-            "{long}"
+        assert_eq!(file_name(None, 0, "*** SUBJECT ***"), "0000-SUBJECT.patch");
+        assert_eq!(file_name(None, 3, "a.. b...c."), "0003-a.-b.c.patch");
+        // Cut where git cuts, a trailing `-` kept (git 2.47 writes these
+        // two names for this subject, with and without `-v 2`).
+        let long = "block: use bvec_page() and bvec_set_page() helpers in a long subject line here";
+        assert_eq!(
+            file_name(None, 1, long),
+            "0001-block-use-bvec_page-and-bvec_set_page-helpers-in-a-l.patch"
+        );
+        assert_eq!(
+            file_name(Some("2"), 1, long),
+            "v2-0001-block-use-bvec_page-and-bvec_set_page-helpers-in-.patch"
+        );
+        assert_eq!(
+            file_name(Some("2.1"), 0, "cover letter"),
+            "v2.1-0000-cover-letter.patch"
         );
     }
 
@@ -500,6 +554,7 @@ mod tests {
         let out = render(&Mail {
             stamp: &stamp,
             subject: "[PATCH 1/1] x: change a into b, which is a rather long subject for a mail",
+            in_reply_to: None,
             to: &[],
             cc: &cc,
             message: "Because.\n\nSigned-off-by: A U Thor <a@u.thor>\n",

@@ -353,6 +353,50 @@ impl Maintainers {
     }
 }
 
+impl Maintainers {
+    /// The mailing lists (`L:`) of every entry that covers one of
+    /// `paths`, catch-alls included, the most specific first, each once.
+    pub fn lists(&self, paths: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for path in paths {
+            for m in self.matches(path) {
+                for l in m.entry.lists() {
+                    if !out.iter().any(|o| address_key(o) == address_key(l)) {
+                        out.push(l.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The maintainers (`M:`) of the entries that name a subsystem and
+    /// cover every one of `paths`: those who own the whole of a change
+    /// (none when the paths belong to different subsystems).
+    pub fn maintainers_of_all(&self, paths: &[&str]) -> Vec<String> {
+        let Some((first, rest)) = paths.split_first() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for m in self.matches(first) {
+            if !m.specificity.names_subsystem() {
+                continue;
+            }
+            let everywhere = rest
+                .iter()
+                .all(|p| self.matches(p).iter().any(|o| o.index == m.index));
+            if everywhere {
+                for a in m.entry.people('M') {
+                    if !out.iter().any(|o| address_key(o) == address_key(a)) {
+                        out.push(a.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The e-mail address of `Name <addr>` (or a bare address), lowercased.
 fn address_key(addr: &str) -> String {
     let inner = match (addr.rfind('<'), addr.rfind('>')) {
@@ -478,6 +522,29 @@ F:\t*/
                 "linux-kernel@vger.kernel.org",
             ]
         );
+    }
+
+    #[test]
+    fn lists_of_any_and_maintainers_of_all() {
+        let m = Maintainers::parse(TEXT);
+        assert_eq!(
+            m.lists(&["drivers/md/bcache/btree.c", "block/bio.c", "block/x.c"]),
+            vec![
+                "linux-bcache@vger.kernel.org",
+                "linux-kernel@vger.kernel.org",
+                "linux-block@vger.kernel.org",
+            ]
+        );
+        // BLOCK LAYER covers both; BLOCK BIO only one; THE REST names no
+        // subsystem.
+        assert_eq!(
+            m.maintainers_of_all(&["block/bio.c", "drivers/block/brd.c"]),
+            vec!["Jens Axboe <axboe@kernel.dk>"]
+        );
+        assert!(m
+            .maintainers_of_all(&["block/bio.c", "drivers/md/bcache/btree.c"])
+            .is_empty());
+        assert!(m.maintainers_of_all(&[]).is_empty());
     }
 
     #[test]

@@ -38,7 +38,10 @@ use crate::mail::format::{Mail, Stamp};
 use crate::mail::maintainers::Maintainers;
 
 use cover::cover_letter;
-use text::{call_list, kinds_line, left_lines, new_calls, place, plural, rule_block, why, wrap};
+use grouping::Group;
+use text::{
+    call_list, kinds_line, left_line, left_lines, new_calls, place, plural, rule_block, why, wrap,
+};
 
 pub use grouping::group;
 pub use subject::{prefix_from_history, prefix_from_paths};
@@ -79,6 +82,12 @@ pub enum SeriesOutError {
         /// Why.
         why: crate::engine::placement::Unplaced,
     },
+    /// `--base` outside a git repository.
+    #[error("--base {0}: the tree is not a git repository")]
+    BaseWithoutRepo(String),
+    /// The files the series changes are not as `--base` has them.
+    #[error("--base {0}: the files the series changes differ from that commit; the series would not apply to it")]
+    BaseDiffers(String),
     /// The helpers go into a header that the walk did not cover.
     #[error("{}: the helpers go here, but it is not among the files walked; run on the whole tree or pass --no-helpers", .0.display())]
     HeaderNotWalked(PathBuf),
@@ -141,6 +150,9 @@ pub struct Input<'a> {
     pub rule: RuleText,
     /// The tree's MAINTAINERS, when it has one.
     pub maintainers: Option<&'a Maintainers>,
+    /// How many files the tree's git repository tracks (0 without one),
+    /// to tell imports in the history from commits of a subsystem.
+    pub n_tracked: usize,
 }
 
 /// How the mails are addressed and signed.
@@ -150,8 +162,13 @@ pub struct Options<'a> {
     pub to: &'a [String],
     /// `Cc:` of every mail, before those from MAINTAINERS.
     pub cc: &'a [String],
-    /// The word in brackets (`PATCH`, `RFC PATCH`, `PATCH v2`).
+    /// The words in brackets before the numbers (`PATCH`, `RFC PATCH`,
+    /// `PATCH v2`; see [`subject_prefix`]).
     pub subject_prefix: &'a str,
+    /// The reroll count (`2` for `-v 2`), which names the files `v2-...`.
+    pub reroll: Option<&'a str>,
+    /// The message every mail answers (`<id@host>`), as `--in-reply-to`.
+    pub in_reply_to: Option<&'a str>,
     /// Author and date.
     pub stamp: &'a Stamp,
     /// `Signed-off-by:` value, when git has a user name and address.
@@ -175,6 +192,12 @@ pub struct OutFile {
 
 /// A planned patch before numbering.
 struct Planned {
+    /// `block:`, before areas are added to prefixes that repeat.
+    prefix: String,
+    /// The subject after the prefix (`use bvec_page() helper`).
+    rest: String,
+    /// The files it changes.
+    names: Vec<String>,
     subject: String,
     body: String,
     diff: Vec<u8>,
@@ -191,7 +214,7 @@ struct Planned {
 pub fn make(
     input: &Input,
     opts: &Options,
-    history: &mut dyn FnMut(&[&str]) -> Vec<String>,
+    history: &mut dyn FnMut(&[&str]) -> Vec<git::Commit>,
 ) -> Vec<OutFile> {
     let groups = group(&input.files, input.maintainers);
     let mut planned: Vec<Planned> = Vec::new();
@@ -202,8 +225,8 @@ pub fn make(
 
     if let Some(h) = &input.helpers {
         let subjects = history(&[h.name.as_str()]);
-        let prefix =
-            prefix_from_history(&subjects).unwrap_or_else(|| prefix_from_paths(&[&h.name]));
+        let prefix = prefix_from_history(&subjects, input.n_tracked)
+            .unwrap_or_else(|| prefix_from_paths(&[&h.name]));
         let list = call_list(&h.helpers);
         let what = if h.helpers.len() == 1 {
             "helper"
@@ -222,7 +245,10 @@ pub fn make(
         let mut diff = Vec::new();
         diff::unified(&h.name, &h.before, &h.after, &mut diff);
         planned.push(Planned {
-            subject: format!("{prefix} add {list} {what}"),
+            rest: format!("add {list} {what}"),
+            names: vec![h.name.clone()],
+            subject: String::new(),
+            prefix,
             body,
             diff: format::with_index(&diff, &h.before, &h.after, h.mode),
             cc: input
@@ -257,7 +283,8 @@ pub fn make(
             .collect();
         let names: Vec<&str> = changed.iter().map(|f| f.name.as_str()).collect();
         let subjects = history(&names);
-        let prefix = prefix_from_history(&subjects).unwrap_or_else(|| prefix_from_paths(&names));
+        let prefix = prefix_from_history(&subjects, input.n_tracked)
+            .unwrap_or_else(|| prefix_from_paths(&names));
         let used: Vec<String> = input
             .rule
             .calls
@@ -271,10 +298,10 @@ pub fn make(
             })
             .cloned()
             .collect();
-        let subject = match used.len() {
-            0 => format!("{prefix} convert {} accesses", input.rule.fields.join(", ")),
-            1 => format!("{prefix} use {} helper", call_list(&used)),
-            _ => format!("{prefix} use {} helpers", call_list(&used)),
+        let rest = match used.len() {
+            0 => format!("convert {} accesses", input.rule.fields.join(", ")),
+            1 => format!("use {} helper", call_list(&used)),
+            _ => format!("use {} helpers", call_list(&used)),
         };
         let rewritten: Vec<&Site> = files
             .iter()
@@ -317,7 +344,9 @@ pub fn make(
             )));
             body.push('\n');
             for l in &left {
-                let _ = writeln!(body, "  {l}");
+                for piece in left_line(l) {
+                    let _ = writeln!(body, "  {piece}");
+                }
             }
         }
         body.push('\n');
@@ -331,7 +360,10 @@ pub fn make(
         }
         let cc = input.maintainers.map(|m| m.cc(&names)).unwrap_or_default();
         planned.push(Planned {
-            subject,
+            prefix,
+            rest,
+            names: names.iter().map(|n| n.to_string()).collect(),
+            subject: String::new(),
             body,
             diff,
             cc,
@@ -343,16 +375,23 @@ pub fn make(
     if planned.is_empty() {
         return Vec::new();
     }
+    name_subjects(&mut planned, &groups);
     let n = planned.len();
     let mut out = Vec::with_capacity(n + 1);
     let cover = cover_letter(input, opts, &groups, &planned);
     out.push(cover);
     for (i, p) in planned.iter().enumerate() {
-        let subject = format!("[{} {}/{n}] {}", opts.subject_prefix, i + 1, p.subject);
+        let subject = format!(
+            "[{} {}] {}",
+            opts.subject_prefix,
+            numbered(i + 1, n),
+            p.subject
+        );
         let cc = merge_addrs(opts.cc, &p.cc, opts.to);
         let bytes = format::render(&Mail {
             stamp: opts.stamp,
             subject: &subject,
+            in_reply_to: opts.in_reply_to,
             to: opts.to,
             cc: &cc,
             message: &p.body,
@@ -360,12 +399,85 @@ pub fn make(
             signature: opts.version,
         });
         out.push(OutFile {
-            name: format::file_name(i + 1, &p.subject),
+            name: format::file_name(opts.reroll, i + 1, &p.subject),
             subject: p.subject.clone(),
             bytes,
         });
     }
     out
+}
+
+/// The words in brackets as `git format-patch` makes them from
+/// `--subject-prefix`, `--rfc` and `-v N`: `RFC PATCH v2`.
+pub fn subject_prefix(prefix: &str, rfc: bool, reroll: Option<&str>) -> String {
+    let mut out = if rfc {
+        format!("RFC {prefix}")
+    } else {
+        prefix.to_string()
+    };
+    if let Some(r) = reroll {
+        out.push_str(&format!(" v{r}"));
+    }
+    out
+}
+
+/// `03/38`: the number padded to the width of the total, as format-patch
+/// numbers its subjects.
+pub(crate) fn numbered(i: usize, n: usize) -> String {
+    let width = n.to_string().len();
+    format!("{i:0width$}/{n}")
+}
+
+/// Makes each patch's subject, `prefix rest`, so that no two are the
+/// same: patches of groups that share a prefix get an area after it
+/// (`block: blk-merge: use ...`, see [`subject::areas`]), else the title
+/// of their group; a subject that still repeats gets its ordinal.
+fn name_subjects(planned: &mut [Planned], groups: &[Group]) {
+    let mut prefixes: Vec<&str> = Vec::new();
+    for p in planned.iter().filter(|p| p.group.is_some()) {
+        if !prefixes.contains(&p.prefix.as_str()) {
+            prefixes.push(&p.prefix);
+        }
+    }
+    let mut area: Vec<Option<String>> = vec![None; planned.len()];
+    for prefix in prefixes {
+        let idx: Vec<usize> = (0..planned.len())
+            .filter(|&i| planned[i].group.is_some() && planned[i].prefix == prefix)
+            .collect();
+        if idx.len() < 2 {
+            continue;
+        }
+        let names: Vec<Vec<&str>> = idx
+            .iter()
+            .map(|&i| planned[i].names.iter().map(String::as_str).collect())
+            .collect();
+        let found = subject::areas(prefix, &names);
+        let mut bare = false;
+        for (k, &i) in idx.iter().enumerate() {
+            area[i] = match &found[k] {
+                Some(a) => Some(a.clone()),
+                // One patch may keep the bare prefix; the others take
+                // their group's title.
+                None if !bare => {
+                    bare = true;
+                    None
+                }
+                None => planned[i].group.map(|g| groups[g].title.to_lowercase()),
+            };
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for (i, p) in planned.iter_mut().enumerate() {
+        let mut subject = match &area[i] {
+            Some(a) => format!("{} {a}: {}", p.prefix, p.rest),
+            None => format!("{} {}", p.prefix, p.rest),
+        };
+        if seen.contains(&subject) {
+            subject = format!("{subject} (part {})", i + 1);
+        }
+        seen.push(subject.clone());
+        p.subject = subject;
+    }
 }
 
 /// `first` then `more`, each address once, leaving out those in `to`.
@@ -394,4 +506,25 @@ fn merge_addrs(first: &[String], more: &[String], to: &[String]) -> Vec<String> 
 pub fn author(dir: &Path) -> Result<(Stamp, Option<String>), SeriesOutError> {
     let (ident, signoff) = git::author_ident(dir)?;
     Ok((Stamp::from_git_ident(&ident)?, signoff))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_prefixes_as_format_patch_writes_them() {
+        // git format-patch pads to the total's width: [PATCH 03/38].
+        assert_eq!(numbered(3, 38), "03/38");
+        assert_eq!(numbered(0, 38), "00/38");
+        assert_eq!(numbered(38, 38), "38/38");
+        assert_eq!(numbered(1, 6), "1/6");
+        assert_eq!(numbered(7, 100), "007/100");
+        assert_eq!(subject_prefix("PATCH", false, None), "PATCH");
+        assert_eq!(subject_prefix("PATCH", true, Some("2")), "RFC PATCH v2");
+        assert_eq!(
+            subject_prefix("PATCH net-next", false, Some("3")),
+            "PATCH net-next v3"
+        );
+    }
 }

@@ -84,22 +84,78 @@ pub(super) fn left_lines(files: &[&SourceFile]) -> Vec<String> {
     out
 }
 
-/// The rule's text, indented, after the line that introduces it.
+/// The widest line of a commit message that `scripts/checkpatch.pl`
+/// accepts (COMMIT_LOG_LONG_LINE warns above it).
+pub(super) const LOG_WIDTH: usize = 75;
+
+/// The rule quoted after the line that introduces it: its code, indented
+/// by four columns, without its comment lines (the rule file's
+/// documentation, which the commit does not need and whose prose runs to
+/// 79 columns), and with any code line too long for a commit message
+/// wrapped at a space, its continuation indented further.
 pub(super) fn rule_block(rule: &RuleText, version: &str) -> String {
     let mut out = wrap(&format!(
-        "Generated with {version} and the following semantic patch, {}:",
+        "Generated with {version} and the semantic patch {}, quoted without its comments:",
         rule.name
     ));
     out.push('\n');
+    let mut blank = true;
     for line in rule.text.lines() {
         let line = line.trim_end();
+        if line.trim_start().starts_with("//") {
+            continue;
+        }
         if line.is_empty() {
-            out.push('\n');
-        } else {
-            let _ = writeln!(out, "    {line}");
+            // One blank line between parts, none at the start.
+            if !blank {
+                out.push('\n');
+            }
+            blank = true;
+            continue;
+        }
+        blank = false;
+        for piece in fit(line, LOG_WIDTH - 4, 4) {
+            let _ = writeln!(out, "    {piece}");
         }
     }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
     out
+}
+
+/// `line` cut at spaces into pieces of at most `width` columns (a piece
+/// without a space stays whole), the pieces after the first indented by
+/// `more` spaces beyond the line's own indentation.
+pub(super) fn fit(line: &str, width: usize, more: usize) -> Vec<String> {
+    if line.chars().count() <= width {
+        return vec![line.to_string()];
+    }
+    let indent: String = line.chars().take_while(|c| c.is_whitespace()).collect();
+    let cont = format!("{indent}{}", " ".repeat(more));
+    let opts = textwrap::Options::new(width)
+        .initial_indent(&indent)
+        .subsequent_indent(&cont)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .break_words(false);
+    textwrap::wrap(line.trim_start(), opts)
+        .into_iter()
+        .map(|l| l.into_owned())
+        .collect()
+}
+
+/// A line of [`left_lines`] as a commit message has it, after two
+/// columns of indentation: whole when it starts with a path that has a
+/// directory (checkpatch lets `dir/file:` lines run long, and a line that
+/// grep and editors read as a position is worth keeping whole), else cut
+/// to [`LOG_WIDTH`].
+pub(super) fn left_line(line: &str) -> Vec<String> {
+    let name = line.split(':').next().unwrap_or_default();
+    if name.contains('/') && !name.contains(char::is_whitespace) {
+        vec![line.to_string()]
+    } else {
+        fit(line, LOG_WIDTH - 2, 4)
+    }
 }
 
 /// Where the files are, for a sentence: one file's path, or their
@@ -131,6 +187,54 @@ pub(super) fn place(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rules_quoted_fit_a_commit_message() {
+        for text in [
+            crate::smpl::DEFAULT_RULE,
+            crate::engine::choice::MODERN_RULE,
+            "// a comment\n\n@ r @\nexpression E;\n@@\n\n\n- f(E, a_long_argument_name, another_long_argument_name, yet_another_one)\n+ g(E)\n\n",
+        ] {
+            let rule = RuleText {
+                name: "rules/x.cocci".to_string(),
+                text: text.to_string(),
+                calls: Vec::new(),
+                fields: Vec::new(),
+            };
+            let block = rule_block(&rule, "bvmig 0.1.0");
+            let code: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("//"))
+                .collect();
+            assert!(!code.is_empty());
+            for line in block.lines() {
+                assert!(line.chars().count() <= LOG_WIDTH, "{line:?}");
+                assert!(!line.contains("//"), "{line:?}");
+                assert_eq!(line.trim_end(), line);
+            }
+            assert!(!block.contains("\n\n\n"), "{block}");
+            assert!(block.ends_with('\n') && !block.ends_with("\n\n"), "{block}");
+            // Every word of the code is quoted, in order.
+            let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+            let quoted: Vec<String> = block
+                .lines()
+                .skip_while(|l| !l.starts_with("    "))
+                .flat_map(words)
+                .collect();
+            assert_eq!(quoted, code.iter().flat_map(|l| words(l)).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn left_lines_keep_positions_whole_and_fit_the_rest() {
+        let long = format!("lib/iov_iter.c:12:14: address: {}", "word ".repeat(20));
+        assert_eq!(left_line(&long), vec![long.clone()]);
+        let top = format!("top.c:1:2: read: {}", "word ".repeat(20).trim_end());
+        let cut = left_line(&top);
+        assert!(cut.len() > 1);
+        assert!(cut.iter().all(|l| l.chars().count() <= LOG_WIDTH - 2));
+        assert!(cut[1].starts_with("    word"));
+    }
 
     #[test]
     fn places_and_lists() {

@@ -27,8 +27,17 @@ pub struct SeriesOptions {
     pub to: Vec<String>,
     /// `Cc:` of every mail, before those from MAINTAINERS.
     pub cc: Vec<String>,
-    /// The word in brackets of the subjects.
+    /// The word in brackets of the subjects (`--subject-prefix`).
     pub subject_prefix: String,
+    /// `--rfc`: `RFC` before the subject prefix.
+    pub rfc: bool,
+    /// `-v N`: the reroll count, `PATCH vN` and files named `vN-...`.
+    pub reroll_count: Option<String>,
+    /// `--in-reply-to`: the message id every mail answers.
+    pub in_reply_to: Option<String>,
+    /// `--base`: the commit the series applies to, for its `base-commit:`
+    /// line (by default HEAD, when the files are as HEAD has them).
+    pub base: Option<String>,
     /// Leave the helpers the tree lacks out of the series.
     pub no_helpers: bool,
     /// The rule file given with `--rule`, whose text the messages quote.
@@ -184,23 +193,37 @@ pub fn write_series(
         .map(|f| f.name.as_str())
         .chain(helpers.as_ref().map(|h| h.name.as_str()))
         .collect();
-    let base = if is_repo {
-        git::head_if_clean(&top, &changed)
-    } else {
-        None
+    let base = match &opts.base {
+        Some(rev) if !is_repo => return Err(SeriesOutError::BaseWithoutRepo(rev.clone())),
+        Some(rev) => {
+            let id = git::resolve_commit(&top, rev)?;
+            if !git::same_as(&top, &id, &changed) {
+                return Err(SeriesOutError::BaseDiffers(rev.clone()));
+            }
+            Some(id)
+        }
+        None if is_repo => git::head_if_clean(&top, &changed),
+        None => None,
     };
+    let n_tracked = if is_repo { git::tracked_files(&top) } else { 0 };
     let input = Input {
         files,
         helpers,
         helpers_left_out: left_out,
         rule,
         maintainers: maintainers.as_ref(),
+        n_tracked,
     };
+    let subject_prefix =
+        mail::subject_prefix(&opts.subject_prefix, opts.rfc, opts.reroll_count.as_deref());
+    let in_reply_to = opts.in_reply_to.as_deref().map(mail::format::message_id);
     let version = format!("bvmig {}", env!("CARGO_PKG_VERSION"));
     let mail_opts = mail::Options {
         to: &opts.to,
         cc: &opts.cc,
-        subject_prefix: &opts.subject_prefix,
+        subject_prefix: &subject_prefix,
+        reroll: opts.reroll_count.as_deref(),
+        in_reply_to: in_reply_to.as_deref(),
         stamp: &stamp,
         signoff: signoff.as_deref(),
         base: base.as_deref(),
@@ -212,7 +235,7 @@ pub fn write_series(
     let mut history = |names: &[&str]| {
         progress.step();
         if is_repo {
-            git::log_subjects(&top, names)
+            git::log_commits(&top, names)
         } else {
             Vec::new()
         }

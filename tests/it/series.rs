@@ -339,7 +339,7 @@ fn a_series_applies_with_git_am_and_equals_patch_in_place() {
             "0000-cover-letter.patch",
             "0001-bvec-add-bvec_page-and-bvec_set_page-helpers.patch",
             "0002-block-use-bvec_page-and-bvec_set_page-helpers.patch",
-            "0003-block-use-bvec_page-helper.patch",
+            "0003-block-blk-merge-use-bvec_page-helper.patch",
             "0004-bcache-use-bvec_page-and-bvec_set_page-helpers.patch",
             "0005-iov_iter-use-bvec_page-helper.patch",
             "0006-mm-use-bvec_set_page-helper.patch",
@@ -357,7 +357,7 @@ fn a_series_applies_with_git_am_and_equals_patch_in_place() {
             "[PATCH 0/6] Use bvec_page() and bvec_set_page() for struct bio_vec's page",
             "[PATCH 1/6] bvec: add bvec_page() and bvec_set_page() helpers",
             "[PATCH 2/6] block: use bvec_page() and bvec_set_page() helpers",
-            "[PATCH 3/6] block: use bvec_page() helper",
+            "[PATCH 3/6] block: blk-merge: use bvec_page() helper",
             "[PATCH 4/6] bcache: use bvec_page() and bvec_set_page() helpers",
             "[PATCH 5/6] iov_iter: use bvec_page() helper",
             "[PATCH 6/6] mm: use bvec_set_page() helper",
@@ -384,7 +384,7 @@ fn a_series_applies_with_git_am_and_equals_patch_in_place() {
         }
         if !name.starts_with("0000-") && !name.starts_with("0001-") {
             assert!(
-                mail.contains("semantic patch,\nrules/bv_page.cocci (built in):\n\n    // bv_page.cocci: route every access"),
+                mail.contains("Generated with bvmig 0.1.0 and the semantic patch rules/bv_page.cocci\n(built in), quoted without its comments:\n\n    @ bv_page @\n    identifier fn"),
                 "{name}"
             );
         }
@@ -408,6 +408,33 @@ fn a_series_applies_with_git_am_and_equals_patch_in_place() {
         cc[6],
         "Dan Williams <dan@example.org>, linux-kernel@vger.kernel.org"
     );
+    // The cover letter: the maintainers of the whole (the helpers'
+    // header's, who is the To: here) and every list, not each
+    // subsystem's people.
+    assert_eq!(
+        cc[0],
+        "Dan Williams <dan@example.org>, linux-block@vger.kernel.org, linux-kernel@vger.kernel.org, linux-bcache@vger.kernel.org"
+    );
+    // Every line of a commit message fits checkpatch's 75 columns, but a
+    // `dir/file:line:` position; no trailing white space; no subject twice.
+    for (name, mail) in &files[1..] {
+        let message = mail
+            .split_once("\n\n")
+            .unwrap()
+            .1
+            .split("\n---\n")
+            .next()
+            .unwrap();
+        for line in message.lines() {
+            let position = line.trim_start().split(':').next().unwrap().contains('/');
+            assert!(line.chars().count() <= 75 || position, "{name}: {line:?}");
+            assert_eq!(line.trim_end(), line, "{name}");
+        }
+    }
+    let mut unique = subjects.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), subjects.len());
 
     let cover = &files[0].1;
     for line in [
@@ -474,7 +501,7 @@ fn a_series_applies_with_git_am_and_equals_patch_in_place() {
     }
     let whole = git(&clone, &["diff", "--stat=72", &head, "HEAD"]);
     assert!(
-        cover.contains(&format!("\n\n{whole}\nbase-commit: ")),
+        cover.contains(&format!("\n\n{whole}\n\nbase-commit: ")),
         "{cover}\n{whole}"
     );
     let log = git(&clone, &["log", "--format=%an|%s", "-7"]);
@@ -484,7 +511,7 @@ fn a_series_applies_with_git_am_and_equals_patch_in_place() {
             "Ada Lovelace|mm: use bvec_set_page() helper",
             "Ada Lovelace|iov_iter: use bvec_page() helper",
             "Ada Lovelace|bcache: use bvec_page() and bvec_set_page() helpers",
-            "Ada Lovelace|block: use bvec_page() helper",
+            "Ada Lovelace|block: blk-merge: use bvec_page() helper",
             "Ada Lovelace|block: use bvec_page() and bvec_set_page() helpers",
             "Ada Lovelace|bvec: add bvec_page() and bvec_set_page() helpers",
             "Test Author|mm: page_io: note the swap",
@@ -606,6 +633,224 @@ fn a_tree_without_maintainers_or_history_groups_by_directory() {
     );
     assert!(!cover.contains("base-commit:"), "{cover}");
     assert!(files.iter().all(|(_, m)| !m.contains("Cc:")));
+}
+
+/// The headers of a mail before its first empty line, folded lines
+/// joined, the mbox line left out.
+fn head_lines(mail: &str) -> Vec<String> {
+    let head = mail.split("\n\n").next().unwrap();
+    let mut out: Vec<String> = Vec::new();
+    for line in head.lines().skip(1) {
+        if line.starts_with([' ', '\t']) {
+            out.last_mut().unwrap().push_str(line);
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn reroll_rfc_in_reply_to_and_base_are_format_patchs() {
+    let repo = kernel_repo();
+    let p = repo.path();
+    let head = git(p, &["rev-parse", "HEAD"]).trim().to_string();
+    let out_dir = TempDir::new();
+    let series = out_dir.path().join("v2");
+    let s = series.to_str().unwrap();
+    let out = bvmig_as_dev(
+        p,
+        &[
+            "patch",
+            "--series",
+            s,
+            "-v",
+            "2",
+            "--rfc",
+            "--in-reply-to",
+            "cover.1@example.org",
+            "--base",
+            "HEAD",
+            "--to",
+            "Jens Axboe <axboe@example.org>",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    let ours = read_series(&series);
+
+    // The same commits, made by git am, then given to git format-patch
+    // with the same options.
+    let clones = TempDir::new();
+    let clone = clones.path().join("clone");
+    git(
+        clones.path(),
+        &["clone", "-q", p.to_str().unwrap(), "clone"],
+    );
+    for (name, _) in &ours[1..] {
+        git_as(
+            &clone,
+            "Ada Lovelace",
+            &["am", "-q", series.join(name).to_str().unwrap()],
+        );
+    }
+    let theirs_dir = clones.path().join("theirs");
+    git(
+        &clone,
+        &[
+            "-c",
+            "user.name=Ada Lovelace",
+            "-c",
+            "user.email=ada@example.org",
+            "format-patch",
+            "-q",
+            "-v",
+            "2",
+            "--rfc",
+            "--in-reply-to=cover.1@example.org",
+            "--base",
+            &head,
+            "--abbrev=12",
+            "--cover-letter",
+            "--to=Jens Axboe <axboe@example.org>",
+            "-o",
+            theirs_dir.to_str().unwrap(),
+            &format!("{head}..HEAD"),
+        ],
+    );
+    let theirs = read_series(&theirs_dir);
+    let names = |v: &[(String, String)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&ours), names(&theirs));
+    assert!(names(&ours)[0] == "v2-0000-cover-letter.patch");
+    for ((name, a), (_, b)) in ours.iter().zip(&theirs) {
+        let (ha, hb) = (head_lines(a), head_lines(b));
+        // The thread's headers first, then From:, as git writes them.
+        assert_eq!(ha[..2], hb[..2], "{name}");
+        assert!(ha[2].starts_with("From: ") && hb[2].starts_with("From: "));
+        assert_eq!(ha[0], "In-Reply-To: <cover.1@example.org>", "{name}");
+        assert_eq!(ha[1], "References: <cover.1@example.org>", "{name}");
+        let subject = |h: &[String]| h.iter().find(|l| l.starts_with("Subject: ")).cloned();
+        let (sa, sb) = (subject(&ha).unwrap(), subject(&hb).unwrap());
+        if name.contains("-0000-") {
+            // git's cover letter has a blurb for a subject; the numbers
+            // are the same.
+            assert!(sa.starts_with("Subject: [RFC PATCH v2 0/6] "), "{sa}");
+            assert!(sb.starts_with("Subject: [RFC PATCH v2 0/6] "), "{sb}");
+            let base = format!("\n\n\nbase-commit: {head}\n-- \n");
+            assert!(a.contains(&base), "{a}");
+            assert!(b.contains(&base), "{b}");
+        } else {
+            assert_eq!(sa, sb, "{name}");
+            // Each patch's message and diff is what git made of it.
+            let body = |m: &str| {
+                m.split_once("\n\n")
+                    .unwrap()
+                    .1
+                    .rsplit_once("-- \n")
+                    .unwrap()
+                    .0
+                    .to_string()
+            };
+            assert_eq!(body(a), body(b), "{name}");
+        }
+    }
+
+    // A base the files are not at is refused; so is one that is no commit.
+    let out = bvmig_as_dev(
+        p,
+        &[
+            "patch",
+            "--series",
+            out_dir.path().join("x").to_str().unwrap(),
+            "--base",
+            "HEAD~1",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr_text()
+            .contains("--base HEAD~1: the files the series changes differ from that commit"),
+        "{}",
+        out.stderr_text()
+    );
+    let out = bvmig_as_dev(
+        p,
+        &[
+            "patch",
+            "--series",
+            out_dir.path().join("y").to_str().unwrap(),
+            "--base",
+            "nowhere",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr_text().contains("'nowhere' is not a commit"),
+        "{}",
+        out.stderr_text()
+    );
+}
+
+#[test]
+fn an_import_of_the_whole_tree_gives_no_prefix() {
+    let r = TempDir::new();
+    let p = r.path();
+    for (name, text) in [
+        ("include/linux/bvec.h", BVEC_H),
+        ("block/bio.c", BIO_C),
+        ("block/blk-merge.c", MERGE_C),
+        ("drivers/block/brd.c", BRD_C),
+        ("drivers/md/bcache/btree.c", BTREE_C),
+        ("mm/page_io.c", PAGE_IO_C),
+    ] {
+        r.write(name, text);
+    }
+    git(p, &["init", "-q"]);
+    git(p, &["config", "user.name", "Ada Lovelace"]);
+    git(p, &["config", "user.email", "ada@example.org"]);
+    git(p, &["add", "."]);
+    // An import with a prefix, twice (a second tarball on top), and one
+    // commit of a subsystem.
+    git(p, &["commit", "-qm", "kernel: import linux-6.1"]);
+    for name in [
+        "include/linux/bvec.h",
+        "block/bio.c",
+        "block/blk-merge.c",
+        "drivers/block/brd.c",
+        "drivers/md/bcache/btree.c",
+        "mm/page_io.c",
+    ] {
+        let path = p.join(name);
+        let mut text = fs::read_to_string(&path).unwrap();
+        text.push_str("/* 6.1.1 */\n");
+        fs::write(path, text).unwrap();
+    }
+    git(p, &["commit", "-qam", "kernel: import linux-6.1.1"]);
+    touch(p, "drivers/block/brd.c", "block: brd: name the loop");
+    let out_dir = TempDir::new();
+    let s = out_dir.path().join("s");
+    let out = bvmig_as_dev(p, &["patch", "--series", s.to_str().unwrap()], None);
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    let subjects: Vec<String> = read_series(&s)
+        .iter()
+        .map(|(_, m)| header(m, "Subject"))
+        .collect();
+    assert_eq!(
+        subjects,
+        vec![
+            "[PATCH 0/6] Use bvec_page() and bvec_set_page() for struct bio_vec's page",
+            "[PATCH 1/6] bvec: add bvec_page() and bvec_set_page() helpers",
+            // No history but the imports: the prefix its path gives.
+            "[PATCH 2/6] block: use bvec_page() and bvec_set_page() helpers",
+            // The history's prefix, which block/ has too: the area added.
+            "[PATCH 3/6] block: brd: use bvec_page() helper",
+            "[PATCH 4/6] bcache: use bvec_page() and bvec_set_page() helpers",
+            "[PATCH 5/6] bvec: use bvec_page() and bvec_set_page() helpers",
+            "[PATCH 6/6] mm: use bvec_set_page() helper",
+        ]
+    );
 }
 
 // For people at a terminal: --color on the report lines and diagnostics.

@@ -7,6 +7,7 @@ mod bench;
 mod bench_runtime;
 mod bench_scaling;
 mod bvmig;
+mod checkpatch;
 mod compile_check;
 mod count;
 mod dist;
@@ -126,6 +127,14 @@ enum Task {
         #[arg(long, value_name = "FILE")]
         bin: Option<std::path::PathBuf>,
     },
+    /// Write the series of a kernel tree (made a git repository with one
+    /// import commit) and run the tree's scripts/checkpatch.pl on every
+    /// patch: exits 1 when bvmig's own text gets an error or a warning.
+    Checkpatch {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+    },
     /// Write bvmig's man pages and shell completions, made from its clap
     /// definitions, into target/dist/.
     Dist,
@@ -163,6 +172,7 @@ fn main() -> ExitCode {
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
         Task::MergeWindow => merge_window::run(),
         Task::Idioms { version, bin } => idioms::run(&version, bin),
+        Task::Checkpatch { version } => checkpatch::run(&version),
         Task::Dist => dist::run().map(|()| true),
         Task::Count { path, word } => count::print(&path, &word).map(|()| true),
     };
