@@ -13,6 +13,8 @@ mod part_of_tree;
 mod review;
 mod ruletest;
 mod series;
+mod smpl_rules;
+mod smpl_virtual;
 mod sparse;
 mod tidy;
 mod util;
