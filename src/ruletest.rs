@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use crate::engine::site::Status;
 use crate::engine::Engine;
 use crate::file::IoError;
-use crate::smpl::{RuleError, RuleFile};
+use crate::smpl::{RuleError, RuleFile, Virtuals};
 
 /// The directory, next to the rule files, that holds their cases.
 pub const TESTS_DIR: &str = "tests";
@@ -270,7 +270,11 @@ pub fn cases_dir(rule: &Path) -> PathBuf {
 /// Reads and parses rule file `path`.
 fn load(path: &Path) -> Result<RuleFile, Error> {
     let bytes = fs::read(path).map_err(IoError::at(path))?;
-    Ok(RuleFile::from_bytes(&path.display().to_string(), bytes)?)
+    Ok(RuleFile::from_bytes(
+        &path.display().to_string(),
+        bytes,
+        &Virtuals::default(),
+    )?)
 }
 
 /// One rule file and its cases.

@@ -25,6 +25,8 @@ pub struct CheckOptions {
     pub paths: Vec<PathBuf>,
     /// A rule file to run instead of the built-in rule that fits the tree.
     pub rule: Option<PathBuf>,
+    /// Virtual rules defined (`-D NAME`); none means `patch`.
+    pub defines: Vec<String>,
     /// How to walk.
     pub walk: WalkOptions,
     /// Only sites on lines added since this git revision; only the files
@@ -122,6 +124,7 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
     let chosen = choice::choose_for_cached(
         &opts.paths,
         opts.rule.as_deref(),
+        &opts.defines,
         opts.definitions_cache.as_deref(),
     )?;
     let baseline = opts.baseline.as_deref().map(Baseline::read).transpose()?;

@@ -75,6 +75,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
     let opts = CheckOptions {
         paths: args.engine.paths(),
         rule: args.engine.rule.clone(),
+        defines: args.engine.defines.clone(),
         walk: args.engine.walk_options(),
         since: args.since.clone(),
         cached: args.cached,

@@ -112,6 +112,11 @@ struct EngineArgs {
     /// Run this SmPL rule file instead of the built-in rules/bv_page.cocci.
     #[arg(long, value_name = "FILE")]
     rule: Option<PathBuf>,
+    /// Define a virtual rule, as spatch's -D (repeatable); without -D,
+    /// patch is defined. A rule that depends on virtual rules runs when its
+    /// condition holds.
+    #[arg(short = 'D', value_name = "NAME")]
+    defines: Vec<String>,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long = "threads", value_name = "N")]
     threads: Option<usize>,

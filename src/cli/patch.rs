@@ -86,6 +86,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
     let opts = TreeOptions {
         paths: paths.clone(),
         rule: args.engine.rule.clone(),
+        defines: args.engine.defines.clone(),
         walk: args.engine.walk_options(),
     };
     // `-`: one text from stdin, as the file it names.

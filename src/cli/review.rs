@@ -35,6 +35,10 @@ pub(super) struct ReviewArgs {
     /// Run this SmPL rule file instead of the built-in rules/bv_page.cocci.
     #[arg(long, value_name = "FILE")]
     rule: Option<PathBuf>,
+    /// Define a virtual rule, as spatch's -D (repeatable); without -D,
+    /// patch is defined.
+    #[arg(short = 'D', value_name = "NAME")]
+    defines: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -48,10 +52,11 @@ pub(super) fn run(args: ReviewArgs) -> ExitCode {
     // kernel checkout around the current directory, if any; the 2015 rule
     // when there is none to look at.
     let tree = args.tree.clone().unwrap_or_else(|| PathBuf::from("."));
-    let (rules, rule_name) = match choice::choose_for_patches(&tree, args.rule.as_deref()) {
-        Ok(r) => r,
-        Err(e) => return output::finish(&[e.to_string()], 0),
-    };
+    let (rules, rule_name) =
+        match choice::choose_for_patches(&tree, args.rule.as_deref(), &args.defines) {
+            Ok(r) => r,
+            Err(e) => return output::finish(&[e.to_string()], 0),
+        };
     let (name, input) = if args.input.as_os_str() == "-" {
         let name = "<stdin>".to_string();
         match review::read_series(&name, io::stdin().lock()) {

@@ -135,6 +135,8 @@ pub(super) fn run(args: SparseArgs) -> ExitCode {
     let opts = CheckOptions {
         paths: checker.files.clone(),
         rule: checker.rule.clone(),
+        // Sparse's -D defines C macros, not virtual rules.
+        defines: Vec::new(),
         walk: WalkOptions {
             threads: 1,
             standard_filters: false,

@@ -12,7 +12,7 @@ use crate::c::defcache;
 use crate::c::definition::{self, DefKind, Definition};
 use crate::engine::helpers::{Helper, HELPERS};
 use crate::file::IoError;
-use crate::smpl::{EmittedCall, RuleError, RuleFile, DEFAULT_RULE, DEFAULT_RULE_NAME};
+use crate::smpl::{EmittedCall, RuleError, RuleFile, Virtuals, DEFAULT_RULE, DEFAULT_RULE_NAME};
 
 /// The rule for trees with Linux 6.3's four-argument `bvec_set_page()`.
 pub const MODERN_RULE: &str = include_str!("../../rules/bv_page-modern.cocci");
@@ -65,30 +65,45 @@ pub fn rule_name(path: Option<&Path>) -> String {
     path.map_or(DEFAULT_RULE_NAME.to_string(), |p| p.display().to_string())
 }
 
-/// Reads and parses the rule file at `path`; the default rule for `None`.
-pub fn load(path: Option<&Path>) -> Result<RuleFile, ChoiceError> {
+/// Reads and parses the rule file at `path`, the default rule for `None`,
+/// with the virtual rules of `-D NAME` options `defines` (see [`Virtuals`]).
+pub fn load(path: Option<&Path>, defines: &[String]) -> Result<RuleFile, ChoiceError> {
+    let virtuals = Virtuals::from_defines(defines);
     let Some(path) = path else {
-        return Ok(RuleFile::default_rule());
+        return Ok(RuleFile::parse_with(
+            DEFAULT_RULE_NAME,
+            DEFAULT_RULE,
+            &virtuals,
+        )?);
     };
     let bytes = std::fs::read(path).map_err(IoError::at(path))?;
-    Ok(RuleFile::from_bytes(&path.display().to_string(), bytes)?)
+    Ok(RuleFile::from_bytes(
+        &path.display().to_string(),
+        bytes,
+        &virtuals,
+    )?)
 }
 
 /// The rule for a run over `paths`: the file at `rule`, checked against the
 /// tree's definitions, or the built-in rule that fits the tree (see
-/// [`choose`]).
-pub fn choose_for(paths: &[PathBuf], rule: Option<&Path>) -> Result<Chosen, ChoiceError> {
-    choose_for_cached(paths, rule, None)
+/// [`choose`]), read with the virtual rules of `defines` (`-D NAME`).
+pub fn choose_for(
+    paths: &[PathBuf],
+    rule: Option<&Path>,
+    defines: &[String],
+) -> Result<Chosen, ChoiceError> {
+    choose_for_cached(paths, rule, defines, None)
 }
 
 /// [`choose_for`], with the cache of [`choose`].
 pub fn choose_for_cached(
     paths: &[PathBuf],
     rule: Option<&Path>,
+    defines: &[String],
     cache: Option<&Path>,
 ) -> Result<Chosen, ChoiceError> {
-    let given = rule.map(|p| load(Some(p))).transpose()?;
-    let choice = choose(paths, given, cache)?;
+    let given = rule.map(|p| load(Some(p), defines)).transpose()?;
+    let choice = choose(paths, given, defines, cache)?;
     let name = match rule {
         Some(p) => p.display().to_string(),
         None => choice.rules.path.clone(),
@@ -104,15 +119,16 @@ pub fn choose_for_cached(
 pub fn choose_for_patches(
     tree: &Path,
     rule: Option<&Path>,
+    defines: &[String],
 ) -> Result<(RuleFile, String), ChoiceError> {
     let in_kernel = definition::search_roots(&[tree.to_path_buf()])
         .iter()
         .any(|r| r.ends_with("include"));
     if in_kernel {
-        let c = choose_for(&[tree.to_path_buf()], rule)?;
+        let c = choose_for(&[tree.to_path_buf()], rule, defines)?;
         Ok((c.choice.rules, c.name))
     } else {
-        Ok((load(rule)?, rule_name(rule)))
+        Ok((load(rule, defines)?, rule_name(rule)))
     }
 }
 
@@ -137,21 +153,24 @@ pub struct Choice {
 /// Chooses the rule for a run over `paths`: `given` (a `--rule` file) when
 /// there is one, else the built-in rule whose helpers the tree does not
 /// define with another arity, the 2015 rule first. The tree's definitions
-/// are looked up in [`definition::search_roots`].
+/// are looked up in [`definition::search_roots`]; the built-in rules are
+/// read with the virtual rules of `defines`.
 ///
 /// With `cache`, the tree's definitions are answered from the cache in
 /// that directory when its headers are unchanged (see [`defcache`]).
 pub fn choose(
     paths: &[PathBuf],
     given: Option<RuleFile>,
+    defines: &[String],
     cache: Option<&Path>,
 ) -> Result<Choice, ChoiceError> {
     let roots = definition::search_roots(paths);
+    let virtuals = Virtuals::from_defines(defines);
     let candidates = match given {
         Some(rf) => vec![(rf, "given with --rule".to_string())],
         None => vec![
             (
-                RuleFile::parse(DEFAULT_RULE_NAME, DEFAULT_RULE)?,
+                RuleFile::parse_with(DEFAULT_RULE_NAME, DEFAULT_RULE, &virtuals)?,
                 "the tree defines none of its helpers with other parameters".to_string(),
             ),
             // On trees with the four-argument helper, the idioms first; the
@@ -162,7 +181,7 @@ pub fn choose(
                 String::new(),
             ),
             (
-                RuleFile::parse(MODERN_RULE_NAME, MODERN_RULE)?,
+                RuleFile::parse_with(MODERN_RULE_NAME, MODERN_RULE, &virtuals)?,
                 String::new(),
             ),
         ],
@@ -328,7 +347,7 @@ mod tests {
     #[test]
     fn a_tree_without_helpers_gets_the_2015_rule_and_its_helpers() {
         let t = tree(STRUCT);
-        let c = choose(&[t.path().join("block")], None, None)
+        let c = choose(&[t.path().join("block")], None, &[], None)
             .map_err(|e| e.to_string())
             .unwrap();
         assert_eq!(c.rules.path, DEFAULT_RULE_NAME);
@@ -343,7 +362,7 @@ mod tests {
             "{STRUCT}\nstatic inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n{{\n}}\n"
         );
         let t = tree(&text);
-        let c = choose(&[t.path().to_path_buf()], None, None)
+        let c = choose(&[t.path().to_path_buf()], None, &[], None)
             .map_err(|e| e.to_string())
             .unwrap();
         assert_eq!(c.rules.path, MODERN_RULE_NAME);
@@ -363,6 +382,7 @@ mod tests {
         let err = choose(
             &[t.path().to_path_buf()],
             Some(RuleFile::default_rule()),
+            &[],
             None,
         )
         .err()

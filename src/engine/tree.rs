@@ -25,6 +25,8 @@ pub struct TreeOptions {
     pub paths: Vec<PathBuf>,
     /// A rule file to run instead of the built-in rule that fits the tree.
     pub rule: Option<PathBuf>,
+    /// Virtual rules defined (`-D NAME`); none means `patch`.
+    pub defines: Vec<String>,
     /// How to walk.
     pub walk: WalkOptions,
 }
@@ -136,7 +138,8 @@ pub struct Patched {
 /// not placed yet (see [`Patched::place_helpers`]).
 pub fn rewrite(opts: &TreeOptions, progress: &dyn Progress) -> Result<Patched, ChoiceError> {
     let paths = opts.paths.clone();
-    let Chosen { name, why, choice } = choice::choose_for(&paths, opts.rule.as_deref())?;
+    let Chosen { name, why, choice } =
+        choice::choose_for(&paths, opts.rule.as_deref(), &opts.defines)?;
     let rule_path = choice.rules.path.clone();
     let emitted = choice.rules.emitted_calls();
     let missing = choice.missing;

@@ -61,8 +61,67 @@ pub enum Sign {
 pub struct RuleFile {
     /// Its name, for messages.
     pub path: String,
-    /// Its rules, in order.
+    /// Its rules, in order: those that run with the virtual rules defined
+    /// when it was read (see [`Virtuals`]).
     pub rules: Vec<Rule>,
+    /// The names its `virtual` lines declare.
+    pub virtuals: Vec<String>,
+}
+
+/// The virtual rules defined for a run, as spatch's `-D NAME`.
+///
+/// A rule whose `depends on` names a virtual rule runs only when its
+/// condition holds with the defined names true and the others false; bvmig
+/// decides that when it reads the file, and a rule that cannot run is not
+/// read further (spatch reads it, then skips it). With no `-D`, bvmig
+/// defines `patch`, the mode its commands work in (spatch defines nothing,
+/// and `make coccicheck` passes `-D MODE`); a `-D` given replaces that
+/// default, and must name a `virtual` of the file, as spatch requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Virtuals {
+    names: Vec<String>,
+    /// Given on the command line, not the default.
+    given: bool,
+}
+
+impl Default for Virtuals {
+    fn default() -> Virtuals {
+        Virtuals {
+            names: vec![DEFAULT_VIRTUAL.to_string()],
+            given: false,
+        }
+    }
+}
+
+/// The virtual rule bvmig defines when no `-D` is given.
+pub const DEFAULT_VIRTUAL: &str = "patch";
+
+impl Virtuals {
+    /// The names of `-D NAME` options; none means the default (`patch`).
+    pub fn from_defines(defines: &[String]) -> Virtuals {
+        if defines.is_empty() {
+            return Virtuals::default();
+        }
+        let mut names = defines.to_vec();
+        names.sort();
+        names.dedup();
+        Virtuals { names, given: true }
+    }
+
+    /// Whether `name` is defined.
+    pub fn defines(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    /// For messages: `-D a -D b`, or `-D patch (the default)`.
+    fn describe(&self) -> String {
+        let list: Vec<String> = self.names.iter().map(|n| format!("-D {n}")).collect();
+        if self.given {
+            list.join(" ")
+        } else {
+            format!("{} (the default)", list.join(" "))
+        }
+    }
 }
 
 /// One rule: `@name@ metavariables @@ body`.
@@ -308,12 +367,21 @@ pub struct Code {
 impl RuleFile {
     /// Parses rule file `text`, named `path` in messages.
     pub fn parse(path: &str, text: &str) -> Result<RuleFile, RuleError> {
-        parse::parse_file(path, text)
+        parse::parse_file(path, text, &Virtuals::default())
+    }
+
+    /// Parses rule file `text` with the virtual rules `virtuals` defined.
+    pub fn parse_with(path: &str, text: &str, virtuals: &Virtuals) -> Result<RuleFile, RuleError> {
+        parse::parse_file(path, text, virtuals)
     }
 
     /// Parses the bytes of a rule file named `path`: text that is not UTF-8
     /// is an error at the line and column of its first bad byte.
-    pub fn from_bytes(path: &str, bytes: Vec<u8>) -> Result<RuleFile, RuleError> {
+    pub fn from_bytes(
+        path: &str,
+        bytes: Vec<u8>,
+        virtuals: &Virtuals,
+    ) -> Result<RuleFile, RuleError> {
         let text = String::from_utf8(bytes).map_err(|e| {
             let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -325,7 +393,7 @@ impl RuleFile {
                 msg: "rule file is not valid UTF-8".into(),
             }
         })?;
-        RuleFile::parse(path, &text)
+        RuleFile::parse_with(path, &text, virtuals)
     }
 
     /// The built-in default rule.
@@ -629,5 +697,108 @@ mod tests {
         assert_eq!(fnvar.kind, MetaKind::Identifier);
         assert!(!fnvar.constraint.as_ref().unwrap().allows("bvec_page"));
         assert!(matches!(**body, Pat::Nest(_)));
+    }
+
+    fn with(text: &str, defines: &[&str]) -> Result<RuleFile, String> {
+        let d: Vec<String> = defines.iter().map(|s| s.to_string()).collect();
+        RuleFile::parse_with("v.cocci", text, &Virtuals::from_defines(&d))
+            .map_err(|e| e.to_string())
+    }
+
+    const MODES: &str = "virtual patch\nvirtual context, org\nvirtual report\n\
+@ p depends on patch @\nexpression E;\n@@\n- E->bv_page\n+ bvec_page(E)\n\
+@ c depends on context && !patch @\nexpression E;\n@@\n* E->bv_page\n\
+@ r depends on (org || report) && !patch @\nexpression E;\nposition q;\n@@\n E->bv_page@q\n\
+@ script:python depends on report @\nq << r.q;\n@@\ncoccilib.report.print_report(q[0], \"x\")\n\
+@ after depends on r || p @\nexpression E;\n@@\n- E->bv_len\n+ bvec_len(E)\n";
+
+    #[test]
+    fn virtual_rules_decide_which_rules_are_read() {
+        // Default: patch is defined; the report rules are not read.
+        let rf = with(MODES, &[]).unwrap();
+        assert_eq!(rf.virtuals, vec!["patch", "context", "org", "report"]);
+        let names: Vec<_> = rf
+            .rules
+            .iter()
+            .map(|r| r.name.as_deref().unwrap())
+            .collect();
+        assert_eq!(names, vec!["p", "after"]);
+        // `r || p` with r skipped: depends on p alone.
+        assert_eq!(rf.rules[1].depends, Some(Dep::Rule("p".into())));
+        assert_eq!(rf.rules[0].depends, None);
+        // The same with -D patch given.
+        assert_eq!(with(MODES, &["patch"]).unwrap().rules.len(), 2);
+        // -D context reads the context rule, whose '*' lines are outside
+        // the subset: an error at its place, not a silent skip.
+        let e = with(MODES, &["context"]).unwrap_err();
+        assert!(e.starts_with("v.cocci:12:1: '*'"), "{e}");
+        // -D report reads rule r: its position metavariable is refused.
+        let e = with(MODES, &["report"]).unwrap_err();
+        assert!(
+            e.starts_with("v.cocci:15:1: metavariable kind 'position'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn script_rules_are_skipped_or_refused_at_their_place() {
+        let text =
+            "virtual patch\nvirtual report\n@@\nexpression E;\n@@\n- E->bv_page\n+ bvec_page(E)\n\
+@script:python depends on report@\n@@\nprint(1)\n@initialize:python@\n@@\nimport re\n";
+        let e = with(text, &[]).unwrap_err();
+        assert!(
+            e.starts_with("v.cocci:11:2: 'script:python' rules are not run by bvmig"),
+            "{e}"
+        );
+        let text = text.replace("@initialize:python@\n@@\nimport re\n", "");
+        assert_eq!(with(&text, &[]).unwrap().rules.len(), 1);
+        let e = with(&text, &["report"]).unwrap_err();
+        assert!(e.starts_with("v.cocci:8:2: 'script:python'"), "{e}");
+    }
+
+    #[test]
+    fn defines_must_name_a_virtual_of_the_file() {
+        let e = with(MODES, &["patch", "chain"]).unwrap_err();
+        assert!(
+            e.starts_with("v.cocci:1:1: -D chain: this file has no 'virtual chain'"),
+            "{e}"
+        );
+        // The default needs no declaration: a file without virtual lines.
+        let plain = "@@\nexpression E;\n@@\n- E->bv_page\n+ bvec_page(E)\n";
+        assert_eq!(with(plain, &[]).unwrap().rules.len(), 1);
+        let e = with(plain, &["patch"]).unwrap_err();
+        assert!(
+            e.contains("-D patch: this file has no 'virtual patch' (it declares none)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_file_whose_rules_all_wait_for_other_modes_is_an_error() {
+        let text = "virtual patch\nvirtual report\n@ depends on report @\nexpression E;\n@@\n- E->bv_page\n+ bvec_page(E)\n";
+        let e = with(text, &[]).unwrap_err();
+        assert!(
+            e.starts_with("v.cocci:1:1: no rule of this file runs with -D patch (the default)"),
+            "{e}"
+        );
+        assert_eq!(with(text, &["report"]).unwrap().rules.len(), 1);
+        // An undeclared name in 'depends on' is still an error.
+        let e = with("virtual patch\n@ depends on pach @\n@@\n- a\n+ b\n", &[]).unwrap_err();
+        assert!(
+            e.starts_with("v.cocci:2:14: 'depends on' names 'pach'"),
+            "{e}"
+        );
+        // A bad virtual line names its place.
+        let e = with("virtual patch, 3x\n@@\n@@\n- a\n+ b\n", &[]).unwrap_err();
+        assert_eq!(e, "v.cocci:1:16: expected a virtual rule name, found '3x'");
+    }
+
+    #[test]
+    fn negated_skipped_rules_hold() {
+        let text = "virtual patch\nvirtual report\n@ r depends on report @\n@@\n- a\n+ b\n\
+@ s depends on !r && patch @\n@@\n- c\n+ d\n";
+        let rf = with(text, &[]).unwrap();
+        assert_eq!(rf.rules.len(), 1);
+        assert_eq!(rf.rules[0].depends, None);
     }
 }

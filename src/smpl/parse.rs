@@ -6,10 +6,15 @@ use super::pattern::{
 };
 use super::{
     Constraint, Dep, MetaKind, Metavar, NameRef, Pat, Pos, Regex, Rule, RuleError, RuleFile, Sign,
+    Virtuals,
 };
 
-/// Reads a whole rule file.
-pub(super) fn parse_file(path: &str, text: &str) -> Result<RuleFile, RuleError> {
+/// Reads a whole rule file, with the virtual rules `virtuals` defined.
+pub(super) fn parse_file(
+    path: &str,
+    text: &str,
+    virtuals: &Virtuals,
+) -> Result<RuleFile, RuleError> {
     let lines: Vec<&str> = text.lines().collect();
     let err = |line: usize, col: usize, msg: String| RuleError {
         path: path.to_string(),
@@ -17,12 +22,33 @@ pub(super) fn parse_file(path: &str, text: &str) -> Result<RuleFile, RuleError> 
         col,
         msg,
     };
+    let declared = virtual_lines(&lines).map_err(|(l, c, m)| err(l, c, m))?;
+    let names: Vec<&str> = declared.iter().map(|(n, _)| n.as_str()).collect();
+    if virtuals.given {
+        if let Some(d) = virtuals.names.iter().find(|d| !names.contains(&d.as_str())) {
+            let at = declared.first().map_or(1, |(_, l)| *l);
+            let has = if names.is_empty() {
+                "it declares none".to_string()
+            } else {
+                format!("it declares {}", names.join(", "))
+            };
+            return Err(err(
+                at,
+                1,
+                format!("-D {d}: this file has no 'virtual {d}' ({has})"),
+            ));
+        }
+    }
     let mut rules = Vec::new();
+    // Rules that cannot run with these virtual rules (and script rules,
+    // which bvmig does not run): they never match.
+    let mut skipped: Vec<String> = Vec::new();
+    let mut n_skipped = 0usize;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
         let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with("//") {
+        if trimmed.is_empty() || trimmed.starts_with("//") || is_virtual_line(line) {
             i += 1;
             continue;
         }
@@ -34,44 +60,78 @@ pub(super) fn parse_file(path: &str, text: &str) -> Result<RuleFile, RuleError> 
             let what = trimmed.split_whitespace().next().unwrap_or("");
             let msg = match what {
                 "#include" | "using" => format!("'{what}' is not supported"),
-                "virtual" => "'virtual' rules are not supported".to_string(),
+                "virtual" => "expected 'virtual NAME' at the start of a line".to_string(),
                 _ => "expected a rule header such as '@@' or '@name@'".to_string(),
             };
             return Err(err(i + 1, 1, msg));
         }
-        let (header, header_line) = parse_header(line).map_err(|(col, m)| err(i + 1, col, m))?;
+        let header = parse_header(line).map_err(|(col, m)| err(i + 1, col, m))?;
+        // Whether the rule runs: its condition with the virtual rules
+        // decided and the rules skipped false.
+        let mut runs = true;
+        let mut depends = None;
         if let Some(dep) = &header.depends {
-            let known = |r: &str| rules.iter().any(|x: &Rule| x.name.as_deref() == Some(r));
+            let known = |r: &str| {
+                rules.iter().any(|x: &Rule| x.name.as_deref() == Some(r))
+                    || skipped.iter().any(|x| x == r)
+                    || names.contains(&r)
+            };
             if let Some(unknown) = dep_names(dep).into_iter().find(|r| !known(r)) {
                 return Err(err(
                     i + 1,
                     word_col(line, "depends", unknown),
                     format!(
-                        "'depends on' names '{unknown}', which is not an earlier rule of this file"
+                        "'depends on' names '{unknown}', which is not an earlier rule of this file nor declared by a 'virtual' line"
                     ),
                 ));
             }
+            let decided = |r: &str| {
+                if names.contains(&r) {
+                    Some(virtuals.defines(r))
+                } else if skipped.iter().any(|x| x == r) {
+                    Some(false)
+                } else {
+                    None
+                }
+            };
+            match simplify(dep, &decided) {
+                Decided::Const(b) => runs = b,
+                Decided::Open(d) => depends = Some(d),
+            }
         }
         i += 1;
+        if !runs || header.script.is_some() {
+            if runs {
+                let (lang, col) = header.script.expect("a script rule");
+                return Err(err(
+                    i,
+                    col,
+                    format!(
+                        "'script:{lang}' rules are not run by bvmig (it reports sites itself: 'bvmig check'); define the virtual rule that the patch rules depend on, as with '-D patch'"
+                    ),
+                ));
+            }
+            skipped.extend(header.name);
+            n_skipped += 1;
+            while i < lines.len() && lines[i].trim() != "@@" {
+                i += 1;
+            }
+            i = rule_end(&lines, i + 1);
+            continue;
+        }
         // Metavariable declarations, up to the `@@` line.
         let decl_start = i;
         while i < lines.len() && lines[i].trim() != "@@" {
             i += 1;
         }
         if i == lines.len() {
-            return Err(err(
-                header_line.max(decl_start),
-                1,
-                "rule header has no closing '@@'".into(),
-            ));
+            return Err(err(decl_start, 1, "rule header has no closing '@@'".into()));
         }
         let metavars =
             parse_metavars(&lines[decl_start..i], decl_start).map_err(|(l, c, m)| err(l, c, m))?;
         i += 1;
         let body_start = i;
-        while i < lines.len() && !lines[i].starts_with('@') {
-            i += 1;
-        }
+        i = rule_end(&lines, i);
         let toks = lex_body(&lines[body_start..i], body_start).map_err(|(l, c, m)| err(l, c, m))?;
         if toks.is_empty() {
             return Err(err(body_start.max(1), 1, "rule has an empty body".into()));
@@ -86,18 +146,122 @@ pub(super) fn parse_file(path: &str, text: &str) -> Result<RuleFile, RuleError> 
         .map_err(|(p, m)| err(p.line, p.col, m))?;
         rules.push(Rule {
             name: header.name,
-            depends: header.depends,
+            depends,
             metavars,
             body,
         });
     }
     if rules.is_empty() {
+        if n_skipped > 0 {
+            return Err(err(
+                1,
+                1,
+                format!(
+                    "no rule of this file runs with {}: each depends on virtual rules not defined, or is a script rule; define one with -D NAME (it declares {})",
+                    virtuals.describe(),
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                ),
+            ));
+        }
         return Err(err(1, 1, "no rule in file".into()));
     }
     Ok(RuleFile {
         path: path.to_string(),
         rules,
+        virtuals: names.iter().map(|n| n.to_string()).collect(),
     })
+}
+
+/// Where a rule's text ends: at the next rule header or `virtual` line.
+fn rule_end(lines: &[&str], mut i: usize) -> usize {
+    while i < lines.len() && !lines[i].starts_with('@') && !is_virtual_line(lines[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// A line that starts with the word `virtual` in column 0.
+fn is_virtual_line(line: &str) -> bool {
+    line.strip_prefix("virtual")
+        .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']))
+}
+
+/// The names that `virtual a, b` lines declare, each with its line.
+fn virtual_lines(lines: &[&str]) -> Result<Vec<(String, usize)>, LineErr> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for (k, line) in lines.iter().enumerate() {
+        if !is_virtual_line(line) {
+            continue;
+        }
+        let code = line.split("//").next().unwrap_or("");
+        let mut col = "virtual".len();
+        let mut any = false;
+        for part in code["virtual".len()..].split(',') {
+            let name = part.trim();
+            let at = col + part.len() - part.trim_start().len() + 1;
+            col += part.len() + 1;
+            if !is_ident(name) || is_header_keyword(name) {
+                let what = if name.is_empty() { "nothing" } else { name };
+                return Err((
+                    k + 1,
+                    at,
+                    format!("expected a virtual rule name, found '{what}'"),
+                ));
+            }
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_string(), k + 1));
+            }
+            any = true;
+        }
+        debug_assert!(any);
+    }
+    Ok(out)
+}
+
+/// A `depends on` condition with some names decided.
+enum Decided {
+    /// It holds, or fails, whatever the rules left match.
+    Const(bool),
+    /// It depends on these rules.
+    Open(Dep),
+}
+
+/// Replaces the names `decided` knows by their values and folds constants.
+fn simplify(d: &Dep, decided: &dyn Fn(&str) -> Option<bool>) -> Decided {
+    match d {
+        Dep::Rule(r) => match decided(r) {
+            Some(b) => Decided::Const(b),
+            None => Decided::Open(d.clone()),
+        },
+        Dep::Not(x) => match simplify(x, decided) {
+            Decided::Const(b) => Decided::Const(!b),
+            Decided::Open(x) => Decided::Open(Dep::Not(Box::new(x))),
+        },
+        Dep::And(a, b) | Dep::Or(a, b) => {
+            let is_and = matches!(d, Dep::And(..));
+            match (simplify(a, decided), simplify(b, decided)) {
+                (Decided::Const(x), Decided::Const(y)) => {
+                    Decided::Const(if is_and { x && y } else { x || y })
+                }
+                (Decided::Const(x), Decided::Open(o)) | (Decided::Open(o), Decided::Const(x)) => {
+                    // `false && o`, `true || o` are decided; else `o`.
+                    if x != is_and {
+                        Decided::Const(x)
+                    } else {
+                        Decided::Open(o)
+                    }
+                }
+                (Decided::Open(x), Decided::Open(y)) => {
+                    let (x, y) = (Box::new(x), Box::new(y));
+                    Decided::Open(if is_and {
+                        Dep::And(x, y)
+                    } else {
+                        Dep::Or(x, y)
+                    })
+                }
+            }
+        }
+    }
 }
 
 fn skip_block_comment(lines: &[&str], mut i: usize) -> usize {
@@ -111,11 +275,15 @@ fn skip_block_comment(lines: &[&str], mut i: usize) -> usize {
 struct Header {
     name: Option<String>,
     depends: Option<Dep>,
+    /// `script:LANG`, `initialize:LANG` or `finalize:LANG`: the language
+    /// and the column of the keyword.
+    script: Option<(String, usize)>,
 }
 
 /// Parses `@@`, `@ name @`, and either with `depends on COND`, `exists` or
-/// `forall` after the name.
-fn parse_header(line: &str) -> Result<(Header, usize), (usize, String)> {
+/// `forall` after the name; and the headers of script rules
+/// (`@script:python name depends on COND@`), which bvmig does not run.
+fn parse_header(line: &str) -> Result<Header, (usize, String)> {
     let rest = &line[1..];
     let Some(close) = rest.find('@') else {
         return Err((1, "rule header has no closing '@'".into()));
@@ -150,12 +318,20 @@ fn parse_header(line: &str) -> Result<(Header, usize), (usize, String)> {
         words.push((&inner[s..j], s + 2));
     }
     let mut i = 0;
+    let mut script = None;
+    if let [(kw @ ("script" | "initialize" | "finalize"), col), (":", _), (lang, _), ..] = words[..]
+    {
+        script = Some((lang.to_string(), col));
+        let _ = kw;
+        i = 3;
+    }
     let name = words
-        .first()
+        .get(i)
         .filter(|(w, _)| is_ident(w) && !is_header_keyword(w))
         .map(|(w, _)| w.to_string());
     i += usize::from(name.is_some());
     let mut depends = None;
+    let in_script = script.is_some();
     while let Some(&(word, col)) = words.get(i) {
         match word {
             // Without '...' between statements, every match is on one
@@ -169,6 +345,7 @@ fn parse_header(line: &str) -> Result<(Header, usize), (usize, String)> {
                 depends = Some(dep);
                 i = next;
             }
+            _ if in_script => i += 1,
             _ => {
                 return Err((
                     col,
@@ -179,7 +356,11 @@ fn parse_header(line: &str) -> Result<(Header, usize), (usize, String)> {
             }
         }
     }
-    Ok((Header { name, depends }, 0))
+    Ok(Header {
+        name,
+        depends,
+        script,
+    })
 }
 
 /// `a || b` over `&&` over `!` and parentheses, from word `i`.
@@ -280,8 +461,109 @@ fn dep_names(d: &Dep) -> Vec<&str> {
 fn is_header_keyword(w: &str) -> bool {
     matches!(
         w,
-        "depends" | "exists" | "forall" | "disable" | "script" | "initialize" | "finalize"
+        "depends"
+            | "exists"
+            | "forall"
+            | "disable"
+            | "script"
+            | "initialize"
+            | "finalize"
+            | "ever"
+            | "never"
+            | "file"
+            | "virtual"
     )
+}
+
+/// The fragments an inline disjunction stands for: `a \(b\|c\) d` is
+/// `a b d` and `a c d`, nested ones included, in order.
+fn expand_inline(run: &[Tok]) -> Result<Vec<Vec<Tok>>, PosErr> {
+    const MAX: usize = 256;
+    let Some(open) = run.iter().position(|t| t.kind == TokKind::DisjOpen) else {
+        return Ok(vec![run.to_vec()]);
+    };
+    if run[open].sign == Sign::Plus {
+        return Err((
+            run[open].pos,
+            "a disjunction in '+' code is not supported: '+' code is what is added".into(),
+        ));
+    }
+    // The branches, up to the matching close.
+    let mut depth = 0usize;
+    let mut branches: Vec<&[Tok]> = Vec::new();
+    let mut from = open + 1;
+    let mut close = None;
+    for (k, t) in run.iter().enumerate().skip(open + 1) {
+        match t.kind {
+            TokKind::DisjOpen => depth += 1,
+            TokKind::DisjClose if depth > 0 => depth -= 1,
+            TokKind::DisjClose => {
+                branches.push(&run[from..k]);
+                close = Some(k);
+                break;
+            }
+            TokKind::DisjSep if depth == 0 => {
+                branches.push(&run[from..k]);
+                from = k + 1;
+            }
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return Err((run[open].pos, "'\\(' has no closing '\\)'".into()));
+    };
+    let rests = expand_inline(&run[close + 1..])?;
+    let mut out = Vec::new();
+    for b in branches {
+        if b.is_empty() {
+            return Err((run[open].pos, "an empty branch in '\\( \\| \\)'".into()));
+        }
+        for alt in expand_inline(b)? {
+            for rest in &rests {
+                let mut v = run[..open].to_vec();
+                v.extend(alt.iter().cloned());
+                v.extend(rest.iter().cloned());
+                out.push(v);
+                if out.len() > MAX {
+                    return Err((
+                        run[open].pos,
+                        format!("inline disjunctions here stand for more than {MAX} fragments"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The C keywords that a rule might write where a function's name goes.
+fn is_c_keyword(w: &str) -> bool {
+    matches!(
+        w,
+        "while" | "if" | "for" | "switch" | "do" | "return" | "sizeof" | "else" | "case"
+    )
+}
+
+/// What `...` inside the bracket `run[open]` is, for the error: a statement
+/// block, a struct body, an initializer, or an argument list.
+fn dots_inside(run: &[Tok], open: usize) -> String {
+    let text = |i: usize| run.get(i).map_or("", |t| t.text.as_str());
+    let what = match text(open) {
+        "{" => {
+            let tagged = matches!(text(open.wrapping_sub(2)), "struct" | "union" | "enum")
+                || matches!(text(open.wrapping_sub(1)), "struct" | "union" | "enum");
+            if tagged {
+                "'...' inside a struct, union or enum body is not supported here; a struct context is 'struct NAME {' '...' member '...' '};' on lines of their own"
+            } else if text(open.wrapping_sub(1)) == "=" {
+                "'...' inside an initializer list is not supported yet"
+            } else {
+                "'...' inside a statement block ('{ ... }') is not supported yet; write the statements of the block without braces, with '...' between them"
+            }
+        }
+        "[" => "'...' inside '[ ]' is not supported yet",
+        _ => "'...' inside an expression or an argument list is not supported yet; '...' stands between statements",
+    };
+    what.to_string()
 }
 
 fn is_ident(s: &str) -> bool {
@@ -356,6 +638,15 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
         // `struct NAME *A, B;` or `TYPEDEF *A;`: typed expressions.
         let typed_base = match kw.as_str() {
             "struct" | "union" => match words.get(i + 1) {
+                Some((name, nl, nc)) if vars.iter().any(|v| &v.name == name) => {
+                    return Err((
+                        *nl,
+                        *nc,
+                        format!(
+                            "'{name}' is a metavariable: a typed metavariable's {kw} tag must be written out ('{kw} bio_vec *E;'); a tag that varies is not supported yet"
+                        ),
+                    ))
+                }
                 Some((name, _, _)) if is_ident(name) => {
                     i += 1;
                     Some(format!("{kw} {name}"))
@@ -417,11 +708,13 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
             }
             _ => return Err((*line, *col, format!("unknown metavariable kind '{kw}'"))),
         };
-        if kind == MetaKind::Statement && words.get(i + 1).is_some_and(|w| w.0 == "list") {
+        // `expression list[n] L;`, `statement list S;`, `identifier list
+        // I;`: a list kind, not a metavariable named `list`.
+        if words.get(i + 1).is_some_and(|w| w.0 == "list") {
             return Err((
                 *line,
                 *col,
-                "metavariable kind 'statement list' is not supported yet".into(),
+                format!("metavariable kind '{kw} list' is not supported yet"),
             ));
         }
         i += 1;
@@ -635,6 +928,13 @@ fn lex_body(lines: &[&str], first_line: usize) -> Result<Vec<Tok>, LineErr> {
                 space_before = true;
                 continue;
             }
+            if sign == Sign::Plus && (rest.starts_with("//") || rest.starts_with("/*")) {
+                return Err((
+                    lno,
+                    j + 1,
+                    "a comment in '+' code is not supported yet: bvmig would not add it".into(),
+                ));
+            }
             if rest.starts_with("//") {
                 break;
             }
@@ -663,6 +963,13 @@ fn lex_body(lines: &[&str], first_line: usize) -> Result<Vec<Tok>, LineErr> {
                 }
                 if e >= rb.len() {
                     return Err((lno, j + 1, "unterminated literal".into()));
+                }
+                if c == b'"' && rest[..e].contains("...") {
+                    return Err((
+                        lno,
+                        j + 1,
+                        "format string patterns (\"...%d...\") are not supported yet; bvmig would read it as a literal string".into(),
+                    ));
                 }
                 (TokKind::Code, e + 1)
             } else if rest.starts_with("<...") || rest.starts_with("<+...") {
@@ -768,6 +1075,15 @@ impl Structure<'_> {
             && is_ctx(toks.len() - 1, "}")
         {
             let name_tok = &toks[0];
+            if is_c_keyword(&name_tok.text) {
+                return Err((
+                    name_tok.pos,
+                    format!(
+                        "'{} (...) {{ ... }}' is not supported: a context of this form is a function definition, 'fn(...) {{ <... P ...> }}'",
+                        name_tok.text
+                    ),
+                ));
+            }
             let name = match self.metavars.iter().position(|m| m.name == name_tok.text) {
                 Some(m) if self.metavars[m].kind == MetaKind::Identifier => NameRef::Meta(m),
                 Some(_) => {
@@ -805,6 +1121,17 @@ impl Structure<'_> {
             if stops.contains(&t.kind) {
                 break;
             }
+            if let Some(end) = self.inline_disj_run() {
+                let run = &self.toks[self.at..end];
+                let alts = expand_inline(run)?;
+                let pats = alts
+                    .iter()
+                    .map(|a| self.compile_run(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.at = end;
+                items.push(Pat::Disj(pats));
+                continue;
+            }
             match t.kind {
                 TokKind::DisjOpen => items.push(self.disj()?),
                 TokKind::NestOpen => {
@@ -819,34 +1146,15 @@ impl Structure<'_> {
                 }
                 TokKind::Code => {
                     let s = self.at;
-                    let mut depth = 0i32;
-                    let mut dots = false;
-                    while let Some(t) = self.toks.get(self.at) {
-                        if t.kind != TokKind::Code {
-                            break;
-                        }
-                        dots |= t.text == "..." && depth == 0;
-                        if t.text == "..." && depth > 0 {
-                            return Err((
-                                t.pos,
-                                "'...' inside an expression or an argument list is not supported yet; '...' stands between statements".into(),
-                            ));
-                        }
-                        match t.text.as_str() {
-                            "(" | "[" | "{" => depth += 1,
-                            ")" | "]" | "}" => depth -= 1,
-                            _ => {}
-                        }
+                    while self
+                        .toks
+                        .get(self.at)
+                        .is_some_and(|t| t.kind == TokKind::Code)
+                    {
                         self.at += 1;
                     }
                     let run = &self.toks[s..self.at];
-                    items.push(if self.members {
-                        compile_member(run, self.metavars)?
-                    } else if dots || statement_level(run) {
-                        Pat::Stmts(Box::new(compile_stmts(run, self.metavars)?))
-                    } else {
-                        compile_fragment(run, self.metavars)?
-                    });
+                    items.push(self.compile_run(run)?);
                 }
                 TokKind::DisjSep | TokKind::DisjClose => {
                     return Err((t.pos, format!("'{}' outside a disjunction", t.text)))
@@ -864,6 +1172,69 @@ impl Structure<'_> {
                 "a sequence of several statements or patterns is not supported yet".into(),
             )),
         }
+    }
+
+    /// Compiles a run of code tokens: a struct member, statement-level code
+    /// or one fragment.
+    fn compile_run(&self, run: &[Tok]) -> Result<Pat, PosErr> {
+        // Open brackets, with the index of their token.
+        let mut open: Vec<usize> = Vec::new();
+        let mut dots = false;
+        for (k, t) in run.iter().enumerate() {
+            dots |= t.text == "..." && open.is_empty();
+            if t.text == "..." {
+                if let Some(&o) = open.last() {
+                    return Err((t.pos, dots_inside(run, o)));
+                }
+            }
+            match t.text.as_str() {
+                "(" | "[" | "{" => open.push(k),
+                ")" | "]" | "}" => {
+                    open.pop();
+                }
+                _ => {}
+            }
+        }
+        Ok(if self.members {
+            compile_member(run, self.metavars)?
+        } else if dots || statement_level(run) {
+            Pat::Stmts(Box::new(compile_stmts(run, self.metavars)?))
+        } else {
+            compile_fragment(run, self.metavars)?
+        })
+    }
+
+    /// Where a run of code with an inline disjunction inside it (`- x =
+    /// \(f\|g\)(y);`) ends: it is read as a disjunction of the whole
+    /// fragment, one branch per choice. `None` when there is no such run
+    /// here (a disjunction that is the whole fragment is read as one).
+    fn inline_disj_run(&self) -> Option<usize> {
+        let is_inline = |t: &Tok| {
+            matches!(
+                t.kind,
+                TokKind::DisjOpen | TokKind::DisjSep | TokKind::DisjClose
+            ) && t.text.starts_with('\\')
+        };
+        let mut end = self.at;
+        let (mut depth, mut outside, mut inline) = (0usize, false, false);
+        while let Some(t) = self.toks.get(end) {
+            if t.kind == TokKind::Code {
+                outside |= depth == 0;
+            } else if is_inline(t) {
+                inline = true;
+                match t.kind {
+                    TokKind::DisjOpen => depth += 1,
+                    TokKind::DisjClose if depth == 0 => break,
+                    TokKind::DisjClose => depth -= 1,
+                    TokKind::DisjSep if depth == 0 => break,
+                    _ => {}
+                }
+            } else {
+                break;
+            }
+            end += 1;
+        }
+        (inline && outside && depth == 0).then_some(end)
     }
 
     fn disj(&mut self) -> Result<Pat, PosErr> {

@@ -366,18 +366,19 @@ fn statement_metas(toks: &[Tok], metavars: &[Metavar]) -> Vec<Tok> {
 
 /// Whether a run of code tokens is statement-level code, for
 /// [`compile_stmts`]: context and `-` statements together, `-` code without
-/// `+` code, `+` code without `-` code, or several `+` statements.
+/// `+` code, `+` code without `-` code, several `+` statements, or several
+/// context statements.
 pub(super) fn statement_level(toks: &[Tok]) -> bool {
     let has = |s: Sign| toks.iter().any(|t| t.sign == s);
     let (ctx, minus, plus) = (has(Sign::Context), has(Sign::Minus), has(Sign::Plus));
     if (ctx && minus) || plus != minus {
         return true;
     }
-    if !plus {
-        return false;
-    }
-    let plus: Vec<&Tok> = toks.iter().filter(|t| t.sign == Sign::Plus).collect();
-    let j = Joined::new(&plus, true);
+    // Context code alone: several statements are statement-level code,
+    // matched (and counted for `depends on`) as statements of one block.
+    let sign = if plus { Sign::Plus } else { Sign::Context };
+    let code: Vec<&Tok> = toks.iter().filter(|t| t.sign == sign).collect();
+    let j = Joined::new(&code, true);
     let (head, tail) = WRAPPERS[0];
     let src = format!("{head}{}{tail}", j.text);
     let tree = syntax::parse(src.as_bytes());

@@ -18,6 +18,8 @@ mod robust_input;
 mod robust_props;
 mod ruletest;
 mod series;
+mod smpl_rules;
+mod smpl_virtual;
 mod sparse;
 mod stdin;
 mod tidy;

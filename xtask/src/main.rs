@@ -8,6 +8,7 @@ mod bench_runtime;
 mod bench_scaling;
 mod bvmig;
 mod checkpatch;
+mod coccicheck;
 mod compile_check;
 mod count;
 mod dist;
@@ -90,6 +91,18 @@ enum Task {
         #[arg(long, value_name = "FILE")]
         rule: Option<std::path::PathBuf>,
     },
+    /// Run `make coccicheck` with rules/bv_page.cocci (MODE=report and
+    /// MODE=patch, with spatch) on one directory of a kernel tree, and
+    /// bvmig on every rule of its scripts/coccinelle/: none may fail at a
+    /// `virtual` line; the others are counted by the construct they stop at.
+    Coccicheck {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+        /// The directory make coccicheck runs on (M=DIR).
+        #[arg(long, default_value = "block")]
+        dir: String,
+    },
     /// Compile every .c file bvmig's patch touches, on a defconfig build of
     /// a kernel tree, before and after the patch: no new errors or warnings;
     /// then after the bv_pfn step, where only sites left may fail.
@@ -163,6 +176,7 @@ fn main() -> ExitCode {
             rule,
         } => bench::run(&version, runs, rule.as_deref()).map(|()| true),
         Task::CompileCheck { version } => compile_check::run(&version),
+        Task::Coccicheck { version, dir } => coccicheck::run(&version, &dir),
         Task::Sparse { version, dir } => sparse::run(&version, &dir),
         Task::VsSpatch { version, rule } => {
             vs_spatch::run(&version, &rule.unwrap_or_else(vs_spatch::default_rule))
