@@ -10,6 +10,7 @@
 pub mod choice;
 pub mod fragment;
 pub mod helpers;
+pub mod macro_uses;
 pub mod matcher;
 pub mod placement;
 pub mod scope;
@@ -119,9 +120,10 @@ impl Engine {
     /// and no rule can change it.
     pub fn may_match(&self, text: &[u8]) -> bool {
         match &self.prefilter {
-            Some(words) => words
-                .iter()
-                .any(|w| memchr::memmem::find(text, w.as_bytes()).is_some()),
+            Some(words) => words.iter().any(|w| {
+                memchr::memmem::find(text, w.as_bytes()).is_some()
+                    || !source::spliced_word_occurrences(text, w).is_empty()
+            }),
             None => true,
         }
     }
@@ -162,6 +164,33 @@ impl Engine {
             macro_trees.push((d, syntax::parse_macro_body(&text[d.body.clone()])));
         }
 
+        // What a rewrite in a #define body must be right for: the macro's
+        // uses, found in the whole file (the fast path's tree lacks the
+        // items without a site); and the arguments macros stringify.
+        let in_bodies = defines
+            .iter()
+            .any(|d| offsets.iter().any(|o| d.body.contains(o)));
+        let full;
+        let macro_uses = if in_bodies {
+            let use_root = if islands.is_some() {
+                full = syntax::parse(&blanked);
+                full.root_node()
+            } else {
+                root
+            };
+            macro_uses::MacroUses::collect(
+                use_root,
+                &blanked,
+                text,
+                &lines,
+                &defines,
+                &macro_trees,
+                site::LVALUE_MACROS,
+            )
+        } else {
+            macro_uses::MacroUses::stringified_only(&defines, text)
+        };
+
         // The rules in order, each over the file and the macro bodies; a
         // rule whose `depends on` does not hold for this file is skipped.
         let mut outcomes: Vec<Outcome> = Vec::new();
@@ -174,7 +203,9 @@ impl Engine {
                     continue;
                 }
             }
-            let mut m = self.matcher(rule, &offsets, prune, dir);
+            let mut m = self
+                .matcher(rule, &offsets, prune, dir)
+                .with_macro_uses(&macro_uses);
             m.run(Region {
                 text: &blanked,
                 root,
@@ -186,7 +217,9 @@ impl Engine {
                 let Some(mt) = parsed else { continue };
                 let base = d.body.start as isize - mt.prefix_len as isize;
                 let params = d.params.as_deref().unwrap_or(&[]);
-                let mut m = self.matcher(rule, &offsets, prune, dir);
+                let mut m = self
+                    .matcher(rule, &offsets, prune, dir)
+                    .with_macro_uses(&macro_uses);
                 m.run(Region {
                     text: &mt.text,
                     root: mt.tree.root_node(),
@@ -335,6 +368,7 @@ impl Engine {
             occ.extend(
                 source::word_occurrences(text, w)
                     .into_iter()
+                    .chain(source::spliced_word_occurrences(text, w))
                     .map(|o| (o, o + w.len())),
             );
         }
