@@ -330,7 +330,8 @@ fn resolve(name: &str, raw: &[RawUse], depth: usize) -> Option<Vec<Use>> {
 /// nothing changes (each round follows one more level of calls).
 fn stringified_params(defines: &[Define], text: &[u8]) -> HashMap<String, Vec<usize>> {
     let mut out: HashMap<String, Vec<usize>> = HashMap::new();
-    let bodies: Vec<(&Define, &[String], Vec<&[u8]>)> = defines
+    type Body<'d> = (&'d Define, &'d [String], Vec<&'d [u8]>);
+    let bodies: Vec<Body> = defines
         .iter()
         .filter_map(|d| Some((d, d.params.as_deref()?, tokens(&text[d.body.clone()]))))
         .collect();
@@ -404,10 +405,11 @@ fn passed_to_stringifier(
                     }
                 }
                 b"," if level == 1 => arg += 1,
-                t if t == param && level >= 1 => {
-                    if kernel || positions.is_some_and(|p| p.contains(&arg)) {
-                        return true;
-                    }
+                t if t == param
+                    && level >= 1
+                    && (kernel || positions.is_some_and(|p| p.contains(&arg))) =>
+                {
+                    return true;
                 }
                 _ => {}
             }
