@@ -60,6 +60,89 @@ pub fn word_occurrences(text: &[u8], word: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Offsets of the whole-word occurrences of `word` that C's phase 2 makes
+/// by joining lines: the name split by backslash-newlines (`bv_\` newline
+/// `page`). Each offset is the name's first byte; the name spans more
+/// bytes than `word`. Empty, at the cost of one search, for a text without
+/// a backslash-newline.
+pub fn spliced_word_occurrences(text: &[u8], word: &str) -> Vec<usize> {
+    let w = word.as_bytes();
+    let mut out = Vec::new();
+    if w.is_empty()
+        || memchr::memmem::find(text, b"\\\n").is_none()
+            && memchr::memmem::find(text, b"\\\r\n").is_none()
+    {
+        return out;
+    }
+    // Only a splice with identifier bytes on both sides splits a name; the
+    // name starts at the first identifier byte before it (splices skipped).
+    for p in memchr::memchr_iter(b'\\', text) {
+        let after = skip_splices(text, p);
+        if after == p || p == 0 || !is_ident_byte(text[p - 1]) {
+            continue;
+        }
+        if !text.get(after).copied().is_some_and(is_ident_byte) {
+            continue;
+        }
+        let mut start = p;
+        while let Some(q) = prev_skipping_splices(text, start) {
+            if !is_ident_byte(text[q]) {
+                break;
+            }
+            start = q;
+        }
+        if out.last() == Some(&start) {
+            continue;
+        }
+        let (mut i, mut k) = (start, 0);
+        while k < w.len() {
+            let j = skip_splices(text, i);
+            if text.get(j) != Some(&w[k]) {
+                break;
+            }
+            i = j + 1;
+            k += 1;
+        }
+        let end = skip_splices(text, i);
+        if k == w.len() && i > start + w.len() && !text.get(end).copied().is_some_and(is_ident_byte)
+        {
+            out.push(start);
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// The first offset at or after `i` that does not start a backslash-newline.
+fn skip_splices(text: &[u8], mut i: usize) -> usize {
+    while text.get(i) == Some(&b'\\') {
+        match text.get(i + 1) {
+            Some(b'\n') => i += 2,
+            Some(b'\r') if text.get(i + 2) == Some(&b'\n') => i += 3,
+            _ => break,
+        }
+    }
+    i
+}
+
+/// The offset of the byte before `i`, backslash-newlines skipped.
+fn prev_skipping_splices(text: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        let q = i.checked_sub(1)?;
+        if text[q] == b'\n' {
+            if q >= 1 && text[q - 1] == b'\\' {
+                i = q - 1;
+                continue;
+            }
+            if q >= 2 && text[q - 1] == b'\r' && text[q - 2] == b'\\' {
+                i = q - 2;
+                continue;
+            }
+        }
+        return Some(q);
+    }
+}
+
 /// A `#define` directive found by [`scan_defines`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Define {
@@ -143,8 +226,12 @@ fn line_starts(text: &[u8], mut f: impl FnMut(LineStart)) {
 /// One `0` stays in each non-empty body: a directive that ends in blanks
 /// lets tree-sitter-c skip the newline as white space and take the next
 /// line, a function's header say, for the macro's value.
+///
+/// Block comments whose `*/` is split by backslash-newlines end as C ends
+/// them ([`join_split_comment_ends`]).
 pub fn blank_define_bodies(text: &[u8], defines: &[Define]) -> Vec<u8> {
     let mut out = text.to_vec();
+    join_split_comment_ends(&mut out);
     for d in defines {
         let body = &mut out[d.body.clone()];
         let first = body.iter().position(|&b| b != b' ' && b != b'\t');
@@ -396,11 +483,54 @@ fn directive_end(text: &[u8], mut i: usize) -> usize {
     n
 }
 
-/// Offset just past the block comment starting at `i`.
+/// Offset just past the block comment starting at `i`. Its `*/` may be
+/// split by backslash-newlines (`*\` newline `/`): C joins the lines
+/// before it looks for comments, so that ends the comment too.
 fn block_comment_end(text: &[u8], i: usize) -> usize {
-    match memchr::memmem::find(&text[i + 2..], b"*/") {
-        Some(k) => i + 2 + k + 2,
-        None => text.len(),
+    let mut j = i + 2;
+    while let Some(k) = memchr::memchr(b'*', text.get(j..).unwrap_or_default()) {
+        let after = skip_splices(text, j + k + 1);
+        if text.get(after) == Some(&b'/') {
+            return after + 1;
+        }
+        j += k + 1;
+    }
+    text.len()
+}
+
+/// Rewrites, in place, each block comment's end that backslash-newlines
+/// split (`*\` newline `/`) to a plain `*/` followed by the same line
+/// breaks, so that a parser that does not join lines (tree-sitter) ends
+/// the comment where C does; offsets and lines stay as they were.
+pub fn join_split_comment_ends(text: &mut [u8]) {
+    if memchr::memmem::find(text, b"*\\").is_none() {
+        return;
+    }
+    let n = text.len();
+    let mut i = 0;
+    while i < n {
+        match text[i] {
+            b'/' if text.get(i + 1) == Some(&b'*') => {
+                let end = block_comment_end(text, i);
+                if end >= i + 4 && text[end - 1] == b'/' && text[end - 2] != b'*' {
+                    // text[star] is the `*`: the last one before the splices.
+                    let star = text[..end - 1]
+                        .iter()
+                        .rposition(|&b| b == b'*')
+                        .expect("a comment's end has its star");
+                    text[star + 1] = b'/';
+                    for b in &mut text[star + 2..end] {
+                        if *b != b'\n' && *b != b'\r' {
+                            *b = b' ';
+                        }
+                    }
+                }
+                i = end;
+            }
+            b'/' if text.get(i + 1) == Some(&b'/') => i = line_comment_end(text, i),
+            b'"' | b'\'' => i = quoted_end(text, i),
+            _ => i += 1,
+        }
     }
 }
 

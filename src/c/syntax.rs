@@ -188,6 +188,7 @@ pub fn parse_macro_body(body: &[u8]) -> Option<MacroTree> {
         text.extend_from_slice(head.as_bytes());
         text.extend_from_slice(body);
         text.extend_from_slice(tail.as_bytes());
+        crate::c::source::join_split_comment_ends(&mut text[head.len()..head.len() + body.len()]);
         let tree = parse(&text);
         (!tree.root_node().has_error()).then_some(MacroTree {
             text,
@@ -422,8 +423,27 @@ pub fn lvalue_context(node: Node, src: &[u8], lvalue_macros: &[LvalueMacro]) -> 
         }
         "argument_list" => lvalue_macro_arg(parent, child, src, lvalue_macros)
             .map(|name| format!("{name}() needs an lvalue argument here")),
+        "gnu_asm_output_operand" | "gnu_asm_input_operand" if asm_needs_lvalue(parent, src) => {
+            Some("an operand of inline assembly that needs an lvalue (an output or a memory operand); a helper call is not one".into())
+        }
         _ => None,
     }
+}
+
+/// True when the inline assembly operand `op` (a `gnu_asm_output_operand`
+/// or `gnu_asm_input_operand`) needs an lvalue: every output does, and an
+/// input whose constraint allows memory (`"m"`, `"o"`, `"V"`, `"Q"`, ...;
+/// `"g"` and `"X"` allow it too) does, since GCC takes its address.
+pub fn asm_needs_lvalue(op: Node, src: &[u8]) -> bool {
+    if op.kind() == "gnu_asm_output_operand" {
+        return true;
+    }
+    op.kind() == "gnu_asm_input_operand"
+        && op.child_by_field_name("constraint").is_some_and(|c| {
+            src[c.byte_range()]
+                .iter()
+                .any(|b| matches!(b, b'm' | b'o' | b'V' | b'Q' | b'g' | b'X' | b'<' | b'>'))
+        })
 }
 
 /// True when the value of expression `node` is discarded by its context
@@ -433,21 +453,44 @@ pub fn value_discarded(node: Node, src: &[u8]) -> bool {
         return false;
     };
     match parent.kind() {
-        "expression_statement" => true,
+        // The last statement of a GNU statement expression gives the value
+        // of the whole expression: discarded only when that value is.
+        "expression_statement" => match statement_expression_of_last(parent) {
+            Some(outer) => value_discarded(outer, src),
+            None => true,
+        },
         "comma_expression" => {
             let is_left = parent
                 .child_by_field_name("left")
                 .is_some_and(|l| l.id() == child.id());
             is_left || value_discarded(parent, src)
         }
-        "for_statement" => parent
-            .child_by_field_name("update")
-            .is_some_and(|u| u.id() == child.id()),
+        "for_statement" => ["initializer", "update"].iter().any(|f| {
+            parent
+                .child_by_field_name(f)
+                .is_some_and(|u| u.id() == child.id())
+        }),
         "cast_expression" => parent
             .child_by_field_name("type")
             .is_some_and(|t| &src[t.byte_range()] == b"void"),
         _ => false,
     }
+}
+
+/// The GNU statement expression `({ ...; stmt; })` whose value statement
+/// `stmt` gives, when it is the last statement of one.
+pub fn statement_expression_of_last(stmt: Node) -> Option<Node> {
+    let block = stmt.parent()?;
+    let outer = block.parent()?;
+    if block.kind() != "compound_statement" || outer.kind() != "parenthesized_expression" {
+        return None;
+    }
+    let mut cursor = block.walk();
+    let last = block
+        .named_children(&mut cursor)
+        .filter(|c| !c.is_extra())
+        .last()?;
+    (last.id() == stmt.id()).then_some(outer)
 }
 
 /// The function declarator inside declarator `d` (through `*f(...)`,

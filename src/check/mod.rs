@@ -338,6 +338,7 @@ static void f(struct bio_vec *bv, struct bio_vec *src, struct page **pp)
 	*pp = &bv->bv_page;
 	bv->bv_page =
 		src[1].bv_page;
+	(void)BV_PAGE(src);
 }
 ",
             &[

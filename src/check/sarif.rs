@@ -52,6 +52,7 @@ const KINDS: &[Kind] = &[
     Kind::Decrement,
     Kind::Compound,
     Kind::LvalueMacro,
+    Kind::AsmOperand,
     Kind::Initializer,
     Kind::Offsetof,
     Kind::Declaration,
@@ -59,6 +60,7 @@ const KINDS: &[Kind] = &[
     Kind::Directive,
     Kind::Unparsed,
     Kind::MacroUnparsed,
+    Kind::Spliced,
 ];
 
 fn rule_id(kind: Kind) -> String {

@@ -10,6 +10,7 @@
 pub mod choice;
 pub mod fragment;
 pub mod helpers;
+pub mod macro_uses;
 pub mod matcher;
 pub mod placement;
 pub mod scope;
@@ -181,9 +182,10 @@ impl Engine {
     /// and no rule can change it.
     pub fn may_match(&self, text: &[u8]) -> bool {
         match &self.prefilter {
-            Some(words) => words
-                .iter()
-                .any(|w| memchr::memmem::find(text, w.as_bytes()).is_some()),
+            Some(words) => words.iter().any(|w| {
+                memchr::memmem::find(text, w.as_bytes()).is_some()
+                    || !source::spliced_word_occurrences(text, w).is_empty()
+            }),
             None => true,
         }
     }
@@ -241,6 +243,32 @@ impl Engine {
         // The main tree sees directives only as tree-sitter read them; in
         // an ERROR region a blanked `#define` is tokens like any other.
         let directives = directive_lines(text, &defines);
+        // What a rewrite in a #define body must be right for: the macro's
+        // uses, found in the whole file (the fast path's tree lacks the
+        // items without a site); and the arguments macros stringify.
+        let in_bodies = defines
+            .iter()
+            .any(|d| offsets.iter().any(|o| d.body.contains(o)));
+        let full;
+        let macro_uses = if in_bodies {
+            let use_root = if islands.is_some() {
+                full = syntax::parse(&blanked);
+                full.root_node()
+            } else {
+                root
+            };
+            macro_uses::MacroUses::collect(
+                use_root,
+                &blanked,
+                text,
+                &lines,
+                &defines,
+                &macro_trees,
+                site::LVALUE_MACROS,
+            )
+        } else {
+            macro_uses::MacroUses::stringified_only(&defines, text)
+        };
 
         // The rules in order, each over the file and the macro bodies; a
         // rule whose `depends on` does not hold for this file is skipped.
@@ -254,7 +282,9 @@ impl Engine {
                     continue;
                 }
             }
-            let mut m = self.matcher(rule, &offsets, prune, dir);
+            let mut m = self
+                .matcher(rule, &offsets, prune, dir)
+                .with_macro_uses(&macro_uses);
             m.run(Region {
                 text: &blanked,
                 root,
@@ -267,7 +297,9 @@ impl Engine {
                 let Some(mt) = parsed else { continue };
                 let base = d.body.start as isize - mt.prefix_len as isize;
                 let params = d.params.as_deref().unwrap_or(&[]);
-                let mut m = self.matcher(rule, &offsets, prune, dir);
+                let mut m = self
+                    .matcher(rule, &offsets, prune, dir)
+                    .with_macro_uses(&macro_uses);
                 m.run(Region {
                     text: &mt.text,
                     root: mt.tree.root_node(),
@@ -410,6 +442,7 @@ impl Engine {
             occ.extend(
                 source::word_occurrences(text, w)
                     .into_iter()
+                    .chain(source::spliced_word_occurrences(text, w))
                     .map(|o| (o, o + w.len())),
             );
         }

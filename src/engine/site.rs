@@ -57,6 +57,9 @@ pub enum Kind {
     Compound,
     /// The argument of a macro that needs an lvalue (`READ_ONCE(E->f)`).
     LvalueMacro,
+    /// An operand of inline assembly that needs an lvalue (`"+r"(E->f)`,
+    /// `"m"(E->f)`).
+    AsmOperand,
     /// `.f = V` in a brace initializer or compound literal.
     Initializer,
     /// `offsetof(T, f)`, `sizeof_field(T, f)`.
@@ -71,6 +74,9 @@ pub enum Kind {
     Unparsed,
     /// Inside a `#define` body that does not parse as C on its own.
     MacroUnparsed,
+    /// The name split across lines by a backslash-newline (`bv_\`, newline,
+    /// `page`): C joins the lines, tree-sitter does not.
+    Spliced,
 }
 
 impl Kind {
@@ -84,6 +90,7 @@ impl Kind {
             Kind::Decrement => "decrement",
             Kind::Compound => "compound-assign",
             Kind::LvalueMacro => "lvalue-macro",
+            Kind::AsmOperand => "asm-operand",
             Kind::Initializer => "initializer",
             Kind::Offsetof => "offsetof",
             Kind::Declaration => "declaration",
@@ -91,6 +98,7 @@ impl Kind {
             Kind::Directive => "directive",
             Kind::Unparsed => "unparsed",
             Kind::MacroUnparsed => "macro-unparsed",
+            Kind::Spliced => "spliced",
         }
     }
 
@@ -102,6 +110,9 @@ impl Kind {
             }
             Kind::Address => "its address is taken; a helper call has no address",
             Kind::LvalueMacro => "the macro needs an lvalue argument; a helper call is not one",
+            Kind::AsmOperand => {
+                "an operand of inline assembly that needs an lvalue (an output or a memory operand); a helper call is not one"
+            }
             Kind::Initializer => {
                 "a designated initializer names the member; no helper can stand there"
             }
@@ -113,6 +124,9 @@ impl Kind {
             Kind::Directive => "inside a preprocessor directive",
             Kind::Unparsed => "inside code that tree-sitter could not parse",
             Kind::MacroUnparsed => "the #define body does not parse as C on its own",
+            Kind::Spliced => {
+                "the name is split across lines by a backslash-newline; join the lines and run again"
+            }
         }
     }
 }
@@ -193,6 +207,9 @@ pub fn classify(root: Node, src: &[u8], start: usize, end: usize) -> Occurrence 
         | "concatenated_string" => return Occurrence::NotCode,
         _ => {}
     }
+    if is_spliced(&src[start..end.min(src.len())]) {
+        return Occurrence::Code(Kind::Spliced);
+    }
     if leaf.start_byte() != start || leaf.end_byte() != end {
         let kind = if leaf.kind() == "preproc_arg" {
             Kind::Directive
@@ -215,6 +232,12 @@ pub fn classify(root: Node, src: &[u8], start: usize, end: usize) -> Occurrence 
         return Occurrence::Code(Kind::Unparsed);
     }
     Occurrence::Code(kind)
+}
+
+/// True when `name` holds a backslash-newline: C's phase 2 joins it.
+fn is_spliced(name: &[u8]) -> bool {
+    name.windows(2)
+        .any(|w| w[0] == b'\\' && matches!(w[1], b'\n' | b'\r'))
 }
 
 fn kind_of(leaf: Node, src: &[u8]) -> Kind {
@@ -329,6 +352,11 @@ fn access_kind(access: Node, src: &[u8]) -> Kind {
             if syntax::lvalue_macro_arg(parent, child, src, LVALUE_MACROS).is_some() =>
         {
             Kind::LvalueMacro
+        }
+        "gnu_asm_output_operand" | "gnu_asm_input_operand"
+            if syntax::asm_needs_lvalue(parent, src) =>
+        {
+            Kind::AsmOperand
         }
         _ => Kind::Read,
     }

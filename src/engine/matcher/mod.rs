@@ -24,6 +24,7 @@ use tree_sitter::Node;
 
 use crate::c::syntax::{self, prec};
 use crate::c::types::{Evidence, TypeIndex};
+use crate::engine::macro_uses::{self, MacroUses};
 use crate::smpl::{Code, MetaKind, NameRef, PNode, Pat, Piece, Rule, Template};
 
 /// A replacement of the file's bytes `range` by `text`.
@@ -114,6 +115,8 @@ pub struct Matcher<'a> {
     /// the file matched (for its own headers).
     types: Option<&'a TypeIndex>,
     dir: Option<&'a std::path::Path>,
+    /// The uses of the file's macros, and the parameters they stringify.
+    macro_uses: Option<&'a MacroUses>,
     /// While set, a typed metavariable whose type is unknown matches (to
     /// tell a site left for want of a type from one of another type).
     lenient_types: Cell<bool>,
@@ -171,6 +174,7 @@ impl<'a> Matcher<'a> {
             out: Outcome::default(),
             types: None,
             dir: None,
+            macro_uses: None,
             lenient_types: Cell::new(false),
             evidence: Cell::new(Evidence::Certain),
             type_refused: Cell::new(false),
@@ -182,6 +186,13 @@ impl<'a> Matcher<'a> {
     pub fn with_types(mut self, types: &'a TypeIndex, dir: Option<&'a std::path::Path>) -> Self {
         self.types = Some(types);
         self.dir = dir;
+        self
+    }
+
+    /// Checks each rewrite in a `#define` body against the macro's `uses`,
+    /// and leaves the arguments of macros that stringify them.
+    pub fn with_macro_uses(mut self, uses: &'a MacroUses) -> Self {
+        self.macro_uses = Some(uses);
         self
     }
 
@@ -743,6 +754,9 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
+        if let Some(why) = self.macro_checks(code, tpl, node, &binds, region) {
+            return reject(self, why);
+        }
         // Accepted: render the template, bindings searched for matches too.
         let newline = stmts::newline_at(node, region);
         self.rewriting.push(node.byte_range());
@@ -768,6 +782,92 @@ impl<'a> Matcher<'a> {
             text,
             prec: prec_out,
         })
+    }
+
+    /// Why a match that its own context allows is still wrong for a macro:
+    /// it lies in an argument that a macro stringifies or pastes, or, in a
+    /// `#define` body, some use of the macro needs what the rewrite takes
+    /// away (an lvalue, the assignment's value, an argument evaluated
+    /// once). A macro whose uses are not all found is not rewritten where
+    /// its uses matter.
+    fn macro_checks(
+        &self,
+        code: &Code,
+        tpl: &Template,
+        node: Node,
+        binds: &Binds,
+        region: Region,
+    ) -> Option<String> {
+        let uses = self.macro_uses?;
+        let src = region.text;
+        if let Some(name) = stringified_arg(node, src, uses) {
+            return Some(format!(
+                "an argument of {name}(), which stringifies or pastes it: a rewrite would change the string or the token"
+            ));
+        }
+        let (name, params) = region.macro_def?;
+        let value = macro_uses::body_value(region.root).map(|n| n.id());
+        let at_value = macro_uses::is_body_value(node, value);
+        let lvalue = at_value && syntax::is_lvalue_form(node, src) && !tpl.lvalue;
+        let side_effect = at_value
+            && matches!(node.kind(), "assignment_expression" | "update_expression")
+            && tpl.kind != node.kind();
+        let twice: Vec<usize> = code
+            .duplicated
+            .iter()
+            .filter_map(|&m| binds[m])
+            .flat_map(|b| {
+                params
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, p)| macro_uses::mentions_identifier(b, src, p.as_bytes()))
+                    .map(|(k, _)| k)
+            })
+            .collect();
+        if !lvalue && !side_effect && twice.is_empty() {
+            return None;
+        }
+        let needs = if lvalue {
+            "needs an lvalue"
+        } else if side_effect {
+            "reads the assignment's value"
+        } else {
+            "passes an argument with side effects (the rewrite evaluates it twice)"
+        };
+        let Some(found) = uses.uses(name) else {
+            return Some(format!(
+                "{name}() is used through other macros whose uses are not all found; the rewrite is right only if no use {needs}"
+            ));
+        };
+        if found.is_empty() {
+            return Some(format!(
+                "{name}() has no use in this file, and its uses elsewhere are not checked; the rewrite is right only if no use {needs}"
+            ));
+        }
+        for u in found {
+            if let (true, Some(why)) = (lvalue, &u.lvalue) {
+                return Some(format!(
+                    "{name}() is used where an lvalue is needed (line {}: {why})",
+                    u.line
+                ));
+            }
+            if side_effect && u.value_used {
+                return Some(format!(
+                    "the value of {name}() is used (line {}), and the helper call does not give it",
+                    u.line
+                ));
+            }
+            if let Some(&k) = twice
+                .iter()
+                .find(|&&k| !u.args_pure.get(k).copied().unwrap_or(false))
+            {
+                return Some(format!(
+                    "the rewrite evaluates {name}()'s parameter '{}' twice, and the argument on line {} may have side effects",
+                    params[k], u.line
+                ));
+            }
+        }
+        None
     }
 
     /// File offsets of the tracked field tokens inside `node` that are not
@@ -997,6 +1097,31 @@ impl<'a> Matcher<'a> {
             }
         }
     }
+}
+
+/// The macro whose call holds `node` in an argument it stringifies or
+/// pastes, looked for up to the statement.
+fn stringified_arg<'s>(node: Node, src: &'s [u8], uses: &MacroUses) -> Option<&'s str> {
+    let mut child = node;
+    while let Some(p) = child.parent() {
+        if p.kind() == "argument_list" {
+            if let Some(name) = syntax::callee_of_args(p, src) {
+                let mut cursor = p.walk();
+                let idx = p
+                    .named_children(&mut cursor)
+                    .filter(|c| !c.is_extra())
+                    .position(|c| c.id() == child.id());
+                if idx.is_some_and(|i| uses.stringifies(name, i)) {
+                    return Some(name);
+                }
+            }
+        }
+        if matches!(p.kind(), "compound_statement" | "translation_unit") {
+            return None;
+        }
+        child = p;
+    }
+    None
 }
 
 /// Whether a comment among `block`'s children lies between the start of
