@@ -104,11 +104,12 @@ impl Trees {
             return e.clone();
         }
         let paths = [root.clone()];
-        let made = choice::choose_for_cached(&paths, self.rule.as_deref(), self.cache.as_deref())
-            .map(|chosen| {
-                Arc::new(Engine::new(chosen.choice.rules).with_type_roots(types::roots(&paths)))
-            })
-            .map_err(|e| e.to_string());
+        let made =
+            choice::choose_for_cached(&paths, self.rule.as_deref(), &[], self.cache.as_deref())
+                .map(|chosen| {
+                    Arc::new(Engine::new(chosen.choice.rules).with_type_roots(types::roots(&paths)))
+                })
+                .map_err(|e| e.to_string());
         // A lone file's definitions change as it is edited: chosen again
         // each time (it is one file to read).
         if is_tree {
@@ -148,7 +149,7 @@ pub fn check(path: &Path, text: &[u8], opts: &CheckOptions) -> Result<Checked, C
     let baseline = opts.baseline.as_deref().map(Baseline::read).transpose()?;
     let (root, _) = root_of(path, &[]);
     let paths = [root];
-    let chosen = choice::choose_for(&paths, opts.rule.as_deref())?;
+    let chosen = choice::choose_for(&paths, opts.rule.as_deref(), &opts.defines)?;
     let engine = Engine::new(chosen.choice.rules).with_type_roots(types::roots(&paths));
     let name = name_of(path);
     let mut out = Checked {
@@ -191,10 +192,15 @@ pub fn check(path: &Path, text: &[u8], opts: &CheckOptions) -> Result<Checked, C
 /// `bvmig patch -`: the rewrite of `text` as if it were the file at `path`,
 /// with the `#include`s its new calls need. Helpers the tree lacks are not
 /// added (the tree is not part of the output): a note says so.
-pub fn rewrite(path: &Path, text: Vec<u8>, rule: Option<&Path>) -> Result<Patched, ChoiceError> {
+pub fn rewrite(
+    path: &Path,
+    text: Vec<u8>,
+    rule: Option<&Path>,
+    defines: &[String],
+) -> Result<Patched, ChoiceError> {
     let (root, _) = root_of(path, &[]);
     let paths = [root];
-    let chosen = choice::choose_for(&paths, rule)?;
+    let chosen = choice::choose_for(&paths, rule, defines)?;
     let rule_path = chosen.choice.rules.path.clone();
     let emitted = chosen.choice.rules.emitted_calls();
     let engine = Engine::new(chosen.choice.rules).with_type_roots(types::roots(&paths));

@@ -99,7 +99,12 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
             let e = "`-` (stdin) prints a diff; --in-place and --series need files";
             return output::finish(&[e.to_string()], 0);
         }
-        Some((path, text)) => buffer::rewrite(&path, text, args.engine.rule.as_deref()),
+        Some((path, text)) => buffer::rewrite(
+            &path,
+            text,
+            args.engine.rule.as_deref(),
+            &args.engine.defines,
+        ),
         None => tree::rewrite(&opts, &progress),
     };
     let mut patched = match rewritten {

@@ -399,7 +399,7 @@ mod tests {
         let four = "static inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n{\n}\n";
         let virt = "static inline void *bvec_virt(struct bio_vec *bvec)\n{\n\treturn 0;\n}\n";
         let t = tree(&format!("{STRUCT}\n{four}\n{virt}"));
-        let c = choose(&[t.path().to_path_buf()], None, None)
+        let c = choose(&[t.path().to_path_buf()], None, &[], None)
             .map_err(|e| e.to_string())
             .unwrap();
         assert_eq!(c.rules.path, IDIOMS_RULE_NAME);
@@ -410,7 +410,7 @@ mod tests {
         let other =
             "static inline void *bvec_virt(struct bio_vec *bvec, int x)\n{\n\treturn 0;\n}\n";
         let t = tree(&format!("{STRUCT}\n{four}\n{other}"));
-        let c = choose(&[t.path().to_path_buf()], None, None)
+        let c = choose(&[t.path().to_path_buf()], None, &[], None)
             .map_err(|e| e.to_string())
             .unwrap();
         assert_eq!(c.rules.path, MODERN_RULE_NAME);

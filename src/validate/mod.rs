@@ -64,7 +64,7 @@ use bvmig_runtime::observe::Observation;
 use crate::engine::site::Status;
 use crate::engine::Engine;
 use crate::file::IoError;
-use crate::smpl::{RuleError, RuleFile};
+use crate::smpl::{RuleError, RuleFile, Virtuals};
 
 use compare::{describe_end, first_difference, pageless_page};
 use report::{broken, failed};
@@ -351,7 +351,7 @@ fn phys_steps(dir: &Path, opts: &Options) -> Result<Result<Vec<Engine>, String>,
             }
         };
         let text = std::fs::read(&path).map_err(IoError::at(&path))?;
-        let rule = RuleFile::from_bytes(&path.display().to_string(), text)?;
+        let rule = RuleFile::from_bytes(&path.display().to_string(), text, &Virtuals::default())?;
         engines.push(Engine::new(rule));
     }
     engines.push(Engine::new(RuleFile::parse(
