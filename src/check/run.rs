@@ -108,6 +108,9 @@ pub struct Checked {
     pub fix_patch: Vec<u8>,
     /// What could not be done; the rest stands.
     pub errors: Vec<CheckError>,
+    /// What the walk skipped on purpose, and why (binary files, ignore
+    /// files that are not regular files).
+    pub walk_notes: Vec<String>,
 }
 
 /// A file with findings: its text, for fixing.
@@ -172,6 +175,7 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
         n_walked: walked.n_walked,
         n_parsed: walked.n_parsed,
         errors: walked.errors.drain(..).map(CheckError::Walk).collect(),
+        walk_notes: std::mem::take(&mut walked.notes),
         ..Checked::default()
     };
 

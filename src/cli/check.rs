@@ -147,6 +147,9 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
             .as_ref()
             .map_or("none (no sites are counted)".to_string(), |t| t.join(", "));
         let _ = writeln!(w, "bvmig: rule {}; field {fields}", checked.rule_name);
+        for n in &checked.walk_notes {
+            let _ = writeln!(w, "{}", output::diagnostic("note", n));
+        }
         let _ = writeln!(
             w,
             "bvmig: {} files walked, {} parsed",

@@ -91,8 +91,10 @@ pub(super) const LOG_WIDTH: usize = 75;
 /// The rule quoted after the line that introduces it: its code, indented
 /// by four columns, without its comment lines (the rule file's
 /// documentation, which the commit does not need and whose prose runs to
-/// 79 columns), and with any code line too long for a commit message
-/// wrapped at a space, its continuation indented further.
+/// 79 columns), without its `virtual` lines and the rules that do not run
+/// in patch mode (`make coccicheck`'s context, org and report rules, which
+/// made nothing of this patch), and with any code line too long for a
+/// commit message wrapped at a space, its continuation indented further.
 pub(super) fn rule_block(rule: &RuleText, version: &str) -> String {
     let mut out = wrap(&format!(
         "Generated with {version} and the semantic patch {}, quoted without its comments:",
@@ -100,9 +102,16 @@ pub(super) fn rule_block(rule: &RuleText, version: &str) -> String {
     ));
     out.push('\n');
     let mut blank = true;
+    let mut skipping = false;
     for line in rule.text.lines() {
         let line = line.trim_end();
-        if line.trim_start().starts_with("//") {
+        if line.trim_start().starts_with("//") || line.starts_with("virtual ") {
+            continue;
+        }
+        if line.starts_with('@') && line != "@@" {
+            skipping = !runs_in_patch_mode(line);
+        }
+        if skipping {
             continue;
         }
         if line.is_empty() {
@@ -122,6 +131,28 @@ pub(super) fn rule_block(rule: &RuleText, version: &str) -> String {
         out.pop();
     }
     out
+}
+
+/// Whether the rule whose header is `header` runs when only `patch` is
+/// defined (what bvmig does by default): not a script rule, and no
+/// `!patch` or dependency on coccicheck's other modes alone.
+fn runs_in_patch_mode(header: &str) -> bool {
+    if header.contains("script:") || header.contains("initialize:") || header.contains("finalize:")
+    {
+        return false;
+    }
+    let Some((_, dep)) = header.split_once("depends on") else {
+        return true;
+    };
+    let words: Vec<&str> = dep
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '!'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.contains(&"!patch") {
+        return false;
+    }
+    let modes = ["context", "org", "report"];
+    words.contains(&"patch") || !words.iter().all(|w| modes.contains(w))
 }
 
 /// `line` cut at spaces into pieces of at most `width` columns (a piece
@@ -202,10 +233,18 @@ mod tests {
                 fields: Vec::new(),
             };
             let block = rule_block(&rule, "bvmig 0.1.0");
+            // The bundled rules' coccicheck modes come after the patch
+            // rules: the code quoted stops at the first of them.
             let code: Vec<&str> = text
                 .lines()
-                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("//"))
+                .take_while(|l| !(l.starts_with('@') && *l != "@@" && !runs_in_patch_mode(l)))
+                .filter(|l| {
+                    !l.trim().is_empty()
+                        && !l.trim_start().starts_with("//")
+                        && !l.starts_with("virtual ")
+                })
                 .collect();
+            assert!(!block.contains("virtual ") && !block.contains("script:"), "{block}");
             assert!(!code.is_empty());
             for line in block.lines() {
                 assert!(line.chars().count() <= LOG_WIDTH, "{line:?}");
@@ -223,6 +262,19 @@ mod tests {
                 .collect();
             assert_eq!(quoted, code.iter().flat_map(|l| words(l)).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn only_the_rules_of_patch_mode_are_quoted() {
+        assert!(runs_in_patch_mode("@ bv_page depends on patch @"));
+        assert!(runs_in_patch_mode("@ r @"));
+        assert!(runs_in_patch_mode("@ s depends on r @"));
+        assert!(!runs_in_patch_mode("@ depends on context && !patch @"));
+        assert!(!runs_in_patch_mode(
+            "@ r depends on (org || report) && !patch @"
+        ));
+        assert!(!runs_in_patch_mode("@ r depends on report @"));
+        assert!(!runs_in_patch_mode("@ script:python depends on org @"));
     }
 
     #[test]

@@ -591,3 +591,23 @@ fn help_has_examples_and_the_exit_statuses() {
         assert!(text.contains(exit), "{cmd}: {text}");
     }
 }
+
+/// A file the walk skips on purpose (binary content) is named on stderr,
+/// as `patch` names it: a check is never silent about what it did not read.
+#[test]
+fn check_names_the_files_the_walk_skipped() {
+    let t = TempDir::new();
+    t.write("a.c", READ);
+    t.write("blob.c", b"int x;\0\x01bv->bv_page\n".as_slice());
+    let out = bvmig(t.path(), &["check"]);
+    assert_eq!(out.code, 1, "{}", out.stderr_text());
+    let err = out.stderr_text();
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("bvmig: note: ") && l.contains("blob.c")),
+        "{err}"
+    );
+    assert!(!out.stdout_text().contains("blob.c"));
+    // -q is quiet.
+    assert!(bvmig(t.path(), &["check", "-q"]).stderr.is_empty());
+}

@@ -18,7 +18,7 @@ fn test_runs_the_bundled_rule_cases_with_no_checkout_around() {
     );
     let lines: Vec<&str> = text.lines().collect();
     let (summary, cases) = lines.split_last().unwrap();
-    assert!(summary.starts_with("bvmig test: 5 rule files, "), "{text}");
+    assert!(summary.starts_with("bvmig test: 8 rule files, "), "{text}");
     assert!(summary.ends_with(" 0 failed, 0 broken"), "{text}");
     // Named as in a checkout, and as many as the checkout has.
     assert!(

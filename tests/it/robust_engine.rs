@@ -39,7 +39,12 @@ fn deep_files(t: &TempDir, n: usize) -> [&'static str; 3] {
     let (open, close) = ("(".repeat(n), ")".repeat(n));
     t.write(
         "deep_define.h",
-        format!("#define BV_PAGE(bv) {open}(bv)->bv_page{close}\n"),
+        // With a use that reads it: a macro whose uses are not seen is
+        // left (their contexts decide whether a helper call may stand).
+        format!(
+            "#define BV_PAGE(bv) {open}(bv)->bv_page{close}\n\
+             static inline struct page *h(struct bio_vec *bv) {{ return BV_PAGE(bv); }}\n"
+        ),
     );
     ["deep_parens.c", "deep_braces.c", "deep_define.h"]
 }

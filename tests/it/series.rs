@@ -384,7 +384,7 @@ fn a_series_applies_with_git_am_and_equals_patch_in_place() {
         }
         if !name.starts_with("0000-") && !name.starts_with("0001-") {
             assert!(
-                mail.contains("Generated with bvmig 0.1.0 and the semantic patch rules/bv_page.cocci\n(built in), quoted without its comments:\n\n    @ bv_page @\n    identifier fn"),
+                mail.contains("Generated with bvmig 0.1.0 and the semantic patch rules/bv_page.cocci\n(built in), quoted without its comments:\n\n    @ bv_page depends on patch @\n    identifier fn"),
                 "{name}"
             );
         }

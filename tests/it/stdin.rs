@@ -130,11 +130,12 @@ fn stdin_refuses_what_needs_files() {
     }
 }
 
-/// The files named in `check`'s findings.
+/// The files named in `check`'s findings (not its notes).
 fn files_found(out: &crate::util::Output) -> Vec<String> {
     let mut files: Vec<String> = out
         .stdout_text()
         .lines()
+        .filter(|l| !l.contains(": note: "))
         .filter_map(|l| l.split(':').next().map(str::to_string))
         .collect();
     files.dedup();
