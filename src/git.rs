@@ -8,7 +8,7 @@
 //! make its output independent of the user's configuration (prefixes,
 //! colours, external diff drivers, path quoting).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -397,15 +397,39 @@ impl Repo {
         self.run(&args).map(|_| ())
     }
 
+    /// The files (relative to the top) whose work-tree or index version
+    /// may differ from HEAD's: `git diff-index --name-only HEAD`. A file
+    /// only touched (same content, new stat data) may be listed too.
+    pub fn dirty(&self) -> Result<HashSet<String>, GitError> {
+        let out = self.run(&["diff-index", "--name-only", "-z", "HEAD", "--"])?;
+        Ok(out
+            .split(|&b| b == 0)
+            .filter(|n| !n.is_empty())
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .collect())
+    }
+
     /// Who added each of `lines` (1-based) of `file` (relative to the top),
     /// as the work tree has it: `git blame --porcelain`, one `-L` per line.
-    pub fn blame(&self, file: &str, lines: &[usize]) -> Result<HashMap<usize, Origin>, GitError> {
+    /// With `at_head`, the caller knows the file is as HEAD has it
+    /// ([`Repo::dirty`] does not list it), and HEAD is blamed: git then
+    /// neither reads the index nor looks at the work tree, which costs
+    /// 0.17 s a call on a whole kernel tree against 0.01 s.
+    pub fn blame(
+        &self,
+        file: &str,
+        lines: &[usize],
+        at_head: bool,
+    ) -> Result<HashMap<usize, Origin>, GitError> {
         if lines.is_empty() {
             return Ok(HashMap::new());
         }
         let ranges: Vec<String> = lines.iter().map(|l| format!("-L{l},{l}")).collect();
         let mut args = vec!["blame", "--porcelain"];
         args.extend(ranges.iter().map(String::as_str));
+        if at_head {
+            args.push("HEAD");
+        }
         args.extend(["--", file]);
         match self.run(&args) {
             Ok(out) => Ok(parse_blame(&out)),

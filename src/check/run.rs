@@ -232,6 +232,13 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
     // Blame only the stragglers, one git call per file; staged lines are
     // not committed yet.
     if let Some((repo, _, staged)) = &window {
+        // Files as HEAD has them are blamed at HEAD, which is cheap; when
+        // git cannot say which those are, every file as the work tree has it.
+        let dirty = if staged.is_none() && !files.is_empty() {
+            repo.dirty().ok()
+        } else {
+            None
+        };
         for (name, c) in files.iter_mut() {
             if staged.is_some() {
                 for f in &mut c.findings {
@@ -244,7 +251,9 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
             if lines.is_empty() {
                 continue;
             }
-            match repo.blame(&repo_names[name], &lines) {
+            let rel = &repo_names[name];
+            let at_head = dirty.as_ref().is_some_and(|d| !d.contains(rel));
+            match repo.blame(rel, &lines, at_head) {
                 Ok(origins) => {
                     for f in &mut c.findings {
                         f.origin = origins.get(&f.line).cloned();
