@@ -711,3 +711,72 @@ fn judge(
     }
     ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Needs busybox, mke2fs, dmsetup and mdadm (or apt-get): run with
+    /// `cargo test -p xtask boot -- --ignored`.
+    #[test]
+    #[ignore]
+    fn initramfs_holds_the_programs_their_libraries_and_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("i.cpio.gz");
+        let expected = make_initramfs(dir.path(), &dest).unwrap();
+        assert_eq!(expected.len(), FILE_SIZES.len());
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!("zcat {} | cpio -t --quiet", dest.display()))
+            .output()
+            .unwrap();
+        let list = String::from_utf8_lossy(&o.stdout);
+        for want in [
+            "init",
+            "bin/busybox",
+            "bin/mke2fs",
+            "bin/dmsetup",
+            "bin/mdadm",
+            "data/f4097",
+        ] {
+            assert!(
+                list.lines().any(|l| l.trim_start_matches("./") == want),
+                "{want} missing: {list}"
+            );
+        }
+        assert!(
+            list.lines().any(|l| l.contains("libc.so")),
+            "no libc: {list}"
+        );
+    }
+
+    #[test]
+    fn judge_catches_a_wrong_sum_a_missing_end_and_a_difference() {
+        let expected: BTreeMap<String, String> = [("f1".to_string(), "aa".to_string())].into();
+        let good: Vec<String> = [
+            "BVMIG brd-ext4 f1 aa",
+            "BVMIG md-raid1 mismatch_cnt 0",
+            "BVMIG DONE",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert!(judge("t", &good, &expected, None));
+        assert!(judge("t", &good, &expected, Some(&good)));
+        let mut wrong = good.clone();
+        wrong[0] = "BVMIG brd-ext4 f1 bb".into();
+        assert!(!judge("t", &wrong, &expected, None));
+        assert!(!judge("t", &good[..2], &expected, None));
+        let mut mismatch = good.clone();
+        mismatch[1] = "BVMIG md-raid1 mismatch_cnt 128".into();
+        assert!(!judge("t", &mismatch, &expected, None));
+        let mut other = good.clone();
+        other.insert(0, "BVMIG loop-ext4 f1 aa".into());
+        assert!(!judge("t", &other, &expected, Some(&good)));
+        assert!(!judge(
+            "t",
+            &["BVMIG FAIL x".to_string(), "BVMIG DONE".into()],
+            &expected,
+            None
+        ));
+    }
+}
