@@ -91,6 +91,8 @@ pub struct Options {
     pub bvmig: Option<PathBuf>,
     pub jobs: u32,
     pub timeout: u64,
+    /// auto (KVM when /dev/kvm opens), kvm or tcg.
+    pub accel: String,
 }
 
 /// One conversion step: a name and the bvmig runs (rule files; `None` is
@@ -174,7 +176,7 @@ pub fn run(opts: &Options) -> Result<bool> {
         let kernel = out.join(format!("bzImage-{}", step.name));
         fs::copy(build.join("arch/x86/boot/bzImage"), &kernel)?;
         let log = out.join(format!("console-{}.log", step.name));
-        let (boot_secs, lines) = boot(&kernel, &initramfs, &log, opts.timeout)?;
+        let (boot_secs, lines) = boot(&kernel, &initramfs, &log, opts.timeout, &opts.accel)?;
         println!(
             "boot: step {}: build {secs:.0} s, {compiled} files compiled, boot {boot_secs:.1} s, {} result lines (console: {})",
             step.name,
@@ -435,7 +437,7 @@ say() { echo "BVMIG $*"; }
 fail() { echo "BVMIG FAIL $*"; sync; reboot -f; }
 # check DEV FSTYPE LABEL: filesystem, write, remount, read back.
 check() {
-	mke2fs -q -F -t "$2" "$1" >/dev/null || fail "$3 mke2fs"
+	/opt/bin/mke2fs -q -F -t "$2" "$1" >/dev/null || fail "$3 mke2fs"
 	mount -t "$2" "$1" /mnt || fail "$3 mount"
 	for f in /data/*; do cp "$f" /mnt/ || fail "$3 write $f"; done
 	mkdir /mnt/d && cp /data/f4097 /mnt/d/copy
@@ -452,20 +454,20 @@ dd if=/dev/zero of=/tmp/loop.img bs=1M count=12 2>/dev/null
 losetup /dev/loop0 /tmp/loop.img || fail "losetup"
 check /dev/loop0 ext4 loop-ext4
 losetup -d /dev/loop0
-mdadm --create /dev/md0 --run --level=1 --raid-devices=2 --metadata=1.2 /dev/ram1 /dev/ram2 >/dev/null 2>&1 || fail "mdadm create"
-mdadm --wait /dev/md0 >/dev/null 2>&1
+/opt/bin/mdadm --create /dev/md0 --run --level=1 --raid-devices=2 --metadata=1.2 /dev/ram1 /dev/ram2 >/dev/null 2>&1 || fail "mdadm create"
+/opt/bin/mdadm --wait /dev/md0 >/dev/null 2>&1
 check /dev/md0 ext4 md-raid1
 echo check > /sys/block/md0/md/sync_action
 sleep 1
-mdadm --wait /dev/md0 >/dev/null 2>&1
+/opt/bin/mdadm --wait /dev/md0 >/dev/null 2>&1
 say md-raid1 mismatch_cnt $(cat /sys/block/md0/md/mismatch_cnt)
-mdadm --stop /dev/md0 >/dev/null 2>&1
+/opt/bin/mdadm --stop /dev/md0 >/dev/null 2>&1
 size=$(blockdev --getsz /dev/ram3)
-dmsetup --noudevsync create c0 --table "0 $size crypt aes-xts-plain64 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 0 /dev/ram3 0" || fail "dmsetup create"
+/opt/bin/dmsetup --noudevsync create c0 --table "0 $size crypt aes-xts-plain64 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 0 /dev/ram3 0" || fail "dmsetup create"
 dev=/dev/mapper/c0; [ -b $dev ] || dev=/dev/dm-0
 check $dev ext4 dm-crypt
-dmsetup --noudevsync remove c0
-dmsetup --noudevsync create c1 --table "0 $size crypt aes-xts-plain64 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 0 /dev/ram3 0" || fail "dmsetup create again"
+/opt/bin/dmsetup --noudevsync remove c0
+/opt/bin/dmsetup --noudevsync create c1 --table "0 $size crypt aes-xts-plain64 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 0 /dev/ram3 0" || fail "dmsetup create again"
 dev=/dev/mapper/c1; [ -b $dev ] || dev=/dev/dm-0
 mount -t ext4 -o ro $dev /mnt || fail "dm-crypt reopen mount"
 (cd /mnt && sha256sum f*) | while read sum name; do say "dm-crypt-reopen $name $sum"; done
@@ -482,7 +484,9 @@ fn make_initramfs(out: &Path, dest: &Path) -> Result<BTreeMap<String, String>> {
     if root.exists() {
         fs::remove_dir_all(&root)?;
     }
-    for d in ["bin", "sbin", "etc", "data", "lib", "lib64", "usr"] {
+    for d in [
+        "bin", "sbin", "etc", "data", "lib", "lib64", "usr", "opt/bin",
+    ] {
         fs::create_dir_all(root.join(d))?;
     }
     fs::copy("/bin/busybox", root.join("bin/busybox"))?;
@@ -574,11 +578,13 @@ fn which(tool: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(p))
 }
 
-/// Copies a dynamically linked program into `root/bin` and the libraries
+/// Copies a dynamically linked program into `root/opt/bin` (called by
+/// path in /init: busybox's shell prefers its own applets, e.g. its
+/// ext2-only mke2fs, to a program found in PATH) and the libraries
 /// `ldd` names to the same paths under `root`.
 fn copy_with_libs(bin: &Path, root: &Path) -> Result<()> {
     let name = bin.file_name().context("a program without a name")?;
-    fs::copy(bin, root.join("bin").join(name))
+    fs::copy(bin, root.join("opt/bin").join(name))
         .with_context(|| format!("copy {}", bin.display()))?;
     let o = Command::new("ldd").arg(bin).output()?;
     for line in String::from_utf8_lossy(&o.stdout).lines() {
@@ -602,12 +608,22 @@ fn copy_with_libs(bin: &Path, root: &Path) -> Result<()> {
 /// Boots `kernel` under QEMU (KVM when /dev/kvm opens, else TCG) with the
 /// console on ttyS0 written to `log`; returns the seconds and the `BVMIG`
 /// lines.
-fn boot(kernel: &Path, initramfs: &Path, log: &Path, timeout: u64) -> Result<(f64, Vec<String>)> {
-    let kvm = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_ok();
+fn boot(
+    kernel: &Path,
+    initramfs: &Path,
+    log: &Path,
+    timeout: u64,
+    accel: &str,
+) -> Result<(f64, Vec<String>)> {
+    let kvm = match accel {
+        "kvm" => true,
+        "tcg" => false,
+        _ => fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .is_ok(),
+    };
     let _ = fs::remove_file(log);
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-m", "512M", "-smp", "1", "-no-reboot", "-display", "none"])
@@ -734,9 +750,9 @@ mod tests {
         for want in [
             "init",
             "bin/busybox",
-            "bin/mke2fs",
-            "bin/dmsetup",
-            "bin/mdadm",
+            "opt/bin/mke2fs",
+            "opt/bin/dmsetup",
+            "opt/bin/mdadm",
             "data/f4097",
         ] {
             assert!(

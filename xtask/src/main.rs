@@ -116,6 +116,9 @@ enum Task {
         /// Seconds a boot may take before QEMU is killed.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+        /// QEMU accelerator: auto (KVM when /dev/kvm opens), kvm or tcg.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "kvm", "tcg"])]
+        accel: String,
     },
     /// Print what struct page coverage costs against the pfn model (8 GiB,
     /// 400 GiB, 6 TiB) and both models' segment-iteration throughput.
@@ -162,11 +165,13 @@ fn main() -> ExitCode {
             bvmig,
             jobs,
             timeout,
+            accel,
         } => boot::run(&boot::Options {
             version,
             bvmig,
             jobs,
             timeout,
+            accel,
         }),
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
         Task::MergeWindow => merge_window::run(),
