@@ -6,6 +6,7 @@
 mod bench;
 mod bench_runtime;
 mod bench_scaling;
+mod boot;
 mod bvmig;
 mod checkpatch;
 mod coccicheck;
@@ -122,6 +123,27 @@ enum Task {
         #[arg(long, default_value = "block")]
         dir: String,
     },
+    /// Build a small kernel (brd, loop, ext2/4, md raid1, dm-crypt) from the
+    /// Debian tree as it is and after each conversion step, boot each under
+    /// QEMU with a busybox initramfs that writes and reads back files, and
+    /// compare the checksums with the original kernel's.
+    Boot {
+        /// Kernel version (Debian package linux-source-<VERSION>).
+        #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
+        version: String,
+        /// Use this bvmig binary instead of building one (also $BVMIG_BIN).
+        #[arg(long, value_name = "PATH")]
+        bvmig: Option<std::path::PathBuf>,
+        /// make -j.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: u32,
+        /// Seconds a boot may take before QEMU is killed.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        /// QEMU accelerator: auto (KVM when /dev/kvm opens), kvm or tcg.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "kvm", "tcg"])]
+        accel: String,
+    },
     /// Print what struct page coverage costs against the pfn model (8 GiB,
     /// 400 GiB, 6 TiB) and both models' segment-iteration throughput.
     BenchRuntime,
@@ -183,6 +205,19 @@ fn main() -> ExitCode {
         }
         Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
         Task::BenchScaling { runs } => bench_scaling::run(runs).map(|()| true),
+        Task::Boot {
+            version,
+            bvmig,
+            jobs,
+            timeout,
+            accel,
+        } => boot::run(&boot::Options {
+            version,
+            bvmig,
+            jobs,
+            timeout,
+            accel,
+        }),
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
         Task::MergeWindow => merge_window::run(),
         Task::Idioms { version, bin } => idioms::run(&version, bin),
