@@ -130,7 +130,7 @@ static inline void bvec_set_virt(struct bio_vec *bv, void *vaddr,
  */
 static inline void *bvec_kmap_local(struct bio_vec *bvec)
 {
-\treturn kmap_local_page(bvec->bv_page) + bvec->bv_offset;
+\treturn kmap_local_page(bvec_page(bvec)) + bvec->bv_offset;
 }
 ",
     },
@@ -146,7 +146,7 @@ static inline void *bvec_kmap_local(struct bio_vec *bvec)
  */
 static inline void memcpy_from_bvec(char *to, struct bio_vec *bvec)
 {
-\tmemcpy_from_page(to, bvec->bv_page, bvec->bv_offset, bvec->bv_len);
+\tmemcpy_from_page(to, bvec_page(bvec), bvec->bv_offset, bvec->bv_len);
 }
 ",
     },
@@ -162,7 +162,7 @@ static inline void memcpy_from_bvec(char *to, struct bio_vec *bvec)
  */
 static inline void memcpy_to_bvec(struct bio_vec *bvec, const char *from)
 {
-\tmemcpy_to_page(bvec->bv_page, bvec->bv_offset, from, bvec->bv_len);
+\tmemcpy_to_page(bvec_page(bvec), bvec->bv_offset, from, bvec->bv_len);
 }
 ",
     },
@@ -178,7 +178,7 @@ static inline void memcpy_to_bvec(struct bio_vec *bvec, const char *from)
  */
 static inline void memzero_bvec(struct bio_vec *bvec)
 {
-\tmemzero_page(bvec->bv_page, bvec->bv_offset, bvec->bv_len);
+\tmemzero_page(bvec_page(bvec), bvec->bv_offset, bvec->bv_len);
 }
 ",
     },
@@ -194,8 +194,8 @@ static inline void memzero_bvec(struct bio_vec *bvec)
  */
 static inline void *bvec_virt(struct bio_vec *bvec)
 {
-\tWARN_ON_ONCE(PageHighMem(bvec->bv_page));
-\treturn page_address(bvec->bv_page) + bvec->bv_offset;
+\tWARN_ON_ONCE(PageHighMem(bvec_page(bvec)));
+\treturn page_address(bvec_page(bvec)) + bvec->bv_offset;
 }
 ",
     },
@@ -214,7 +214,7 @@ static inline phys_addr_t bvec_phys(const struct bio_vec *bvec)
 \t * <asm/io.h>, which we don't want to pull in here.  If it ever moves to
 \t * a sensible place we should start using it.
 \t */
-\treturn PFN_PHYS(page_to_pfn(bvec->bv_page)) + bvec->bv_offset;
+\treturn PFN_PHYS(page_to_pfn(bvec_page(bvec))) + bvec->bv_offset;
 }
 ",
     },
@@ -231,7 +231,7 @@ static inline phys_addr_t bvec_phys(const struct bio_vec *bvec)
  */
 static inline struct folio *bvec_folio(const struct bio_vec *bvec)
 {
-\treturn page_folio(bvec->bv_page);
+\treturn page_folio(bvec_page(bvec));
 }
 ",
     },

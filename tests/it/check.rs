@@ -611,3 +611,40 @@ fn check_names_the_files_the_walk_skipped() {
     // -q is quiet.
     assert!(bvmig(t.path(), &["check", "-q"]).stderr.is_empty());
 }
+
+/// The helpers a patch adds are written as the rule leaves the tree's own
+/// (reads through `bvec_page()`): after `patch --in-place` there is nothing
+/// left to convert, and a second run is empty.
+#[test]
+fn helpers_added_by_the_idioms_rule_need_no_second_run() {
+    let t = TempDir::new();
+    t.write("Makefile", "");
+    t.write("Kconfig", "");
+    t.write(
+        "include/linux/bvec.h",
+        "struct bio_vec {\n\tstruct page *bv_page;\n\tunsigned int bv_len;\n\tunsigned int bv_offset;\n};\n\n\
+         static inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n{\n\tbv->bv_page = page;\n\tbv->bv_len = len;\n\tbv->bv_offset = offset;\n}\n\n\
+         static inline void *bvec_virt(struct bio_vec *bvec)\n{\n\treturn page_address(bvec->bv_page) + bvec->bv_offset;\n}\n",
+    );
+    t.write(
+        "block/a.c",
+        "struct folio *f(struct bio_vec *bv)\n{\n\tg(bv->bv_page);\n\treturn page_folio(bv->bv_page);\n}\n",
+    );
+    let out = bvmig(t.path(), &["patch", "--in-place"]);
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    assert!(
+        out.stderr_text().contains("bv_page-idioms"),
+        "{}",
+        out.stderr_text()
+    );
+    let bvec = fs::read_to_string(t.path().join("include/linux/bvec.h")).unwrap();
+    assert!(
+        bvec.contains("return page_folio(bvec_page(bvec));"),
+        "{bvec}"
+    );
+    let out = bvmig(t.path(), &["check"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout_text(), out.stderr_text());
+    let again = bvmig(t.path(), &["patch"]);
+    assert_eq!(again.code, 0);
+    assert!(again.stdout.is_empty(), "{}", again.stdout_text());
+}
