@@ -756,41 +756,28 @@ fn reroll_rfc_in_reply_to_and_base_are_format_patchs() {
     }
 
     // A base the files are not at is refused; so is one that is no commit.
-    let out = bvmig_as_dev(
-        p,
-        &[
-            "patch",
-            "--series",
-            out_dir.path().join("x").to_str().unwrap(),
-            "--base",
+    for (dir, base, says) in [
+        (
+            "x",
             "HEAD~1",
-        ],
-        None,
-    );
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr_text()
-            .contains("--base HEAD~1: the files the series changes differ from that commit"),
-        "{}",
-        out.stderr_text()
-    );
-    let out = bvmig_as_dev(
-        p,
-        &[
-            "patch",
-            "--series",
-            out_dir.path().join("y").to_str().unwrap(),
-            "--base",
-            "nowhere",
-        ],
-        None,
-    );
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr_text().contains("'nowhere' is not a commit"),
-        "{}",
-        out.stderr_text()
-    );
+            "--base HEAD~1: the files the series changes differ from that commit",
+        ),
+        ("y", "nowhere", "'nowhere' is not a commit"),
+    ] {
+        let out = bvmig_as_dev(
+            p,
+            &[
+                "patch",
+                "--series",
+                out_dir.path().join(dir).to_str().unwrap(),
+                "--base",
+                base,
+            ],
+            None,
+        );
+        assert_eq!(out.code, 2);
+        assert!(out.stderr_text().contains(says), "{}", out.stderr_text());
+    }
 }
 
 #[test]
