@@ -36,9 +36,9 @@ expression E, V, BV, P, L, O, T, F, FO;
 // The folio's member, as a metavariable: a literal field name would be
 // tracked as the rule's field beside bv_page.
 identifier PG = {page};
-// offset_in_page, as a metavariable: the prefilter looks for the longest
-// name of each change, and this one is in many more files than
-// bvec_set_page.
+// offset_in_page, as a metavariable (written so before the prefilter
+// needed every literal name of a change; either way a file is parsed for
+// this change only when it holds bvec_set_page and virt_to_page).
 identifier OIP = {offset_in_page};
 @@
 fn(...) {

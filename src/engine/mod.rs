@@ -36,14 +36,16 @@ pub struct Engine {
     /// Types of expressions, when a rule has typed metavariables.
     types: Option<TypeIndex>,
     tracked: Option<Vec<String>>,
-    /// Words a file must hold one of to be parsed: the tracked fields, or
-    /// for rules that track none, a literal name of each fragment.
-    prefilter: Option<Vec<String>>,
+    /// The literal prefilter: a file is parsed only when it holds every
+    /// word of one clause (indices into `words`). `None`: every file is.
+    prefilter: Option<Prefilter>,
     /// Per rule: whether pruning (and parsing only the items that hold an
-    /// occurrence) is sound for it, that is whether its every fragment names
-    /// a tracked field; a fragment without one (context code such as
-    /// `bvec_page(X)`) may match anywhere.
+    /// anchor) is sound for it, that is whether its every fragment names a
+    /// tracked field or another literal name (see `RuleFile::anchors`).
     prunable: Vec<bool>,
+    /// The words whose occurrences anchor the prunable rules' matches: the
+    /// tracked fields first, then the other fragments' names.
+    anchors: Vec<String>,
     /// Search only the subtrees that hold an occurrence (the fast path);
     /// off in tests that compare it with the simple path.
     prune: bool,
@@ -132,27 +134,27 @@ impl Engine {
     pub fn new(rules: RuleFile) -> Engine {
         let tracked = rules.tracked_fields();
         let fields = tracked.as_deref().unwrap_or(&[]);
-        // A file must hold a word some change needs, or a tracked field
+        // A file must hold the words some change needs, or a tracked field
         // (whose occurrences are sites to report).
-        let prefilter = if tracked.is_some() && rules.anchored(fields) {
-            tracked.clone()
-        } else {
-            rules.prefilter_words().map(|mut words| {
-                for f in fields {
-                    if !words.contains(f) {
-                        words.push(f.clone());
-                    }
-                }
-                words
-            })
-        };
-        let prunable = rules.prunable(fields);
+        let prefilter = rules.prefilter_clauses().map(|mut clauses| {
+            clauses.extend(fields.iter().map(|f| vec![f.clone()]));
+            Prefilter::new(crate::smpl::absorbed(clauses))
+        });
+        let per_rule = rules.anchors(fields);
+        let prunable = per_rule.iter().map(Option::is_some).collect();
+        let mut anchors: Vec<String> = fields.to_vec();
+        for w in per_rule.into_iter().flatten().flatten() {
+            if !anchors.contains(&w) {
+                anchors.push(w);
+            }
+        }
         Engine {
             rules,
             types: None,
             tracked,
             prefilter,
             prunable,
+            anchors,
             prune: true,
         }
     }
@@ -181,13 +183,7 @@ impl Engine {
     /// The literal prefilter: false only when `text` cannot hold a site
     /// and no rule can change it.
     pub fn may_match(&self, text: &[u8]) -> bool {
-        match &self.prefilter {
-            Some(words) => words.iter().any(|w| {
-                memchr::memmem::find(text, w.as_bytes()).is_some()
-                    || !source::spliced_word_occurrences(text, w).is_empty()
-            }),
-            None => true,
-        }
+        self.prefilter.as_ref().is_none_or(|p| p.passes(text))
     }
 
     /// Runs the rules over one file's text.
@@ -203,17 +199,20 @@ impl Engine {
         }
         let occ = self.occurrences(text);
         let offsets: Vec<usize> = occ.iter().map(|o| o.0).collect();
-        // Every match lies in code that holds a tracked field: code without
-        // one need not be parsed or searched.
-        let anchored = self.tracked.is_some() && self.prunable.iter().all(|p| *p);
+        // Every match lies in code that holds an anchor (a tracked field,
+        // or a name a fragment needs): code without one need not be parsed
+        // or searched.
+        let anchored = self.prunable.iter().all(|p| *p);
         let fast = self.prune && anchored;
+        let anchor_offsets = self.anchor_offsets(text, &offsets);
 
         let lines = LineIndex::new(text);
         let Blanked {
             defines,
             text: blanked,
         } = masked(text, &offsets);
-        let Some((tree, islands)) = parse_file(&blanked, &lines, &offsets, &defines, fast) else {
+        let Some((tree, islands)) = parse_file(&blanked, &lines, &anchor_offsets, &defines, fast)
+        else {
             return too_deep(&occ, &lines);
         };
         let root = tree.root_node();
@@ -221,9 +220,12 @@ impl Engine {
         // Each #define body holding an occurrence is parsed alone.
         let mut macro_trees = Vec::new();
         for d in &defines {
-            let i = offsets.partition_point(|&o| o < d.body.start);
-            let has_occ = offsets.get(i).is_some_and(|&o| o < d.body.end);
-            if !has_occ && anchored {
+            let holds = |offs: &[usize]| {
+                let i = offs.partition_point(|&o| o < d.body.start);
+                offs.get(i).is_some_and(|&o| o < d.body.end)
+            };
+            let has_occ = holds(&offsets);
+            if anchored && !holds(&anchor_offsets) {
                 continue;
             }
             let body = &text[d.body.clone()];
@@ -275,7 +277,7 @@ impl Engine {
         let mut outcomes: Vec<Outcome> = Vec::new();
         let mut matched: Vec<&str> = Vec::new();
         for (rule, &prunable) in self.rules.rules.iter().zip(&self.prunable) {
-            let prune = self.prune && self.tracked.is_some() && prunable;
+            let prune = self.prune && prunable;
             if let Some(dep) = &rule.depends {
                 if !dep.holds(&|r| matched.contains(&r)) {
                     outcomes.push(Outcome::default());
@@ -283,7 +285,7 @@ impl Engine {
                 }
             }
             let mut m = self
-                .matcher(rule, &offsets, prune, dir)
+                .matcher(rule, (&offsets, &anchor_offsets), prune, dir)
                 .with_macro_uses(&macro_uses);
             m.run(Region {
                 text: &blanked,
@@ -298,7 +300,7 @@ impl Engine {
                 let base = d.body.start as isize - mt.prefix_len as isize;
                 let params = d.params.as_deref().unwrap_or(&[]);
                 let mut m = self
-                    .matcher(rule, &offsets, prune, dir)
+                    .matcher(rule, (&offsets, &anchor_offsets), prune, dir)
                     .with_macro_uses(&macro_uses);
                 m.run(Region {
                     text: &mt.text,
@@ -316,7 +318,11 @@ impl Engine {
             outcomes.push(outcome);
         }
 
-        let verdicts = Verdicts::new(&outcomes);
+        // A site is kept by design only where no rule searched: a range
+        // one rule's context excludes (the helpers' bodies) may be searched
+        // by another (one that applies only there, or everywhere else).
+        let excluded = kept_by_design(&outcomes);
+        let verdicts = Verdicts::new(&outcomes, &excluded);
         let mut sites = Vec::new();
         for &(s, e) in &occ {
             let in_macro = macro_at(&macro_trees, s);
@@ -408,10 +414,6 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let excluded = outcomes
-            .iter()
-            .flat_map(|o| o.excluded.iter().map(|(r, _)| r.clone()))
-            .collect();
         FileOutcome {
             sites,
             new_text,
@@ -421,14 +423,16 @@ impl Engine {
         }
     }
 
+    /// A matcher for `rule` over a file whose tracked fields and anchors
+    /// are at `offsets`.
     fn matcher<'m>(
         &'m self,
         rule: &'m Rule,
-        offsets: &'m [usize],
+        (occurrences, anchors): (&'m [usize], &'m [usize]),
         prune: bool,
         dir: Option<&'m Path>,
     ) -> Matcher<'m> {
-        let m = Matcher::new(rule, offsets, prune, site::LVALUE_MACROS);
+        let m = Matcher::new(rule, occurrences, prune, site::LVALUE_MACROS).with_anchors(anchors);
         match &self.types {
             Some(t) => m.with_types(t, dir),
             None => m,
@@ -448,6 +452,19 @@ impl Engine {
         }
         occ.sort_unstable();
         occ
+    }
+
+    /// Sorted offsets of the anchors' occurrences: the tracked fields'
+    /// (`offsets`) and the other anchor words'.
+    fn anchor_offsets(&self, text: &[u8], offsets: &[usize]) -> Vec<usize> {
+        let fields = self.tracked.as_deref().unwrap_or(&[]);
+        let mut out = offsets.to_vec();
+        for w in self.anchors.iter().filter(|w| !fields.contains(w)) {
+            out.extend(source::word_occurrences(text, w));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     fn has_context(&self) -> bool {
@@ -482,6 +499,106 @@ fn macro_at<'d, 't>(
 ) -> Option<&'t (&'d Define, Option<syntax::MacroTree>)> {
     let i = macro_trees.partition_point(|(d, _)| d.body.end <= s);
     macro_trees.get(i).filter(|(d, _)| d.body.contains(&s))
+}
+
+/// The ranges that a rule's context excludes and no rule's context takes
+/// in (no rule searched them), sorted and disjoint.
+fn kept_by_design(outcomes: &[Outcome]) -> Vec<Range<usize>> {
+    let excluded = merged(
+        outcomes
+            .iter()
+            .flat_map(|o| o.excluded.iter().map(|(r, _)| r.clone()))
+            .collect(),
+    );
+    let searched = merged(
+        outcomes
+            .iter()
+            .flat_map(|o| o.contexts.iter().cloned())
+            .collect(),
+    );
+    subtracted(&excluded, &searched)
+}
+
+/// `ranges` sorted, with overlapping ones joined.
+fn merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.sort_unstable_by_key(|r| (r.start, r.end));
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for r in ranges.into_iter().filter(|r| !r.is_empty()) {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// `a` without `b`; both sorted and disjoint.
+fn subtracted(a: &[Range<usize>], b: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut j = 0;
+    for r in a {
+        let mut start = r.start;
+        while j < b.len() && b[j].end <= start {
+            j += 1;
+        }
+        let mut k = j;
+        while k < b.len() && b[k].start < r.end {
+            if b[k].start > start {
+                out.push(start..b[k].start);
+            }
+            start = start.max(b[k].end);
+            k += 1;
+        }
+        if start < r.end {
+            out.push(start..r.end);
+        }
+    }
+    out
+}
+
+/// Clauses of words, one of which a file must hold whole to be parsed.
+struct Prefilter {
+    /// The distinct words, each searched at most once per file.
+    words: Vec<String>,
+    /// Indices into `words`, shortest clause first.
+    clauses: Vec<Vec<usize>>,
+}
+
+impl Prefilter {
+    fn new(clauses: Vec<Vec<String>>) -> Prefilter {
+        let mut words: Vec<String> = Vec::new();
+        let clauses = clauses
+            .into_iter()
+            .map(|c| {
+                c.into_iter()
+                    .map(|w| match words.iter().position(|x| *x == w) {
+                        Some(i) => i,
+                        None => {
+                            words.push(w);
+                            words.len() - 1
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Prefilter { words, clauses }
+    }
+
+    /// Whether `text` holds every word of some clause (as a substring, or
+    /// split by a backslash-newline).
+    fn passes(&self, text: &[u8]) -> bool {
+        // Per word: not looked up yet, absent, present.
+        let mut seen: Vec<Option<bool>> = vec![None; self.words.len()];
+        self.clauses.iter().any(|clause| {
+            clause.iter().all(|&i| {
+                *seen[i].get_or_insert_with(|| {
+                    let w = &self.words[i];
+                    memchr::memmem::find(text, w.as_bytes()).is_some()
+                        || !source::spliced_word_occurrences(text, w).is_empty()
+                })
+            })
+        })
+    }
 }
 
 /// Ranges sorted by start, with the largest end so far, to find the ones
@@ -523,12 +640,15 @@ struct Verdicts<'a> {
     /// The first reason recorded for an offset wins.
     rejected: std::collections::HashMap<usize, &'a str>,
     excluded: Ranges<'a, &'a str>,
+    /// Where a rule's context excludes the code and no rule's context
+    /// takes it in (sorted, disjoint).
+    kept: &'a [Range<usize>],
     contexts: Ranges<'a, ()>,
     evidence: std::collections::HashMap<usize, crate::c::types::Evidence>,
 }
 
 impl<'a> Verdicts<'a> {
-    fn new(outcomes: &'a [Outcome]) -> Self {
+    fn new(outcomes: &'a [Outcome], kept: &'a [Range<usize>]) -> Self {
         let mut rejected = std::collections::HashMap::new();
         let mut evidence = std::collections::HashMap::new();
         for o in outcomes {
@@ -545,6 +665,7 @@ impl<'a> Verdicts<'a> {
                 .flat_map(|o| o.rewritten.iter().copied())
                 .collect(),
             rejected,
+            kept,
             excluded: Ranges::new(
                 outcomes
                     .iter()
@@ -572,8 +693,14 @@ impl<'a> Verdicts<'a> {
                 return Status::Left(why.to_string());
             }
             // The innermost exclusion applies (the first recorded among
-            // equals).
-            let mut excluded: Vec<_> = self.excluded.holding(s).collect();
+            // equals), where no rule searched.
+            let i = self.kept.partition_point(|r| r.end <= s);
+            let kept = self.kept.get(i).is_some_and(|r| r.contains(&s));
+            let mut excluded: Vec<_> = if kept {
+                self.excluded.holding(s).collect()
+            } else {
+                Vec::new()
+            };
             excluded.reverse();
             if let Some((_, why)) = excluded.into_iter().min_by_key(|(r, _)| r.len()) {
                 return Status::Left(why.to_string());
@@ -1053,37 +1180,24 @@ void f(struct bio_vec *b)
     fn prefilter_never_holds_back_a_change() {
         let root = env!("CARGO_MANIFEST_DIR");
         let mut n_skipped = 0;
-        for rule in [
-            "bv_page.cocci",
-            "bv_page-modern.cocci",
-            "bv_page-typed.cocci",
-            "bv_pfn.cocci",
-            "bv_pfn-api.cocci",
-        ] {
+        for rule in BUNDLED_RULES {
             let path = format!("{root}/rules/{rule}");
             let text = std::fs::read_to_string(&path).unwrap();
             let filtered = Engine::new(RuleFile::parse(&path, &text).unwrap());
             let mut open = Engine::new(RuleFile::parse(&path, &text).unwrap());
             open.prefilter = None;
-            for dir in ["fixtures/rewrite", "fixtures/semantic"] {
-                for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
-                    let case = entry.unwrap().path();
-                    for name in ["input.c", "input.h", "fixture.c"] {
-                        let Ok(input) = std::fs::read(case.join(name)) else {
-                            continue;
-                        };
-                        if filtered.may_match(&input) {
-                            continue;
-                        }
-                        n_skipped += 1;
-                        let out = open.rewrite(&input);
-                        assert!(
-                            out.new_text.is_none() && out.sites.is_empty(),
-                            "{rule} on {}",
-                            case.display()
-                        );
-                    }
+            for input in inputs() {
+                let text = std::fs::read(&input).unwrap();
+                if filtered.may_match(&text) {
+                    continue;
                 }
+                n_skipped += 1;
+                let out = open.rewrite(&text);
+                assert!(
+                    out.new_text.is_none() && out.sites.is_empty(),
+                    "{rule} on {}",
+                    input.display()
+                );
             }
         }
         // Every fixture holds the field; the rules without one (bv_pfn-api) skip
@@ -1091,27 +1205,141 @@ void f(struct bio_vec *b)
         assert!(n_skipped >= 4, "the prefilter was exercised ({n_skipped})");
     }
 
-    /// The fast path (searching only subtrees that hold an occurrence) finds
-    /// what the simple path (searching everything) finds, on every fixture.
+    /// A site is "kept by the rule's design" only where no rule searched:
+    /// one rule leaves the helpers' bodies, another searches only them, and
+    /// a site neither rewrites keeps the reason of its own kind, wherever
+    /// it is.
     #[test]
-    fn pruned_search_equals_full_search() {
-        let fast = Engine::new(RuleFile::default_rule());
-        let mut slow = Engine::new(RuleFile::default_rule());
-        slow.prune = false;
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/rewrite");
-        let mut n = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let case = entry.unwrap().path();
-            for name in ["input.c", "input.h"] {
-                let Ok(text) = std::fs::read(case.join(name)) else {
-                    continue;
-                };
-                let (a, b) = (fast.rewrite(&text), slow.rewrite(&text));
-                assert_eq!(a.new_text, b.new_text, "{}", case.display());
-                assert_eq!(a.sites, b.sites, "{}", case.display());
-                n += 1;
+    fn a_site_is_excluded_only_where_no_rule_searched() {
+        let rules = "@ outside @\nidentifier fn != {bvec_page};\nexpression E;\n@@\n\
+fn(...) {\n<...\n- E->bv_page\n+ bvec_page(E)\n...>\n}\n\
+@ inside @\nidentifier fn = {bvec_page};\nexpression E;\n@@\n\
+fn(...) {\n<...\n- E->bv_page\n+ E->raw\n...>\n}\n\
+@ skipped depends on nothing_matched @\nexpression E;\n@@\n- E->bv_page\n+ other(E)\n";
+        let rules = rules.replace(
+            "depends on nothing_matched",
+            "depends on outside && !outside",
+        );
+        let engine = Engine::new(RuleFile::parse("t.cocci", &rules).unwrap());
+        let text = b"struct page *bvec_page(struct bio_vec *bv)\n{\n\treturn bv->bv_page;\n}\n\
+void f(struct bio_vec *bv, struct page *p)\n{\n\tstruct bio_vec b = { .bv_page = p };\n\tg(&b, bv->bv_page);\n}\n\
+struct page *bvec_page2(struct bio_vec *bv)\n{\n\tstruct bio_vec c = { .bv_page = 0 };\n\treturn c.bv_len ? 0 : 0;\n}\n";
+        let out = engine.rewrite(text);
+        let reasons: Vec<String> = out
+            .sites
+            .iter()
+            .map(|s| match &s.status {
+                Status::Rewritten => "rewritten".to_string(),
+                Status::Left(why) => why.clone(),
+            })
+            .collect();
+        assert_eq!(reasons.len(), 4, "{reasons:?}");
+        assert_eq!(reasons[0], "rewritten", "the helper's read, by `inside`");
+        assert_eq!(reasons[2], "rewritten");
+        // The initializers: neither rule rewrites them, and a rule searched
+        // both places.
+        for k in [1, 3] {
+            assert!(!reasons[k].contains("context"), "{k}: {}", reasons[k]);
+            assert!(!reasons[k].contains("applies only"), "{k}: {}", reasons[k]);
+            assert_eq!(reasons[k], reasons[1]);
+        }
+        assert!(out.excluded.is_empty(), "{:?}", out.excluded);
+
+        // With the `inside` rule alone, f() is excluded by design.
+        let alone =
+            rules[rules.find("@ inside @").unwrap()..rules.find("@ skipped").unwrap()].to_string();
+        let engine = Engine::new(RuleFile::parse("t.cocci", &alone).unwrap());
+        let out = engine.rewrite(text);
+        let f = out.sites[1].offset;
+        assert!(out.excluded.iter().any(|r| r.contains(&f)));
+        match &out.sites[1].status {
+            Status::Left(why) => {
+                assert!(why.contains("which the rule's context excludes"), "{why}")
+            }
+            Status::Rewritten => panic!("not rewritten"),
+        }
+    }
+
+    #[test]
+    fn difference_of_range_lists() {
+        let a = merged(vec![10..20, 0..5, 15..30, 40..50, 7..7]);
+        assert_eq!(a, vec![0..5, 10..30, 40..50]);
+        let b = vec![3..12, 14..16, 25..45, 49..60];
+        assert_eq!(subtracted(&a, &b), vec![0..3, 12..14, 16..25, 45..49]);
+        assert_eq!(subtracted(&a, &[]), a);
+        let all = vec![Range { start: 0, end: 100 }];
+        assert_eq!(subtracted(&a, &all), Vec::<Range<usize>>::new());
+    }
+
+    /// Every rule file bvmig ships.
+    const BUNDLED_RULES: [&str; 8] = [
+        "bv_page.cocci",
+        "bv_page-modern.cocci",
+        "bv_page-typed.cocci",
+        "bv_page-idioms.cocci",
+        "bv_offset.cocci",
+        "bv_phys.cocci",
+        "bv_pfn.cocci",
+        "bv_pfn-api.cocci",
+    ];
+
+    /// The C inputs of the fixtures and of the rule files' own tests.
+    fn inputs() -> Vec<std::path::PathBuf> {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut out = Vec::new();
+        for dir in ["fixtures/rewrite", "fixtures/semantic"] {
+            for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+                let case = entry.unwrap().path();
+                for name in ["input.c", "input.h", "fixture.c"] {
+                    if case.join(name).is_file() {
+                        out.push(case.join(name));
+                    }
+                }
             }
         }
-        assert!(n >= 30);
+        for entry in std::fs::read_dir(format!("{root}/rules/tests")).unwrap() {
+            let dir = entry.unwrap().path();
+            for f in std::fs::read_dir(&dir).into_iter().flatten() {
+                let f = f.unwrap().path();
+                let name = f.file_name().unwrap().to_string_lossy().into_owned();
+                if name.ends_with(".c") && !name.ends_with(".res.c") {
+                    out.push(f);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The fast path (parsing only the items and searching only the
+    /// subtrees that hold an anchor) finds what the simple path (searching
+    /// everything) finds, with every bundled rule, on every fixture and
+    /// rule test.
+    #[test]
+    fn pruned_search_equals_full_search() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let inputs = inputs();
+        assert!(inputs.len() >= 60, "{}", inputs.len());
+        let mut n_pruned = 0;
+        for rule in BUNDLED_RULES {
+            let path = format!("{root}/rules/{rule}");
+            let text = std::fs::read_to_string(&path).unwrap();
+            let fast = Engine::new(RuleFile::parse(&path, &text).unwrap());
+            let mut slow = Engine::new(RuleFile::parse(&path, &text).unwrap());
+            slow.prune = false;
+            if fast.prunable.iter().all(|p| *p) {
+                n_pruned += 1;
+            }
+            for input in &inputs {
+                let text = std::fs::read(input).unwrap();
+                let (a, b) = (fast.rewrite(&text), slow.rewrite(&text));
+                assert_eq!(a.new_text, b.new_text, "{rule} on {}", input.display());
+                assert_eq!(a.sites, b.sites, "{rule} on {}", input.display());
+            }
+        }
+        assert!(
+            n_pruned >= 6,
+            "most bundled rules take the fast path ({n_pruned})"
+        );
     }
 }

@@ -338,6 +338,17 @@ impl Stmts {
             .any(|i| matches!(i, Item::Stmt { minus: true, .. }))
     }
 
+    /// The names its statements write literally.
+    pub fn literal_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for item in &self.items {
+            if let Item::Stmt { pattern, .. } = item {
+                literal_names(pattern, &mut names);
+            }
+        }
+        names
+    }
+
     /// The templates of the added statements.
     pub fn templates(&self) -> impl Iterator<Item = &Template> {
         self.items.iter().flat_map(|i| match i {
@@ -423,22 +434,14 @@ impl RuleFile {
         all.filter(|f| !f.is_empty())
     }
 
-    /// Whether every change of the rules removes one of `tracked`: then a
-    /// file without them cannot change, and they are the prefilter.
-    pub fn anchored(&self, tracked: &[String]) -> bool {
-        self.rules.iter().all(|r| {
-            r.body.changes().iter().all(|c| {
-                c.fields
-                    .is_some_and(|f| f.iter().any(|f| tracked.contains(f)))
-            })
-        })
-    }
-
-    /// For each rule, whether its matches all lie in code that holds one of
-    /// `tracked` (every fragment, context code included, names one), so
-    /// that only the subtrees holding an occurrence need searching.
-    pub fn prunable(&self, tracked: &[String]) -> Vec<bool> {
-        let names = |f: &[String]| f.iter().any(|f| tracked.contains(f));
+    /// For each rule, words of which every match of the rule holds one in
+    /// its own text: for each fragment (context code included), a tracked
+    /// field it names, or else its longest literal name (the pattern
+    /// compares names by their text). Only the subtrees that hold an
+    /// occurrence of one of them need searching. `None` for a rule with a
+    /// fragment that names nothing literally (it may match anywhere).
+    pub fn anchors(&self, tracked: &[String]) -> Vec<Option<Vec<String>>> {
+        let names_tracked = |f: &[String]| f.iter().any(|f| tracked.contains(f));
         self.rules
             .iter()
             .map(|r| {
@@ -446,7 +449,27 @@ impl RuleFile {
                 r.body.codes(&mut codes);
                 let mut stmts = Vec::new();
                 r.body.stmts(&mut stmts);
-                codes.iter().all(|c| names(&c.fields)) && stmts.iter().all(|s| names(&s.fields))
+                let mut words: Vec<String> = tracked.to_vec();
+                let mut add = |names: Vec<String>| -> Option<()> {
+                    let best = names.into_iter().max_by_key(|n| (n.len(), n.clone()))?;
+                    if !words.contains(&best) {
+                        words.push(best);
+                    }
+                    Some(())
+                };
+                for c in codes {
+                    if !names_tracked(&c.fields) {
+                        let mut names = Vec::new();
+                        literal_names(&c.pattern, &mut names);
+                        add(names)?;
+                    }
+                }
+                for s in stmts {
+                    if !names_tracked(&s.fields) {
+                        add(s.literal_names())?;
+                    }
+                }
+                Some(words)
             })
             .collect()
     }
@@ -487,43 +510,45 @@ impl RuleFile {
 }
 
 impl RuleFile {
-    /// Words of which a file must hold one for any rule to change it: for
-    /// each fragment with a replacement, its longest literal name (a field,
-    /// a function, a variable: the pattern compares names by their text, so
-    /// a file without it cannot match). `None` when some such fragment has
-    /// no literal name.
-    pub fn prefilter_words(&self) -> Option<Vec<String>> {
-        let mut per_code: Vec<Vec<String>> = Vec::new();
+    /// The files any rule can change, as clauses of words: a file can
+    /// change only if it holds every word of some clause. One clause per
+    /// fragment with a replacement, its literal names (a field, a function,
+    /// a variable: the pattern compares names by their text), without the
+    /// clauses that hold another one whole. `None` when some such fragment
+    /// has no literal name.
+    pub fn prefilter_clauses(&self) -> Option<Vec<Vec<String>>> {
+        let mut clauses: Vec<Vec<String>> = Vec::new();
         for rule in &self.rules {
             for change in rule.body.changes() {
-                if change.names.is_empty() {
+                let mut names = change.names;
+                if names.is_empty() {
                     return None;
                 }
-                per_code.push(change.names);
+                names.sort_unstable();
+                names.dedup();
+                clauses.push(names);
             }
         }
-        // A name every fragment has is the one word to look for
-        // (`bvec_page` in rules/bv_pfn.cocci).
-        let first = per_code.first()?;
-        if let Some(common) = first
-            .iter()
-            .filter(|n| per_code.iter().all(|c| c.contains(n)))
-            .max_by_key(|n| (n.len(), n.as_str()))
-        {
-            return Some(vec![common.clone()]);
-        }
-        let mut words: Vec<String> = Vec::new();
-        for names in per_code {
-            let best = names
-                .into_iter()
-                .max_by_key(|n| (n.len(), n.clone()))
-                .expect("not empty");
-            if !words.contains(&best) {
-                words.push(best);
-            }
-        }
-        Some(words)
+        Some(absorbed(clauses))
     }
+}
+
+/// `clauses` (each sorted) without duplicates and without those that hold
+/// another whole (a file with all of the larger one's words has the
+/// smaller one's too): shortest first.
+pub fn absorbed(mut clauses: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    clauses.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    clauses.dedup();
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for c in clauses {
+        if !out
+            .iter()
+            .any(|o| o.iter().all(|w| c.binary_search(w).is_ok()))
+        {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn literal_names(p: &PNode, out: &mut Vec<String>) {
@@ -593,12 +618,7 @@ impl Pat {
         let mut stmts = Vec::new();
         self.stmts(&mut stmts);
         for s in stmts.into_iter().filter(|s| s.changes()) {
-            let mut names = Vec::new();
-            for item in &s.items {
-                if let Item::Stmt { pattern, .. } = item {
-                    literal_names(pattern, &mut names);
-                }
-            }
+            let names = s.literal_names();
             out.push(Change {
                 pos: s.pos,
                 fields: s.removes().then_some(&s.fields[..]),
@@ -656,29 +676,58 @@ mod tests {
         );
     }
 
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|w| w.to_string()).collect()
+    }
+
     #[test]
-    fn prefilter_words_of_rules_without_fields() {
+    fn prefilter_clauses_need_every_name_of_a_fragment() {
         let rf = RuleFile::parse(
             "t.cocci",
             "@@\nexpression E;\n@@\n(\n- kmap_atomic(bvec_page(E))\n+ kmap_atomic_pfn_t(bvec_pfn(E))\n|\n- page_to_phys(bvec_page(E))\n+ pfn_t_to_phys(bvec_pfn(E))\n)\n",
         )
         .unwrap();
         assert_eq!(rf.tracked_fields(), None);
-        // Both fragments name bvec_page: that one word is enough.
-        assert_eq!(rf.prefilter_words(), Some(vec!["bvec_page".to_string()]));
+        // Each fragment needs both of its names.
+        assert_eq!(
+            rf.prefilter_clauses(),
+            Some(vec![
+                words(&["bvec_page", "kmap_atomic"]),
+                words(&["bvec_page", "page_to_phys"])
+            ])
+        );
+        // A fragment whose names hold another's whole adds nothing: a
+        // file that has all of its names has the other's.
         let rf = RuleFile::parse(
             "t.cocci",
-            "@@\nexpression E;\n@@\n(\n- kmap_atomic(E)\n+ kmap_local(E)\n|\n- page_to_phys(E)\n+ to_phys(E)\n)\n",
+            "@@\nexpression E, F;\n@@\n(\n- f(g(E), h(F))\n+ k(E)\n|\n- g(h(E))\n+ k(E)\n|\n- h(E)\n+ k(E)\n)\n",
         )
         .unwrap();
-        assert_eq!(
-            rf.prefilter_words(),
-            Some(vec!["kmap_atomic".to_string(), "page_to_phys".to_string()])
-        );
+        assert_eq!(rf.prefilter_clauses(), Some(vec![words(&["h"])]));
         // A fragment with no literal name at all: no prefilter.
         let rf =
             RuleFile::parse("t.cocci", "@@\nexpression E, F;\n@@\n- E + F\n+ F + E\n").unwrap();
-        assert_eq!(rf.prefilter_words(), None);
+        assert_eq!(rf.prefilter_clauses(), None);
+    }
+
+    #[test]
+    fn anchors_name_a_word_of_every_fragment() {
+        let rule = "@@\nexpression E, L, O;\n@@\n(\n- E->bv_page\n+ bvec_page(E)\n|\n- bvec_set_page(E, virt_to_page(L), O)\n+ bvec_set_virt(E, L, O)\n)\n";
+        let rf = RuleFile::parse("t.cocci", rule).unwrap();
+        // The second fragment removes no field, so it needs an anchor of
+        // its own.
+        assert_eq!(rf.tracked_fields(), Some(words(&["bv_page"])));
+        assert_eq!(
+            rf.anchors(&words(&["bv_page"])),
+            vec![Some(words(&["bv_page", "bvec_set_page"]))]
+        );
+        // Context code counts too; a fragment naming nothing anchors nothing.
+        let rf = RuleFile::parse(
+            "t.cocci",
+            "@@\nexpression E, F;\n@@\n(\n- E->bv_page\n+ bvec_page(E)\n|\n- E + F\n+ F + E\n)\n",
+        )
+        .unwrap();
+        assert_eq!(rf.anchors(&words(&["bv_page"])), vec![None]);
     }
 
     #[test]

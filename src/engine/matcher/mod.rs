@@ -107,8 +107,11 @@ pub struct Matcher<'a> {
     /// Sorted file offsets of tracked field names, for telling which sites
     /// an edit rewrites.
     occurrences: &'a [usize],
-    /// Search only the subtrees that hold an occurrence.
+    /// Search only the subtrees that hold an occurrence of an anchor.
     prune: bool,
+    /// Sorted file offsets of the words every match holds one of (the
+    /// tracked fields' and the names fragments need), for pruning.
+    anchors: &'a [usize],
     lvalue_macros: &'a [syntax::LvalueMacro],
     out: Outcome,
     /// Types of expressions, for typed metavariables, and the directory of
@@ -170,6 +173,7 @@ impl<'a> Matcher<'a> {
             rule,
             occurrences,
             prune,
+            anchors: occurrences,
             lvalue_macros,
             out: Outcome::default(),
             types: None,
@@ -308,11 +312,18 @@ impl<'a> Matcher<'a> {
         ok
     }
 
+    /// Prunes on `anchors` (sorted file offsets) rather than on the
+    /// tracked fields' occurrences alone.
+    pub fn with_anchors(mut self, anchors: &'a [usize]) -> Self {
+        self.anchors = anchors;
+        self
+    }
+
     fn has_occurrence(&self, node: Node, region: Region) -> bool {
         if !self.prune {
             return true;
         }
-        let occ = self.occurrences;
+        let occ = self.anchors;
         let (s, e) = (
             region.file_off(node.start_byte()),
             region.file_off(node.end_byte()),
