@@ -127,6 +127,7 @@ pub(super) fn run(args: PatchArgs) -> ExitCode {
             base: args.base.clone(),
             no_helpers: args.no_helpers,
             rule: args.engine.rule.clone(),
+            defines: args.engine.defines.clone(),
         };
         match mail::write::write_series(&patched, &paths, &series, &progress) {
             Ok(written) => {

@@ -131,6 +131,10 @@ pub struct RuleText {
     pub name: String,
     /// Its text.
     pub text: String,
+    /// Per line of the text: whether it belongs to a rule that ran (with
+    /// the virtual rules defined for the run), or comes before the first
+    /// rule.
+    pub runs: Vec<bool>,
     /// The functions its `+` code calls, in order.
     pub calls: Vec<String>,
     /// The fields it tracks (`bv_page`).

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use super::{RuleText, SourceFile};
 use crate::engine::site::{Kind, Site, Status};
+use crate::smpl::{RuleFile, Virtuals};
 
 /// `a()`, `a() and b()`, `a(), b() and c()`.
 pub(super) fn call_list(names: &[String]) -> String {
@@ -91,9 +92,9 @@ pub(super) const LOG_WIDTH: usize = 75;
 /// The rule quoted after the line that introduces it: its code, indented
 /// by four columns, without its comment lines (the rule file's
 /// documentation, which the commit does not need and whose prose runs to
-/// 79 columns), without its `virtual` lines and the rules that do not run
-/// in patch mode (`make coccicheck`'s context, org and report rules, which
-/// made nothing of this patch), and with any code line too long for a
+/// 79 columns), without its `virtual` lines and the rules that did not
+/// run (`rule.runs`: by default `make coccicheck`'s context, org and report
+/// rules, which made nothing of this patch), and with any code line too long for a
 /// commit message wrapped at a space, its continuation indented further.
 pub(super) fn rule_block(rule: &RuleText, version: &str) -> String {
     let mut out = wrap(&format!(
@@ -102,16 +103,12 @@ pub(super) fn rule_block(rule: &RuleText, version: &str) -> String {
     ));
     out.push('\n');
     let mut blank = true;
-    let mut skipping = false;
-    for line in rule.text.lines() {
+    for (k, line) in rule.text.lines().enumerate() {
         let line = line.trim_end();
         if line.trim_start().starts_with("//") || line.starts_with("virtual ") {
             continue;
         }
-        if line.starts_with('@') && line != "@@" {
-            skipping = !runs_in_patch_mode(line);
-        }
-        if skipping {
+        if !rule.runs.get(k).copied().unwrap_or(true) {
             continue;
         }
         if line.is_empty() {
@@ -133,26 +130,16 @@ pub(super) fn rule_block(rule: &RuleText, version: &str) -> String {
     out
 }
 
-/// Whether the rule whose header is `header` runs when only `patch` is
-/// defined (what bvmig does by default): not a script rule, and no
-/// `!patch` or dependency on coccicheck's other modes alone.
-fn runs_in_patch_mode(header: &str) -> bool {
-    if header.contains("script:") || header.contains("initialize:") || header.contains("finalize:")
-    {
-        return false;
+/// Per line of rule file `text`: whether it belongs to a rule that runs
+/// with the virtual rules `defines` (by default `patch`, what bvmig and
+/// `make coccicheck MODE=patch` run), as the rule parser decides it. All
+/// lines when the text does not parse (the run read it, so it does).
+pub(crate) fn lines_that_run(text: &str, defines: &[String]) -> Vec<bool> {
+    let n = text.lines().count();
+    match RuleFile::parse_with("rule", text, &Virtuals::from_defines(defines)) {
+        Ok(rf) => (1..=n).map(|l| rf.line_runs(l)).collect(),
+        Err(_) => vec![true; n],
     }
-    let Some((_, dep)) = header.split_once("depends on") else {
-        return true;
-    };
-    let words: Vec<&str> = dep
-        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '!'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.contains(&"!patch") {
-        return false;
-    }
-    let modes = ["context", "org", "report"];
-    words.contains(&"patch") || !words.iter().all(|w| modes.contains(w))
 }
 
 /// `line` cut at spaces into pieces of at most `width` columns (a piece
@@ -229,15 +216,17 @@ mod tests {
             let rule = RuleText {
                 name: "rules/x.cocci".to_string(),
                 text: text.to_string(),
+                runs: lines_that_run(text, &[]),
                 calls: Vec::new(),
                 fields: Vec::new(),
             };
             let block = rule_block(&rule, "bvmig 0.1.0");
-            // The bundled rules' coccicheck modes come after the patch
-            // rules: the code quoted stops at the first of them.
+            // The bundled rules' coccicheck modes are left out.
             let code: Vec<&str> = text
                 .lines()
-                .take_while(|l| !(l.starts_with('@') && *l != "@@" && !runs_in_patch_mode(l)))
+                .zip(&rule.runs)
+                .filter(|(_, runs)| **runs)
+                .map(|(l, _)| l)
                 .filter(|l| {
                     !l.trim().is_empty()
                         && !l.trim_start().starts_with("//")
@@ -264,17 +253,38 @@ mod tests {
         }
     }
 
+    /// Which lines are quoted is the rule parser's decision, for the
+    /// virtual rules of the run: named and anonymous rules after a skipped
+    /// one, `!patch`, a mode and patch together, script rules.
     #[test]
-    fn only_the_rules_of_patch_mode_are_quoted() {
-        assert!(runs_in_patch_mode("@ bv_page depends on patch @"));
-        assert!(runs_in_patch_mode("@ r @"));
-        assert!(runs_in_patch_mode("@ s depends on r @"));
-        assert!(!runs_in_patch_mode("@ depends on context && !patch @"));
-        assert!(!runs_in_patch_mode(
-            "@ r depends on (org || report) && !patch @"
-        ));
-        assert!(!runs_in_patch_mode("@ r depends on report @"));
-        assert!(!runs_in_patch_mode("@ script:python depends on org @"));
+    fn only_the_rules_that_ran_are_quoted() {
+        let text = "virtual patch\nvirtual context\nvirtual report\n\
+@ p depends on patch @\nexpression E;\n@@\n- E->p1\n+ f1(E)\n\
+@ c depends on context && !patch @\nexpression E;\n@@\n- E->c1\n+ g1(E)\n\
+@@\nexpression E;\n@@\n- E->a1\n+ f2(E)\n\
+@ both depends on context && patch @\nexpression E;\n@@\n- E->b1\n+ g2(E)\n\
+@ r depends on report @\nexpression E;\n@@\n- E->r1\n+ g3(E)\n\
+@script:python depends on report@\n@@\nprint(1)\n\
+@ s depends on p @\nexpression E;\n@@\n- E->s1\n+ f3(E)\n";
+        let quoted = |defines: &[&str]| {
+            let d: Vec<String> = defines.iter().map(|s| s.to_string()).collect();
+            let rule = RuleText {
+                name: "rules/x.cocci".to_string(),
+                text: text.to_string(),
+                runs: lines_that_run(text, &d),
+                calls: Vec::new(),
+                fields: Vec::new(),
+            };
+            let block = rule_block(&rule, "bvmig 0.1.0");
+            ["p1", "c1", "a1", "b1", "r1", "print", "s1"]
+                .into_iter()
+                .filter(|w| block.contains(w))
+                .collect::<Vec<_>>()
+        };
+        // By default `patch` is defined: the anonymous rule after the
+        // skipped `c` is quoted; `both` needs context too.
+        assert_eq!(quoted(&[]), vec!["p1", "a1", "s1"]);
+        assert_eq!(quoted(&["patch", "context"]), vec!["p1", "a1", "b1", "s1"]);
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct SeriesOptions {
     pub no_helpers: bool,
     /// The rule file given with `--rule`, whose text the messages quote.
     pub rule: Option<PathBuf>,
+    /// The virtual rules defined (`-D`): which rules of the file ran.
+    pub defines: Vec<String>,
 }
 
 /// Writes the series of `patched` (a rewrite of `paths`) into `opts.dir`;
@@ -64,7 +66,7 @@ pub fn write_series(
             return Err(SeriesOutError::StalePatches(dir.clone()));
         }
     }
-    let rule = rule_text(patched, opts.rule.as_deref())?;
+    let rule = rule_text(patched, opts.rule.as_deref(), &opts.defines)?;
     let header = if opts.no_helpers {
         None
     } else {
@@ -263,7 +265,11 @@ struct Entry<'a> {
 }
 
 /// The rule's text and calls, as the series' messages quote them.
-fn rule_text(patched: &Patched, given: Option<&Path>) -> Result<RuleText, SeriesOutError> {
+fn rule_text(
+    patched: &Patched,
+    given: Option<&Path>,
+    defines: &[String],
+) -> Result<RuleText, SeriesOutError> {
     let text = match given {
         Some(p) => fs::read_to_string(p).map_err(IoError::at(p))?,
         None if patched.rule_path == DEFAULT_RULE_NAME => DEFAULT_RULE.to_string(),
@@ -287,6 +293,7 @@ fn rule_text(patched: &Patched, given: Option<&Path>) -> Result<RuleText, Series
     calls.sort_by_key(rank);
     Ok(RuleText {
         name: patched.rule_name.clone(),
+        runs: mail::text::lines_that_run(&text, defines),
         text,
         calls,
         fields: patched.tracked.clone().unwrap_or_default(),

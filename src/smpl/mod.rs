@@ -66,6 +66,25 @@ pub struct RuleFile {
     pub rules: Vec<Rule>,
     /// The names its `virtual` lines declare.
     pub virtuals: Vec<String>,
+    /// The header lines (1-based) of the rules that do not run with those
+    /// virtual rules, and of the script rules: not read further.
+    pub skipped_lines: Vec<usize>,
+}
+
+impl RuleFile {
+    /// Whether line `n` (1-based) of the rule file belongs to a rule that
+    /// runs: false for the lines from a skipped rule's header to the next
+    /// header; true before the first header (`virtual` lines, comments).
+    pub fn line_runs(&self, n: usize) -> bool {
+        let last_header = |lines: &mut dyn Iterator<Item = usize>| lines.filter(|&l| l <= n).max();
+        let ran = last_header(&mut self.rules.iter().map(|r| r.line));
+        let skipped = last_header(&mut self.skipped_lines.iter().copied());
+        match (ran, skipped) {
+            (_, None) => true,
+            (None, Some(_)) => false,
+            (Some(r), Some(s)) => r > s,
+        }
+    }
 }
 
 /// The virtual rules defined for a run, as spatch's `-D NAME`.
@@ -127,6 +146,8 @@ impl Virtuals {
 /// One rule: `@name@ metavariables @@ body`.
 #[derive(Debug)]
 pub struct Rule {
+    /// The line of its header in the rule file (1-based).
+    pub line: usize,
     /// The name in the header, if any.
     pub name: Option<String>,
     /// `depends on ...`: the rule runs on a file only when this holds.

@@ -43,7 +43,7 @@ pub(super) fn parse_file(
     // Rules that cannot run with these virtual rules (and script rules,
     // which bvmig does not run): they never match.
     let mut skipped: Vec<String> = Vec::new();
-    let mut n_skipped = 0usize;
+    let mut skipped_lines: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
@@ -66,6 +66,7 @@ pub(super) fn parse_file(
             return Err(err(i + 1, 1, msg));
         }
         let header = parse_header(line).map_err(|(col, m)| err(i + 1, col, m))?;
+        let header_line = i + 1;
         // Whether the rule runs: its condition with the virtual rules
         // decided and the rules skipped false.
         let mut runs = true;
@@ -112,7 +113,7 @@ pub(super) fn parse_file(
                 ));
             }
             skipped.extend(header.name);
-            n_skipped += 1;
+            skipped_lines.push(header_line);
             while i < lines.len() && lines[i].trim() != "@@" {
                 i += 1;
             }
@@ -145,6 +146,7 @@ pub(super) fn parse_file(
         .body()
         .map_err(|(p, m)| err(p.line, p.col, m))?;
         rules.push(Rule {
+            line: header_line,
             name: header.name,
             depends,
             metavars,
@@ -152,7 +154,7 @@ pub(super) fn parse_file(
         });
     }
     if rules.is_empty() {
-        if n_skipped > 0 {
+        if !skipped_lines.is_empty() {
             return Err(err(
                 1,
                 1,
@@ -169,6 +171,7 @@ pub(super) fn parse_file(
         path: path.to_string(),
         rules,
         virtuals: names.iter().map(|n| n.to_string()).collect(),
+        skipped_lines,
     })
 }
 
