@@ -4,6 +4,7 @@
 //! **Architecture invariant:** nothing here knows the rule language; the
 //! rules (`smpl`) and the engine build on this layer, never the reverse.
 
+pub mod conditional;
 pub mod defcache;
 pub mod definition;
 pub mod parsed;
