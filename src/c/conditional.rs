@@ -351,14 +351,28 @@ impl<'g> Configurations<'g> {
     }
 
     /// How configuration `c` reads in a message: the branch each variable
-    /// takes, named by its first group.
-    pub fn describe(&self, c: &Configuration, lines: &LineIndex) -> String {
+    /// takes, named by its first group inside `near` (variables without a
+    /// group there are left out, unless none has one).
+    pub fn describe(&self, c: &Configuration, lines: &LineIndex, near: &Range<usize>) -> String {
+        let inside = |g: &Group| {
+            let start = g.directives[0].range.start;
+            near.start <= start && start < near.end
+        };
         let mut parts = Vec::new();
-        for var in 0..self.n_values.len() {
-            let Some(gi) = self.vars.iter().position(|(v, _)| *v == var) else {
-                continue;
-            };
-            parts.push(self.groups[gi].describe_branch(self.branch(gi, c), lines));
+        for pass in [true, false] {
+            for var in 0..self.n_values.len() {
+                let gi = self
+                    .vars
+                    .iter()
+                    .enumerate()
+                    .position(|(gi, (v, _))| *v == var && (!pass || inside(self.groups[gi])));
+                if let Some(gi) = gi {
+                    parts.push(self.groups[gi].describe_branch(self.branch(gi, c), lines));
+                }
+            }
+            if !parts.is_empty() {
+                break;
+            }
         }
         parts.join(" and ")
     }
@@ -431,11 +445,17 @@ mod tests {
         let confs = Configurations::new(gs.iter().collect());
         assert_eq!(confs.count(), 4);
         let lines = LineIndex::new(text.as_bytes());
+        let all = 0..text.len();
         let descs: Vec<String> = confs
             .all()
             .iter()
-            .map(|c| confs.describe(c, &lines))
+            .map(|c| confs.describe(c, &lines, &all))
             .collect();
+        // Near the inner group only: only its variable.
+        assert_eq!(
+            confs.describe(&confs.all()[1], &lines, &(9..20)),
+            "no branch of `#ifdef Y` at line 2"
+        );
         assert_eq!(
             descs[1],
             "the `#ifdef X` branch at line 1 and no branch of `#ifdef Y` at line 2"

@@ -24,7 +24,7 @@ use super::site::{Kind, Site, Status};
 use super::{apply, masked, Engine, FileOutcome};
 use crate::c::conditional::{self, Configuration, Configurations, Group};
 use crate::c::parsed::Blanked;
-use crate::c::source::LineIndex;
+use crate::c::source::{self, LineIndex, Span};
 use crate::c::syntax;
 use crate::engine::matcher::Edit;
 
@@ -54,13 +54,27 @@ pub(super) fn refine(
         .map(|s| s.offset)
         .collect();
     let spans = broken_spans(text, &whole, &left);
+    // The lexer's items, when it finds them: a conditional between items
+    // (around whole functions) splits no statement, even when tree-sitter
+    // read it into an ERROR with the function that does not parse.
+    let items: Option<Vec<Range<usize>>> = source::top_level(text).map(|spans| {
+        spans
+            .into_iter()
+            .filter(|(kind, _)| *kind == Span::Item)
+            .map(|(_, r)| r)
+            .collect()
+    });
+    let in_item = |o: usize| {
+        items
+            .as_ref()
+            .is_none_or(|items| items.iter().any(|r| r.contains(&o)))
+    };
     let chosen: Vec<&Group> = groups
         .iter()
         .filter(|g| {
             g.directives.iter().any(|d| {
-                spans
-                    .iter()
-                    .any(|s| s.start <= d.range.start && d.range.start < s.end)
+                let o = d.range.start;
+                in_item(o) && spans.iter().any(|s| s.contains(&o))
             })
         })
         .collect();
@@ -85,19 +99,32 @@ pub(super) fn refine(
             return whole;
         }
         runs.push(Run {
-            desc: confs.describe(&c, &lines),
             conf: c,
             text: ctext,
             out,
         });
     }
-    merge(text, whole, &runs, &confs)
+    // Messages name the groups of the site's item.
+    let near: Vec<Range<usize>> = match &items {
+        Some(items) => items
+            .iter()
+            .filter(|r| spans.iter().any(|s| s.start < r.end && r.start < s.end))
+            .cloned()
+            .collect(),
+        None => spans.clone(),
+    };
+    let ctx = Context {
+        text,
+        lines: &lines,
+        spans: &near,
+        confs: &confs,
+    };
+    merge(&ctx, whole, &runs)
 }
 
 /// One configuration's text and outcome.
 struct Run {
     conf: Configuration,
-    desc: String,
     text: Vec<u8>,
     out: FileOutcome,
 }
@@ -131,15 +158,17 @@ fn broken_spans(text: &[u8], whole: &FileOutcome, left: &[usize]) -> Vec<Range<u
     let all: Vec<usize> = whole.sites.iter().map(|s| s.offset).collect();
     let Blanked { text: blanked, .. } = masked(text, &all);
     let tree = syntax::parse(&blanked);
-    let mut items: Vec<(Range<usize>, bool)> = Vec::new();
+    let mut items: Vec<Option<(Range<usize>, bool)>> = Vec::new();
     collect_items(tree.root_node(), &mut items);
     let mut spans: Vec<Range<usize>> = Vec::new();
     let mut joining = false;
-    for (r, broken) in items {
-        if !broken {
+    // Broken items next to each other (error recovery may cut one item in
+    // pieces) are one span; not across a conditional's edge (`None`).
+    for item in items {
+        let Some((r, true)) = item else {
             joining = false;
             continue;
-        }
+        };
         match spans.last_mut() {
             Some(last) if joining => last.end = last.end.max(r.end),
             _ => spans.push(r),
@@ -150,7 +179,7 @@ fn broken_spans(text: &[u8], whole: &FileOutcome, left: &[usize]) -> Vec<Range<u
     spans
 }
 
-fn collect_items(node: tree_sitter::Node, out: &mut Vec<(Range<usize>, bool)>) {
+fn collect_items(node: tree_sitter::Node, out: &mut Vec<Option<(Range<usize>, bool)>>) {
     let mut cursor = node.walk();
     for child in node.children(&mut cursor) {
         match child.kind() {
@@ -158,13 +187,15 @@ fn collect_items(node: tree_sitter::Node, out: &mut Vec<(Range<usize>, bool)>) {
             | "preproc_elifdef"
                 if !child.is_error() =>
             {
-                collect_items(child, out)
+                out.push(None);
+                collect_items(child, out);
+                out.push(None);
             }
             "comment" => {}
-            _ if child.is_named() || child.is_error() || child.is_missing() => out.push((
+            _ if child.is_named() || child.is_error() || child.is_missing() => out.push(Some((
                 child.byte_range(),
                 child.has_error() || child.is_error() || child.is_missing(),
-            )),
+            ))),
             _ => {}
         }
     }
@@ -185,8 +216,32 @@ fn too_many(mut whole: FileOutcome, spans: &[Range<usize>], n: usize) -> FileOut
     whole
 }
 
+/// What the merge reads besides the outcomes.
+struct Context<'a> {
+    text: &'a [u8],
+    lines: &'a LineIndex,
+    /// The items whose groups are configured, to name the groups near a
+    /// site.
+    spans: &'a [Range<usize>],
+    confs: &'a Configurations<'a>,
+}
+
+impl Context<'_> {
+    /// Configuration `r` in a message about the site at `offset`.
+    fn describe(&self, r: &Run, offset: usize) -> String {
+        let all = 0..self.text.len();
+        let near = self
+            .spans
+            .iter()
+            .find(|s| s.contains(&offset))
+            .unwrap_or(&all);
+        self.confs.describe(&r.conf, self.lines, near)
+    }
+}
+
 /// The merge of the configurations' outcomes (see the module's comment).
-fn merge(text: &[u8], whole: FileOutcome, runs: &[Run], confs: &Configurations) -> FileOutcome {
+fn merge(ctx: &Context, whole: FileOutcome, runs: &[Run]) -> FileOutcome {
+    let text = ctx.text;
     // Edits every configuration holding their bytes made.
     let mut accepted: Vec<Edit> = Vec::new();
     for r in runs {
@@ -210,7 +265,7 @@ fn merge(text: &[u8], whole: FileOutcome, runs: &[Run], confs: &Configurations) 
         sites = whole
             .sites
             .iter()
-            .map(|s| merged_site(text, s, runs, &accepted))
+            .map(|s| merged_site(ctx, s, runs, &accepted))
             .collect::<Vec<Site>>();
         let left: HashSet<usize> = sites
             .iter()
@@ -247,7 +302,7 @@ fn merge(text: &[u8], whole: FileOutcome, runs: &[Run], confs: &Configurations) 
         "configurations made overlapping edits here; the file is left unchanged"
     } else {
         let new = apply(text, &accepted);
-        if parses_as_well(text, &new, &accepted, runs, confs) {
+        if parses_as_well(text, &new, &accepted, runs, ctx.confs) {
             out.new_text = Some(new);
             out.edits = accepted;
             return out;
@@ -263,7 +318,8 @@ fn merge(text: &[u8], whole: FileOutcome, runs: &[Run], confs: &Configurations) 
 }
 
 /// Site `s` of the whole file as the configurations that hold it see it.
-fn merged_site(text: &[u8], s: &Site, runs: &[Run], accepted: &[Edit]) -> Site {
+fn merged_site(ctx: &Context, s: &Site, runs: &[Run], accepted: &[Edit]) -> Site {
+    let text = ctx.text;
     let name = s.offset..s.offset + 1;
     let holding: Vec<&Run> = runs.iter().filter(|r| r.holds(text, &name)).collect();
     if holding.is_empty() {
@@ -273,16 +329,20 @@ fn merged_site(text: &[u8], s: &Site, runs: &[Run], accepted: &[Edit]) -> Site {
     }
     let mut first: Option<&Site> = None;
     let mut reasons: Vec<(&Run, &Site, String)> = Vec::new();
+    let mut differ: Vec<(&Run, &Site, String)> = Vec::new();
     for r in &holding {
         let Some(cs) = r.site(s.offset) else {
             let mut left = s.clone();
-            left.status = Status::Left(format!("in {}: not code in this configuration", r.desc));
+            left.status = Status::Left(format!(
+                "in {}: not code in this configuration",
+                ctx.describe(r, s.offset)
+            ));
             return left;
         };
         first.get_or_insert(cs);
         match &cs.status {
             Status::Rewritten if r.edits_at(s.offset).all(|e| accepted.contains(e)) => {}
-            Status::Rewritten => reasons.push((
+            Status::Rewritten => differ.push((
                 r,
                 cs,
                 "the configurations rewrite it differently".to_string(),
@@ -290,6 +350,9 @@ fn merged_site(text: &[u8], s: &Site, runs: &[Run], accepted: &[Edit]) -> Site {
             Status::Left(why) => reasons.push((r, cs, why.clone())),
         }
     }
+    // Where one configuration leaves it, that is why the others' edits
+    // were not made.
+    reasons.append(&mut differ);
     let first = first.expect("a configuration holds the site");
     let Some((run, cs, why)) = reasons.first() else {
         return first.clone();
@@ -301,7 +364,7 @@ fn merged_site(text: &[u8], s: &Site, runs: &[Run], accepted: &[Edit]) -> Site {
     site.status = Status::Left(if same {
         why.clone()
     } else {
-        format!("in {}: {why}", run.desc)
+        format!("in {}: {why}", ctx.describe(run, s.offset))
     });
     site.evidence = None;
     site
@@ -357,4 +420,149 @@ fn parses_as_well(
             || syntax::parse_macro_body(&apply(body, &inside)).is_some()
     });
     configs_ok && bodies_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smpl::RuleFile;
+
+    fn run(text: &str) -> (String, Vec<(usize, String)>) {
+        let out = Engine::new(RuleFile::default_rule()).rewrite(text.as_bytes());
+        let new = out.new_text.unwrap_or_else(|| text.as_bytes().to_vec());
+        let left = out
+            .sites
+            .iter()
+            .filter_map(|s| match &s.status {
+                Status::Left(why) => Some((s.line, why.clone())),
+                Status::Rewritten => None,
+            })
+            .collect();
+        (String::from_utf8(new).unwrap(), left)
+    }
+
+    #[test]
+    fn each_branch_of_a_split_head_converts() {
+        let (new, left) = run("\
+int f(struct bio_vec *a, struct bio_vec *b)
+{
+#if defined(X) && Y > 1
+\tif (a->bv_page)
+#elif Z
+\tif (b->bv_page)
+#else
+\twhile (b->bv_page)
+#endif
+\t\treturn g(1,
+#ifndef W
+\t\t\t b->bv_page,
+#endif
+\t\t\t 2);
+\treturn 0;
+}
+");
+        assert!(left.is_empty(), "{left:?}");
+        assert!(new.contains("\tif (bvec_page(a))\n"), "{new}");
+        assert!(new.contains("\tif (bvec_page(b))\n"), "{new}");
+        assert!(new.contains("\twhile (bvec_page(b))\n"), "{new}");
+        assert!(new.contains("\t\t\t bvec_page(b),\n"), "{new}");
+    }
+
+    #[test]
+    fn a_site_left_in_one_configuration_is_left_naming_it() {
+        // An lvalue in one configuration, a read in the other.
+        let (new, left) = run("\
+void f(struct bio_vec *bv, struct page *p)
+{
+\tstruct page **q = 0;
+\tif (p)
+#ifdef X
+\t\tq = &
+#else
+\t\tg(
+#endif
+\t\t  bv->bv_page
+#ifndef X
+\t\t  )
+#endif
+\t\t  ;
+\tbv->bv_page = p;
+}
+");
+        assert_eq!(
+            left,
+            [(
+                10,
+                "in the `#ifdef X` branch at line 5: its address is taken; a helper call has no address"
+                    .to_string()
+            )]
+        );
+        assert!(new.contains("\tbvec_set_page(bv, p);\n"), "{new}");
+        assert!(new.contains("\t\t  bv->bv_page\n"), "{new}");
+        // A configuration that does not parse keeps its sites: the one in
+        // the other branch converts, the one both hold is left.
+        let (new, left) = run("\
+void f(struct bio_vec *bv)
+{
+#ifdef X
+\tif (bv->bv_page)
+\t\tg(1,
+#else
+\tg(1 +,
+#endif
+\t  bv->bv_page);
+}
+");
+        assert_eq!(
+            left,
+            [(
+                9,
+                "in the `#else` branch of `#ifdef X` at line 3: inside code that tree-sitter could not parse"
+                    .to_string()
+            )]
+        );
+        assert!(new.contains("\tif (bvec_page(bv))\n"), "{new}");
+    }
+
+    #[test]
+    fn a_reason_every_configuration_gives_names_none() {
+        let (_, left) = run("\
+void f(struct bio_vec *bv)
+{
+#ifdef X
+\tif (a)
+#else
+\tif (b)
+#endif
+\t\tg();
+\tint x = ) bv->bv_page;
+}
+");
+        assert_eq!(
+            left,
+            [(
+                9,
+                "inside code that tree-sitter could not parse".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn too_many_configurations_are_reported() {
+        let mut text = String::from("void f(struct bio_vec *bv)\n{\n");
+        for k in 0..5 {
+            text.push_str(&format!(
+                "#ifdef X{k}\n\tif (a)\n#else\n\tif (b)\n#endif\n\t\tg();\n"
+            ));
+        }
+        text.push_str("\tx = ) bv->bv_page;\n}\n");
+        let (_, left) = run(&text);
+        assert_eq!(left.len(), 1);
+        assert!(
+            left[0].1.ends_with(
+                "(conditional directives split it into 32 configurations; bvmig tries at most 16)"
+            ),
+            "{left:?}"
+        );
+    }
 }
