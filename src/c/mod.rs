@@ -7,6 +7,7 @@
 pub mod conditional;
 pub mod defcache;
 pub mod definition;
+pub mod gnu;
 pub mod parsed;
 pub mod source;
 pub mod syntax;
