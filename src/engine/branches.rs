@@ -469,6 +469,47 @@ int f(struct bio_vec *a, struct bio_vec *b)
     }
 
     #[test]
+    fn split_function_headers_conditions_and_cases_convert() {
+        let (new, left) = run("\
+#ifdef CONFIG_X
+static int f(struct bio_vec *bv, int x)
+#else
+static int f(struct bio_vec *bv)
+#endif
+{
+\treturn g(bv->bv_page);
+}
+
+static int h(struct bio_vec *bv, int x, int y)
+{
+\tif (bv->bv_page &&
+#ifdef X
+\t    x &&
+#endif
+\t    y)
+\t\treturn 1;
+\tswitch (x) {
+#ifdef Y
+\tcase 1:
+\t\tbv->bv_page = 0;
+\t\tbreak;
+\tcase 2: {
+#else
+\tcase 2: {
+#endif
+\t\tbv->bv_page = 0;
+\t\tbreak;
+\t}
+\t}
+\treturn 0;
+}
+");
+        assert!(left.is_empty(), "{left:?}");
+        assert_eq!(new.matches("bvec_page(bv)").count(), 2, "{new}");
+        assert_eq!(new.matches("bvec_set_page(bv, 0);").count(), 2, "{new}");
+    }
+
+    #[test]
     fn a_site_left_in_one_configuration_is_left_naming_it() {
         // An lvalue in one configuration, a read in the other.
         let (new, left) = run("\
