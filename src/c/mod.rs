@@ -4,8 +4,10 @@
 //! **Architecture invariant:** nothing here knows the rule language; the
 //! rules (`smpl`) and the engine build on this layer, never the reverse.
 
+pub mod conditional;
 pub mod defcache;
 pub mod definition;
+pub mod gnu;
 pub mod parsed;
 pub mod source;
 pub mod syntax;

@@ -3,7 +3,9 @@
 //! kept ([`source::blank_define_bodies`]), and the rest parsed by
 //! tree-sitter. Tree-sitter-c ends a `#define` at its first comment and
 //! loses the rest of a continued body, so no caller parses a file without
-//! blanking its bodies first.
+//! blanking its bodies first. The GNU C tree-sitter-c lacks (`typeof`,
+//! `__alignof__` of an expression, variable attributes) is masked in the
+//! same pass ([`gnu`]).
 //!
 //! [`Blanked`] stops before the parse, for callers that parse only part of
 //! the text or mask more of it (the engine's loop macros, the type index's
@@ -11,6 +13,7 @@
 
 use tree_sitter::{Node, Tree};
 
+use crate::c::gnu;
 use crate::c::source::{self, Define};
 use crate::c::syntax;
 
@@ -24,10 +27,12 @@ pub struct Blanked {
 }
 
 impl Blanked {
-    /// Finds the `#define` directives of `text` and blanks their bodies.
+    /// Finds the `#define` directives of `text` and blanks their bodies,
+    /// and masks the GNU C that tree-sitter cannot read ([`gnu::mask`]).
     pub fn new(text: &[u8]) -> Blanked {
         let defines = source::scan_defines(text);
-        let text = source::blank_define_bodies(text, &defines);
+        let mut text = source::blank_define_bodies(text, &defines);
+        gnu::mask(&mut text);
         Blanked { defines, text }
     }
 }

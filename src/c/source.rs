@@ -170,6 +170,19 @@ pub fn scan_defines(text: &[u8]) -> Vec<Define> {
     defines
 }
 
+/// The extents of the preprocessor directives of `text`, in order: from
+/// the `#` to the end of the logical line (continuations and comments
+/// followed), the newline excluded.
+pub fn directives(text: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    line_starts(text, |line| {
+        if let Some(end) = line.directive_end {
+            out.push(line.first..end);
+        }
+    });
+    out
+}
+
 /// The start of a line of code, as [`line_starts`] reports it.
 struct LineStart {
     /// Offset of its first byte that is not a blank.

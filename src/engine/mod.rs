@@ -7,6 +7,7 @@
 //! that is rewritten or left with a reason; a file whose rewrite parses with
 //! more errors than the original is kept unchanged, its sites reported.
 
+pub mod branches;
 pub mod choice;
 pub mod fragment;
 pub mod helpers;
@@ -194,6 +195,15 @@ impl Engine {
     /// Runs the rules over the text of a file in directory `dir`, whose
     /// headers typed metavariables may need.
     pub fn rewrite_in(&self, text: &[u8], dir: Option<&Path>) -> FileOutcome {
+        // Sites left in code that conditional directives split: each
+        // configuration of them (`branches`).
+        let whole = self.rewrite_once(text, dir);
+        branches::refine(self, text, dir, whole)
+    }
+
+    /// [`Engine::rewrite_in`] over `text` as one text, its conditional
+    /// directives as tree-sitter reads them.
+    fn rewrite_once(&self, text: &[u8], dir: Option<&Path>) -> FileOutcome {
         if !self.may_match(text) {
             return FileOutcome::default();
         }

@@ -5,7 +5,9 @@
 //! rewritten file must both compile (`gcc -fsyntax-only` with
 //! `fixtures/rewrite/kernel.h`); and a second run over the result must be
 //! empty. A `rule` file names another rule to run, `cflags` adds compiler
-//! flags, `nocompile` skips compiling. A `main.c` (which includes the
+//! flags, `nocompile` skips compiling, and each line of `configs` gives the
+//! flags of one more configuration (`-DCONFIG_X`) in which the files are
+//! compiled and `main.c` run, besides the one without. A `main.c` (which includes the
 //! fixture's file) is built and run, exit status 0 expected, with the input
 //! and again with the rewritten file, as it is and against
 //! `-DBVMIG_LAYOUT_NO_PAGE`, where `struct bio_vec` has no `bv_page`: a
@@ -50,7 +52,30 @@ fn cases() -> Vec<Case> {
     cases
 }
 
+/// The flags of each configuration the fixture is built in: none, and
+/// one per line of its `configs` file.
+fn configs(case: &Case) -> Vec<Vec<String>> {
+    let mut out = vec![Vec::new()];
+    if let Ok(lines) = fs::read_to_string(case.dir.join("configs")) {
+        out.extend(
+            lines
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.split_whitespace().map(str::to_string).collect()),
+        );
+    }
+    out
+}
+
+/// [`compile_in`] in each configuration.
 fn compile(case: &Case, file: &Path) -> Result<(), String> {
+    for config in configs(case) {
+        compile_in(case, file, &config).map_err(|e| format!("with {config:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn compile_in(case: &Case, file: &Path, config: &[String]) -> Result<(), String> {
     if case.dir.join("nocompile").exists() {
         return Ok(());
     }
@@ -69,6 +94,7 @@ fn compile(case: &Case, file: &Path) -> Result<(), String> {
     if let Ok(flags) = fs::read_to_string(case.dir.join("cflags")) {
         cmd.args(flags.split_whitespace());
     }
+    cmd.args(config);
     cmd.arg(file);
     let out = cmd.output().map_err(|e| format!("gcc: {e}"))?;
     if out.status.success() {
@@ -78,9 +104,19 @@ fn compile(case: &Case, file: &Path) -> Result<(), String> {
     }
 }
 
+/// [`run_main_in`] in each configuration.
+fn run_main(case: &Case, dir: &Path, flags: &[&str]) -> Result<(), String> {
+    for config in configs(case) {
+        let mut all: Vec<&str> = config.iter().map(String::as_str).collect();
+        all.extend(flags);
+        run_main_in(case, dir, &all)?;
+    }
+    Ok(())
+}
+
 /// Builds the fixture's `main.c` (beside the copy of its file in `dir`)
 /// with `flags` and runs it; `Ok` when there is none.
-fn run_main(case: &Case, dir: &Path, flags: &[&str]) -> Result<(), String> {
+fn run_main_in(case: &Case, dir: &Path, flags: &[&str]) -> Result<(), String> {
     let main = case.dir.join("main.c");
     if !main.exists() {
         return Ok(());

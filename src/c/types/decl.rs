@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tree_sitter::Node;
 
 use super::CType;
+use crate::c::gnu;
 use crate::c::parsed::Blanked;
 use crate::c::source::{self, Span};
 use crate::c::syntax;
@@ -280,6 +281,9 @@ pub(super) fn base_text(t: Node, src: &[u8]) -> String {
             let kw = t.kind().trim_end_matches("_specifier");
             match t.child_by_field_name("name") {
                 Some(n) => format!("{kw} {}", String::from_utf8_lossy(&src[n.byte_range()])),
+                // `typeof(E)` as `c::gnu` masks it: a type bvmig does not
+                // know, not an enum.
+                None if gnu::is_masked_typeof(&src[t.byte_range()]) => "typeof(...)".to_string(),
                 None => format!("{kw} <anonymous>"),
             }
         }
