@@ -47,6 +47,9 @@ pub struct Engine {
     /// Search only the subtrees that hold an occurrence (the fast path);
     /// off in tests that compare it with the simple path.
     prune: bool,
+    /// The structs and unions that the run's other files declare a
+    /// tracked field in (see [`Engine::with_owners_elsewhere`]).
+    owners_elsewhere: Vec<String>,
 }
 
 /// The result of one file.
@@ -149,11 +152,14 @@ impl Engine {
         let prunable = rules.prunable(fields);
         Engine {
             rules,
-            types: None,
+            // Untyped rules need types too where another struct declares
+            // a tracked field.
+            types: tracked.is_some().then(TypeIndex::default),
             tracked,
             prefilter,
             prunable,
             prune: true,
+            owners_elsewhere: Vec::new(),
         }
     }
 
@@ -166,9 +172,19 @@ impl Engine {
             .rules
             .iter()
             .any(|r| r.metavars.iter().any(|m| m.kind == MetaKind::Typed));
-        if typed {
+        if typed || self.tracked.is_some() {
             self.types = Some(TypeIndex::new(roots));
         }
+        self
+    }
+
+    /// The structs and unions that files of the run other than the one
+    /// rewritten declare a tracked field in: where one is not `struct
+    /// bio_vec`, every file is rewritten as if it declared it (a file may
+    /// see another's declaration through an include the engine does not
+    /// follow).
+    pub fn with_owners_elsewhere(mut self, owners: Vec<String>) -> Engine {
+        self.owners_elsewhere = owners;
         self
     }
 
@@ -240,6 +256,11 @@ impl Engine {
             macro_trees.push((d, parsed));
         }
 
+        // Who declares the tracked fields: this file, the headers, the
+        // run's other files. Where a struct other than bio_vec does, a
+        // rewrite needs types that show a bio_vec.
+        let owners = self.shared_owners(&occ, root, &blanked, &macro_trees, dir);
+
         // The main tree sees directives only as tree-sitter read them; in
         // an ERROR region a blanked `#define` is tokens like any other.
         let directives = directive_lines(text, &defines);
@@ -283,7 +304,7 @@ impl Engine {
                 }
             }
             let mut m = self
-                .matcher(rule, &offsets, prune, dir)
+                .matcher(rule, &offsets, prune, dir, owners.as_deref())
                 .with_macro_uses(&macro_uses);
             m.run(Region {
                 text: &blanked,
@@ -298,7 +319,7 @@ impl Engine {
                 let base = d.body.start as isize - mt.prefix_len as isize;
                 let params = d.params.as_deref().unwrap_or(&[]);
                 let mut m = self
-                    .matcher(rule, &offsets, prune, dir)
+                    .matcher(rule, &offsets, prune, dir, owners.as_deref())
                     .with_macro_uses(&macro_uses);
                 m.run(Region {
                     text: &mt.text,
@@ -342,7 +363,12 @@ impl Engine {
                 .flatten();
             let owner = (kind == Kind::Declaration)
                 .then(|| match in_macro {
-                    Some(_) => None,
+                    Some((d, Some(mt))) => {
+                        let off = s - d.body.start + mt.prefix_len;
+                        site::member_owner(mt.tree.root_node(), &mt.text, off, off + (e - s))
+                            .or_else(|| Some(format!("a member in #define {}", d.name)))
+                    }
+                    Some((_, None)) => None,
                     None => site::member_owner(root, &blanked, s, e),
                 })
                 .flatten();
@@ -427,12 +453,60 @@ impl Engine {
         offsets: &'m [usize],
         prune: bool,
         dir: Option<&'m Path>,
+        owners: Option<&'m [String]>,
     ) -> Matcher<'m> {
         let m = Matcher::new(rule, offsets, prune, site::LVALUE_MACROS);
-        match &self.types {
+        let m = match &self.types {
             Some(t) => m.with_types(t, dir),
             None => m,
+        };
+        match owners {
+            Some(o) => m.with_owners(o),
+            None => m,
         }
+    }
+
+    /// All the structs and unions that declare a tracked field, when one
+    /// of them is not [`site::FIELD_STRUCT`]: in the file (`occ`, in its
+    /// tree and its `#define` bodies), in the headers of the tree and of
+    /// `dir`, and in the run's other files.
+    fn shared_owners(
+        &self,
+        occ: &[(usize, usize)],
+        root: tree_sitter::Node,
+        blanked: &[u8],
+        macro_trees: &[(&Define, Option<syntax::MacroTree>)],
+        dir: Option<&Path>,
+    ) -> Option<Vec<String>> {
+        if occ.is_empty() {
+            return None;
+        }
+        let mut owners = self.owners_elsewhere.clone();
+        let (in_bodies, outside): (Vec<_>, Vec<_>) = occ
+            .iter()
+            .partition(|(s, _)| macro_at(macro_trees, *s).is_some());
+        owners.extend(site::declared_owners(root, blanked, &outside));
+        for (d, parsed) in macro_trees {
+            let Some(mt) = parsed else { continue };
+            let at = |o: usize| o - d.body.start + mt.prefix_len;
+            let here: Vec<(usize, usize)> = in_bodies
+                .iter()
+                .filter(|(s, _)| d.body.contains(s))
+                .map(|&(s, e)| (at(s), at(e)))
+                .collect();
+            owners.extend(site::declared_owners(mt.tree.root_node(), &mt.text, &here));
+        }
+        if let Some(types) = &self.types {
+            for f in self.tracked.iter().flatten() {
+                owners.extend(types.field_owners(f, dir));
+            }
+        }
+        owners.sort();
+        owners.dedup();
+        owners
+            .iter()
+            .any(|o| o != site::FIELD_STRUCT)
+            .then_some(owners)
     }
 
     /// Byte ranges of the tracked words' occurrences, in order.
