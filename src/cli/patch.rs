@@ -273,7 +273,7 @@ fn write_report(
     }
     let n_sites: usize = by_kind.values().sum();
     let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    let fields = tracked.map_or("none (no sites are counted)".to_string(), |t| t.join(", "));
+    let fields = tracked.map_or("none (each match is a site)".to_string(), |t| t.join(", "));
     writeln!(w, "bvmig: rule {rule_name}; field {fields}")?;
     if let Some(why) = why {
         writeln!(w, "bvmig: rule chosen because {why}")?;

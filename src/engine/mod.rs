@@ -383,6 +383,33 @@ impl Engine {
             });
         }
 
+        // A rule that tracks no field: its matches are the sites.
+        if self.tracked.is_none() {
+            let mut at: Vec<usize> = verdicts
+                .rewritten
+                .iter()
+                .chain(verdicts.rejected.keys())
+                .copied()
+                .collect();
+            at.sort_unstable();
+            at.dedup();
+            for s in at {
+                let (line, col) = lines.line_col(s);
+                let status = verdicts.status_of(s, Kind::Match, false);
+                sites.push(Site {
+                    offset: s,
+                    line,
+                    col,
+                    kind: Kind::Match,
+                    evidence: (status == Status::Rewritten)
+                        .then(|| verdicts.evidence.get(&s).copied())
+                        .flatten(),
+                    status,
+                    owner: None,
+                });
+            }
+        }
+
         let mut edits: Vec<Edit> = outcomes
             .iter()
             .flat_map(|o| o.edits.iter().cloned())
@@ -460,6 +487,7 @@ impl Engine {
             Some(t) => m.with_types(t, dir),
             None => m,
         };
+        let m = m.with_match_sites(self.tracked.is_none());
         match owners {
             Some(o) => m.with_owners(o),
             None => m,

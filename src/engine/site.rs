@@ -106,6 +106,9 @@ pub enum Kind {
     /// The name split across lines by a backslash-newline (`bv_\`, newline,
     /// `page`): C joins the lines, tree-sitter does not.
     Spliced,
+    /// A match of a rule that tracks no field (its minus code names none):
+    /// the site is the start of the code matched.
+    Match,
 }
 
 impl Kind {
@@ -128,6 +131,7 @@ impl Kind {
             Kind::Unparsed => "unparsed",
             Kind::MacroUnparsed => "macro-unparsed",
             Kind::Spliced => "spliced",
+            Kind::Match => "match",
         }
     }
 
@@ -156,6 +160,7 @@ impl Kind {
             Kind::Spliced => {
                 "the name is split across lines by a backslash-newline; join the lines and run again"
             }
+            Kind::Match => "the rule matched here and did not change it",
         }
     }
 }

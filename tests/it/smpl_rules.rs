@@ -260,3 +260,41 @@ fn non_ascii_text_in_every_place_of_a_rule() {
         "{stdout}"
     );
 }
+
+/// A rule whose minus code names no field tracks none: each of its matches
+/// is a site, so that what it rewrote and what it left (with the reason)
+/// are reported by `patch` and `check`, never a silent "nothing".
+#[test]
+fn a_rule_that_tracks_no_field_reports_its_matches() {
+    let t = TempDir::new();
+    t.write(
+        "r.cocci",
+        "@@\nexpression E;\n@@\n- foo(E) + foo(E)\n+ 2 * foo(E)\n",
+    );
+    t.write(
+        "g.c",
+        "int foo(int);\nint next(void);\nvoid f(int a)\n{\n\tint x = foo(a) + foo(a);\n\tx = foo(next()) + foo(next());\n\tx = foo(a) - foo(a);\n}\n",
+    );
+    let out = bvmig(t.path(), &["patch", "--rule", "r.cocci", "g.c"]);
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    assert!(
+        out.stdout_text().contains("+\tint x = 2 * foo(a);\n"),
+        "{}",
+        out.stdout_text()
+    );
+    assert_eq!(
+        out.stderr_text(),
+        "g.c:6:6: match: 'next()' is evaluated more often here than by the replacement and may have side effects\n\
+         bvmig: rule r.cocci; field none (each match is a site)\n\
+         bvmig: 1 files walked, 1 parsed\n\
+         bvmig: 2 sites: 2 match\n\
+         bvmig: 1 rewritten in 1 files, 1 left for a human\n"
+    );
+    let out = bvmig(t.path(), &["check", "--rule", "r.cocci", "g.c"]);
+    assert_eq!(out.code, 1, "{}", out.stderr_text());
+    assert_eq!(
+        out.stdout_text(),
+        "g.c:5:10: warning: match: use 2 * foo(a)\n\
+         g.c:6:6: warning: match: 'next()' is evaluated more often here than by the replacement and may have side effects\n"
+    );
+}

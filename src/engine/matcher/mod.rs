@@ -142,6 +142,9 @@ pub struct Matcher<'a> {
     /// drops an evaluation with side effects: the site is that branch's,
     /// and no later branch inside it takes it (it is left, with why).
     refused: Vec<usize>,
+    /// The rule tracks no field: each match is a site of its own, at the
+    /// start of the code it matched.
+    match_sites: bool,
 }
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
@@ -177,6 +180,7 @@ impl<'a> Matcher<'a> {
             frags,
             rewriting: Vec::new(),
             refused: Vec::new(),
+            match_sites: false,
             rule,
             occurrences,
             prune,
@@ -205,6 +209,14 @@ impl<'a> Matcher<'a> {
     /// are rewritten, whatever the rule's metavariables.
     pub fn with_owners(mut self, owners: &'a [String]) -> Self {
         self.owners = Some(owners);
+        self
+    }
+
+    /// Makes each match a site of its own (for a rule that tracks no
+    /// field, whose sites are not occurrences of one), so that what it
+    /// rewrote and what it left are reported.
+    pub fn with_match_sites(mut self, on: bool) -> Self {
+        self.match_sites = on;
         self
     }
 
@@ -704,8 +716,10 @@ impl<'a> Matcher<'a> {
             "kept as it is by the rule's context code (line {})",
             code.pos.line
         );
-        let consumed = self.consumed_tokens(node, &binds, region);
-        self.leave(&consumed, &why);
+        if !self.match_sites {
+            let consumed = self.consumed_tokens(node, &binds, region);
+            self.leave(&consumed, &why);
+        }
         Tried::Kept
     }
 
@@ -933,6 +947,9 @@ impl<'a> Matcher<'a> {
     /// File offsets of the tracked field tokens inside `node` that are not
     /// inside a binding: the ones this match removes.
     fn consumed_tokens(&self, node: Node, binds: &Binds, region: Region) -> Vec<usize> {
+        if self.match_sites {
+            return vec![region.file_off(node.start_byte())];
+        }
         let occ = self.occurrences;
         let s = region.file_off(node.start_byte());
         let e = region.file_off(node.end_byte());
