@@ -61,6 +61,7 @@ const KINDS: &[Kind] = &[
     Kind::Unparsed,
     Kind::MacroUnparsed,
     Kind::Spliced,
+    Kind::Match,
 ];
 
 fn rule_id(kind: Kind) -> String {

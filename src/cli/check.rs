@@ -145,7 +145,7 @@ pub(super) fn run(args: CheckArgs) -> ExitCode {
         let fields = checked
             .tracked
             .as_ref()
-            .map_or("none (no sites are counted)".to_string(), |t| t.join(", "));
+            .map_or("none (each match is a site)".to_string(), |t| t.join(", "));
         let _ = writeln!(w, "bvmig: rule {}; field {fields}", checked.rule_name);
         for n in &checked.walk_notes {
             let _ = writeln!(w, "{}", output::diagnostic("note", n));

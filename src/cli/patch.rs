@@ -12,7 +12,7 @@ use super::progress::Terminal;
 use super::EngineArgs;
 
 use crate::buffer;
-use crate::engine::site::{Evidence, Kind, Status};
+use crate::engine::site::{Evidence, Kind, Status, FIELD_STRUCT};
 use crate::engine::tree::{self, Patched, TreeOptions};
 use crate::engine::write;
 use crate::mail::{self, write::SeriesOptions};
@@ -274,7 +274,7 @@ fn write_report(
     }
     let n_sites: usize = by_kind.values().sum();
     let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    let fields = tracked.map_or("none (no sites are counted)".to_string(), |t| t.join(", "));
+    let fields = tracked.map_or("none (each match is a site)".to_string(), |t| t.join(", "));
     writeln!(w, "bvmig: rule {rule_name}; field {fields}")?;
     if let Some(why) = why {
         writeln!(w, "bvmig: rule chosen because {why}")?;
@@ -293,9 +293,10 @@ fn write_report(
         w,
         "bvmig: {n_rewritten} rewritten in {n_changed} files, {n_left} left for a human"
     )?;
-    // Who declares the field: when only one struct does, a rule without
-    // types cannot touch another struct's member. Said only of a walk that
-    // covered a whole kernel tree, where every declaration was seen.
+    // Who declares the field: when only struct bio_vec does, a rule
+    // without types cannot touch another struct's member. Said only of a
+    // walk that covered a whole kernel tree, where every declaration was
+    // seen; never "safe" when the walk found another one.
     let mut owners: BTreeMap<&str, (&str, usize, usize)> = BTreeMap::new();
     for f in &walked.files {
         for s in &f.outcome.sites {
@@ -309,7 +310,7 @@ fn write_report(
             .iter()
             .map(|(o, (file, line, col))| format!("{o} ({file}:{line}:{col})"))
             .collect();
-        if owners.len() == 1 {
+        if owners.keys().eq([&FIELD_STRUCT]) {
             writeln!(
                 w,
                 "bvmig: {} is declared only by {}: a rule without types is safe",
@@ -319,7 +320,7 @@ fn write_report(
         } else {
             writeln!(
                 w,
-                "bvmig: note: {} is declared by {}: a rule without types rewrites each one's accesses; a typed rule (rules/bv_page-typed.cocci) tells them apart",
+                "bvmig: note: {} is declared by {}: only accesses whose types show a {FIELD_STRUCT} are rewritten, the others are left (unknown type, other struct)",
                 fields.join(", "),
                 list.join(", ")
             )?;

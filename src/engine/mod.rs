@@ -50,6 +50,9 @@ pub struct Engine {
     /// Search only the subtrees that hold an occurrence (the fast path);
     /// off in tests that compare it with the simple path.
     prune: bool,
+    /// The structs and unions that the run's other files declare a
+    /// tracked field in (see [`Engine::with_owners_elsewhere`]).
+    owners_elsewhere: Vec<String>,
 }
 
 /// The result of one file.
@@ -151,12 +154,15 @@ impl Engine {
         }
         Engine {
             rules,
-            types: None,
+            // Untyped rules need types too where another struct declares
+            // a tracked field.
+            types: tracked.is_some().then(TypeIndex::default),
             tracked,
             prefilter,
             prunable,
             anchors,
             prune: true,
+            owners_elsewhere: Vec::new(),
         }
     }
 
@@ -169,9 +175,19 @@ impl Engine {
             .rules
             .iter()
             .any(|r| r.metavars.iter().any(|m| m.kind == MetaKind::Typed));
-        if typed {
+        if typed || self.tracked.is_some() {
             self.types = Some(TypeIndex::new(roots));
         }
+        self
+    }
+
+    /// The structs and unions that files of the run other than the one
+    /// rewritten declare a tracked field in: where one is not `struct
+    /// bio_vec`, every file is rewritten as if it declared it (a file may
+    /// see another's declaration through an include the engine does not
+    /// follow).
+    pub fn with_owners_elsewhere(mut self, owners: Vec<String>) -> Engine {
+        self.owners_elsewhere = owners;
         self
     }
 
@@ -252,6 +268,11 @@ impl Engine {
             macro_trees.push((d, parsed));
         }
 
+        // Who declares the tracked fields: this file, the headers, the
+        // run's other files. Where a struct other than bio_vec does, a
+        // rewrite needs types that show a bio_vec.
+        let owners = self.shared_owners(&occ, root, &blanked, &macro_trees, dir);
+
         // The main tree sees directives only as tree-sitter read them; in
         // an ERROR region a blanked `#define` is tokens like any other.
         let directives = directive_lines(text, &defines);
@@ -295,7 +316,13 @@ impl Engine {
                 }
             }
             let mut m = self
-                .matcher(rule, (&offsets, &anchor_offsets), prune, dir)
+                .matcher(
+                    rule,
+                    (&offsets, &anchor_offsets),
+                    prune,
+                    dir,
+                    owners.as_deref(),
+                )
                 .with_macro_uses(&macro_uses);
             m.run(Region {
                 text: &blanked,
@@ -310,7 +337,13 @@ impl Engine {
                 let base = d.body.start as isize - mt.prefix_len as isize;
                 let params = d.params.as_deref().unwrap_or(&[]);
                 let mut m = self
-                    .matcher(rule, (&offsets, &anchor_offsets), prune, dir)
+                    .matcher(
+                        rule,
+                        (&offsets, &anchor_offsets),
+                        prune,
+                        dir,
+                        owners.as_deref(),
+                    )
                     .with_macro_uses(&macro_uses);
                 m.run(Region {
                     text: &mt.text,
@@ -358,7 +391,12 @@ impl Engine {
                 .flatten();
             let owner = (kind == Kind::Declaration)
                 .then(|| match in_macro {
-                    Some(_) => None,
+                    Some((d, Some(mt))) => {
+                        let off = s - d.body.start + mt.prefix_len;
+                        site::member_owner(mt.tree.root_node(), &mt.text, off, off + (e - s))
+                            .or_else(|| Some(format!("a member in #define {}", d.name)))
+                    }
+                    Some((_, None)) => None,
                     None => site::member_owner(root, &blanked, s, e),
                 })
                 .flatten();
@@ -371,6 +409,33 @@ impl Engine {
                 evidence,
                 owner,
             });
+        }
+
+        // A rule that tracks no field: its matches are the sites.
+        if self.tracked.is_none() {
+            let mut at: Vec<usize> = verdicts
+                .rewritten
+                .iter()
+                .chain(verdicts.rejected.keys())
+                .copied()
+                .collect();
+            at.sort_unstable();
+            at.dedup();
+            for s in at {
+                let (line, col) = lines.line_col(s);
+                let status = verdicts.status_of(s, Kind::Match, false);
+                sites.push(Site {
+                    offset: s,
+                    line,
+                    col,
+                    kind: Kind::Match,
+                    evidence: (status == Status::Rewritten)
+                        .then(|| verdicts.evidence.get(&s).copied())
+                        .flatten(),
+                    status,
+                    owner: None,
+                });
+            }
         }
 
         let mut edits: Vec<Edit> = outcomes
@@ -441,12 +506,61 @@ impl Engine {
         (occurrences, anchors): (&'m [usize], &'m [usize]),
         prune: bool,
         dir: Option<&'m Path>,
+        owners: Option<&'m [String]>,
     ) -> Matcher<'m> {
         let m = Matcher::new(rule, occurrences, prune, site::LVALUE_MACROS).with_anchors(anchors);
-        match &self.types {
+        let m = match &self.types {
             Some(t) => m.with_types(t, dir),
             None => m,
+        };
+        let m = m.with_match_sites(self.tracked.is_none());
+        match owners {
+            Some(o) => m.with_owners(o),
+            None => m,
         }
+    }
+
+    /// All the structs and unions that declare a tracked field, when one
+    /// of them is not [`site::FIELD_STRUCT`]: in the file (`occ`, in its
+    /// tree and its `#define` bodies), in the headers of the tree and of
+    /// `dir`, and in the run's other files.
+    fn shared_owners(
+        &self,
+        occ: &[(usize, usize)],
+        root: tree_sitter::Node,
+        blanked: &[u8],
+        macro_trees: &[(&Define, Option<syntax::MacroTree>)],
+        dir: Option<&Path>,
+    ) -> Option<Vec<String>> {
+        if occ.is_empty() {
+            return None;
+        }
+        let mut owners = self.owners_elsewhere.clone();
+        let (in_bodies, outside): (Vec<_>, Vec<_>) = occ
+            .iter()
+            .partition(|(s, _)| macro_at(macro_trees, *s).is_some());
+        owners.extend(site::declared_owners(root, blanked, &outside));
+        for (d, parsed) in macro_trees {
+            let Some(mt) = parsed else { continue };
+            let at = |o: usize| o - d.body.start + mt.prefix_len;
+            let here: Vec<(usize, usize)> = in_bodies
+                .iter()
+                .filter(|(s, _)| d.body.contains(s))
+                .map(|&(s, e)| (at(s), at(e)))
+                .collect();
+            owners.extend(site::declared_owners(mt.tree.root_node(), &mt.text, &here));
+        }
+        if let Some(types) = &self.types {
+            for f in self.tracked.iter().flatten() {
+                owners.extend(types.field_owners(f, dir));
+            }
+        }
+        owners.sort();
+        owners.dedup();
+        owners
+            .iter()
+            .any(|o| o != site::FIELD_STRUCT)
+            .then_some(owners)
     }
 
     /// Byte ranges of the tracked words' occurrences, in order.

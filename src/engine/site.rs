@@ -12,6 +12,35 @@ use tree_sitter::Node;
 use crate::c::syntax::{self, LvalueMacro};
 pub use crate::c::types::Evidence;
 
+/// The struct whose members bvmig's rules convert. Where another struct
+/// declares a tracked field too, only accesses that types show to be this
+/// struct's are rewritten.
+pub const FIELD_STRUCT: &str = "struct bio_vec";
+
+/// The structs and unions that the occurrences `occ` (byte ranges in
+/// `src`, the text of the tree whose root is `root`) declare as members:
+/// `struct <anonymous>` for a type without a tag, and `unknown` where the
+/// declaration's struct is not in the tree (a `#define` body that holds
+/// only members).
+pub fn declared_owners(root: Node, src: &[u8], occ: &[(usize, usize)]) -> Vec<String> {
+    let mut owners = Vec::new();
+    for &(s, e) in occ {
+        let Some(leaf) = root.descendant_for_byte_range(s, e) else {
+            continue;
+        };
+        if leaf.kind() != "field_identifier" || leaf.byte_range() != (s..e) {
+            continue;
+        }
+        if let Occurrence::Code(Kind::Declaration) = classify(root, src, s, e) {
+            owners.push(
+                crate::c::types::member_owner(leaf, src)
+                    .unwrap_or_else(|| "a struct not in view".to_string()),
+            );
+        }
+    }
+    owners
+}
+
 /// Kernel macros and the argument positions that must be lvalues: a helper
 /// call there does not compile (`READ_ONCE(bvec_page(bv))`).
 pub const LVALUE_MACROS: &[LvalueMacro] = &[
@@ -77,6 +106,9 @@ pub enum Kind {
     /// The name split across lines by a backslash-newline (`bv_\`, newline,
     /// `page`): C joins the lines, tree-sitter does not.
     Spliced,
+    /// A match of a rule that tracks no field (its minus code names none):
+    /// the site is the start of the code matched.
+    Match,
 }
 
 impl Kind {
@@ -99,6 +131,7 @@ impl Kind {
             Kind::Unparsed => "unparsed",
             Kind::MacroUnparsed => "macro-unparsed",
             Kind::Spliced => "spliced",
+            Kind::Match => "match",
         }
     }
 
@@ -127,6 +160,7 @@ impl Kind {
             Kind::Spliced => {
                 "the name is split across lines by a backslash-newline; join the lines and run again"
             }
+            Kind::Match => "the rule matched here and did not change it",
         }
     }
 }

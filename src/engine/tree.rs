@@ -12,6 +12,7 @@ use crate::diff;
 use crate::engine::choice::{self, ChoiceError, Chosen};
 use crate::engine::helpers::Helper;
 use crate::engine::placement::{self, Unplaced, BVEC_HEADER};
+use crate::engine::site::{Status, FIELD_STRUCT};
 use crate::engine::walk::{self, FileReport, WalkError, WalkOptions, Walked};
 use crate::engine::{Engine, FileOutcome};
 use crate::file::{self, IoError};
@@ -146,6 +147,7 @@ pub fn rewrite(opts: &TreeOptions, progress: &dyn Progress) -> Result<Patched, C
     let engine = Engine::new(choice.rules).with_type_roots(types::roots(&paths));
     let mut walked = walk::walk(&paths, &engine, &opts.walk, progress);
     let mut errors: Vec<TreeError> = walked.errors.drain(..).map(TreeError::Walk).collect();
+    let engine = recheck_shared_field(engine, &mut walked, &mut errors);
     errors.extend(walked.files.iter().filter_map(|f| {
         let why = f.outcome.error.clone()?;
         Some(TreeError::Unsearched {
@@ -279,4 +281,48 @@ fn add_helpers(walked: &mut Walked, header: &Path, helpers: &[&Helper]) -> Resul
     })?;
     f.outcome.new_text = Some(new);
     Ok(())
+}
+
+/// A struct other than `struct bio_vec` that one file of the run declares
+/// a tracked field in may reach another file through an include the
+/// engine does not follow: when the walk found one, the files it rewrote
+/// are rewritten again knowing it (a second pass, so that the result does
+/// not depend on which file a thread read first).
+fn recheck_shared_field(
+    engine: Engine,
+    walked: &mut Walked,
+    errors: &mut Vec<TreeError>,
+) -> Engine {
+    let mut owners: Vec<String> = walked
+        .files
+        .iter()
+        .flat_map(|f| f.outcome.sites.iter().filter_map(|s| s.owner.clone()))
+        .collect();
+    owners.sort();
+    owners.dedup();
+    if owners.iter().all(|o| o == FIELD_STRUCT) {
+        return engine;
+    }
+    let engine = engine.with_owners_elsewhere(owners);
+    for f in walked.files.iter_mut() {
+        if f.outcome.new_text.is_none() {
+            continue;
+        }
+        let _reading = crate::input::reading(f.name.as_str());
+        match crate::input::catch(|| engine.rewrite_in(&f.old, f.path.parent())) {
+            Ok(o) => f.outcome = o,
+            Err(what) => {
+                f.outcome.new_text = None;
+                f.outcome.edits.clear();
+                for s in &mut f.outcome.sites {
+                    s.status = Status::Left("internal error; the file is left unchanged".into());
+                }
+                errors.push(TreeError::Walk(WalkError::Internal {
+                    name: f.name.clone(),
+                    what,
+                }));
+            }
+        }
+    }
+    engine
 }

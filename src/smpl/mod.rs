@@ -392,6 +392,11 @@ pub struct Code {
     /// binds them: their bindings are evaluated more than once, so they must
     /// be free of side effects.
     pub duplicated: Vec<usize>,
+    /// Expression metavariables that the pattern binds more often than
+    /// the replacement uses them (`page_address(E->bv_page) + E->bv_offset`
+    /// becoming `bvec_virt(E)`): an evaluation goes, so their bindings
+    /// must be free of side effects too.
+    pub dropped: Vec<usize>,
     /// Field names written literally in the minus code (`bv_page`).
     pub fields: Vec<String>,
 }

@@ -16,10 +16,11 @@ pub(super) fn parse_file(
     virtuals: &Virtuals,
 ) -> Result<RuleFile, RuleError> {
     let lines: Vec<&str> = text.lines().collect();
+    // Columns are found in bytes; a message counts characters.
     let err = |line: usize, col: usize, msg: String| RuleError {
         path: path.to_string(),
         line,
-        col,
+        col: char_col(line.checked_sub(1).and_then(|l| lines.get(l)), col),
         msg,
     };
     let declared = virtual_lines(&lines).map_err(|(l, c, m)| err(l, c, m))?;
@@ -291,10 +292,13 @@ fn parse_header(line: &str) -> Result<Header, (usize, String)> {
     let Some(close) = rest.find('@') else {
         return Err((1, "rule header has no closing '@'".into()));
     };
-    let after = rest[close + 1..].trim();
+    let tail = &rest[close + 1..];
+    let after = tail.trim();
     if !after.is_empty() && !after.starts_with("//") {
+        // `line` is '@', `rest` up to its '@', the blanks, then `after`.
+        let at = 1 + close + 1 + (tail.len() - tail.trim_start().len());
         return Err((
-            close + 3,
+            at + 1,
             format!("unexpected '{after}' after the rule header"),
         ));
     }
@@ -316,7 +320,8 @@ fn parse_header(line: &str) -> Result<Header, (usize, String)> {
         } else if matches!(inner.get(j..j + 2), Some("&&") | Some("||")) {
             j += 2;
         } else {
-            j += 1;
+            // One character, however many bytes it takes.
+            j += char_len(inner, j);
         }
         words.push((&inner[s..j], s + 2));
     }
@@ -569,6 +574,27 @@ fn dots_inside(run: &[Tok], open: usize) -> String {
     what.to_string()
 }
 
+/// The length in bytes of the character that starts at byte `j` of `s`
+/// (1 past its end).
+fn char_len(s: &str, j: usize) -> usize {
+    s.get(j..)
+        .and_then(|r| r.chars().next())
+        .map_or(1, char::len_utf8)
+}
+
+/// The 1-based column, in characters, of the 1-based byte column `col` of
+/// `line` (as is when the line is not known).
+fn char_col(line: Option<&&str>, col: usize) -> usize {
+    let Some(line) = line else {
+        return col;
+    };
+    let mut b = col.saturating_sub(1).min(line.len());
+    while !line.is_char_boundary(b) {
+        b -= 1;
+    }
+    line[..b].chars().count() + 1
+}
+
 fn is_ident(s: &str) -> bool {
     let mut b = s.bytes();
     b.next()
@@ -609,7 +635,7 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
                 let len = if matches!(two, Some("!=") | Some("=~") | Some("!~")) {
                     2
                 } else {
-                    1
+                    char_len(code, j)
                 };
                 words.push((code[j..j + len].to_string(), first_line + k + 1, j + 1));
                 j += len;
@@ -654,7 +680,10 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
                     i += 1;
                     Some(format!("{kw} {name}"))
                 }
-                _ => return Err((*line, *col, format!("expected a name after '{kw}'"))),
+                Some((other, nl, nc)) => {
+                    return Err((*nl, *nc, format!("expected a name after '{kw}', found '{other}'")))
+                }
+                None => return Err((*line, *col, format!("expected a name after '{kw}'"))),
             },
             k if typedefs.iter().any(|t| t == k) => Some(k.to_string()),
             _ => None,
@@ -993,6 +1022,13 @@ fn lex_body(lines: &[&str], first_line: usize) -> Result<Vec<Tok>, LineErr> {
                 (TokKind::DisjClose, 2)
             } else if rest.starts_with("\\&") {
                 return Err((lno, j + 1, "conjunctions ('\\&') are not supported".into()));
+            } else if !c.is_ascii() {
+                let ch = rest.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+                return Err((
+                    lno,
+                    j + 1,
+                    format!("unexpected character '{ch}': C code here is ASCII, outside comments and literals"),
+                ));
             } else {
                 (TokKind::Code, punct_len(rest))
             };

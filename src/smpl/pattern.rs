@@ -293,6 +293,7 @@ fn compile_code(toks: &[Tok], metavars: &[Metavar], only: Option<usize>) -> Resu
     literal_fields(&pattern, &mut fields);
 
     let mut duplicated = Vec::new();
+    let mut dropped = Vec::new();
     let replacement = if has(Sign::Minus) {
         if plus.is_empty() {
             return Err((
@@ -328,6 +329,15 @@ fn compile_code(toks: &[Tok], metavars: &[Metavar], only: Option<usize>) -> Resu
         duplicated = (0..metavars.len())
             .filter(|&m| pcounts[m] > counts[m])
             .collect();
+        // Each occurrence in the pattern is an evaluation in the matched
+        // code (the later ones match the same tokens); each slot of the
+        // template is one in the replacement.
+        dropped = (0..metavars.len())
+            .filter(|&m| {
+                matches!(metavars[m].kind, MetaKind::Expression | MetaKind::Typed)
+                    && counts[m] > pcounts[m]
+            })
+            .collect();
         Some(template)
     } else {
         None
@@ -337,6 +347,7 @@ fn compile_code(toks: &[Tok], metavars: &[Metavar], only: Option<usize>) -> Resu
         pattern,
         replacement,
         duplicated,
+        dropped,
         fields,
     })
 }
@@ -975,6 +986,63 @@ mod tests {
     fn duplicated_metavariables_are_found() {
         let c = code("- E->bv_page++\n+ bvec_set_page(E, bvec_page(E) + 1)\n").unwrap();
         assert_eq!(c.duplicated, vec![0]);
+        assert!(c.dropped.is_empty());
+    }
+
+    #[test]
+    fn dropped_evaluations_are_found() {
+        // E twice in the minus code, once in the plus code; V as often.
+        let c =
+            code("- page_address(E->bv_page) + E->bv_offset + V\n+ bvec_virt(E) + V\n").unwrap();
+        assert_eq!(c.dropped, vec![0]);
+        assert!(c.duplicated.is_empty());
+        // Not used at all by the replacement.
+        let c = code("- E->bv_page + V\n+ V\n").unwrap();
+        assert_eq!(c.dropped, vec![0]);
+        // As often: nothing dropped.
+        let c = code("- E->bv_page\n+ bvec_page(E)\n").unwrap();
+        assert!(c.dropped.is_empty());
+    }
+
+    /// The class: every branch of the idioms rule that drops an
+    /// evaluation has a case with side effects in
+    /// `rules/tests/bv_page-idioms/impure.c` (named after the helper it
+    /// writes), whose expected report leaves it.
+    #[test]
+    fn every_idiom_that_drops_an_evaluation_has_an_impure_case() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("rules/bv_page-idioms.cocci")).unwrap();
+        let rf = RuleFile::parse("bv_page-idioms.cocci", &text).unwrap();
+        let cases =
+            std::fs::read_to_string(root.join("rules/tests/bv_page-idioms/impure.c")).unwrap();
+        let mut n_dropping = 0;
+        for rule in &rf.rules {
+            let mut codes = Vec::new();
+            rule.body.codes(&mut codes);
+            for c in codes {
+                if c.dropped.is_empty() || matches!(c.pattern, PNode::Seq(_)) {
+                    continue;
+                }
+                n_dropping += 1;
+                let Some(Piece::Text(head)) = c.replacement.as_ref().and_then(|t| t.pieces.first())
+                else {
+                    panic!("a replacement that starts with a call");
+                };
+                let helper = head.trim_end_matches(['(', '&']);
+                assert!(
+                    cases.contains(&format!("impure_{helper}(")),
+                    "no case in impure.c for the idiom at line {} ({helper})",
+                    c.pos.line
+                );
+            }
+        }
+        // Seven `->` forms, seven `.` forms, bvec_set_virt().
+        assert_eq!(n_dropping, 15);
+        let defined = cases
+            .lines()
+            .filter(|l| !l.starts_with([' ', '\t', '/']) && l.contains("impure_"))
+            .count();
+        assert_eq!(defined, n_dropping);
     }
 
     #[test]

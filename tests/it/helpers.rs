@@ -193,7 +193,7 @@ fn the_report_says_which_structs_declare_the_field() {
     let out = bvmig(t.path(), &["patch", "."]);
     assert!(
         out.stderr_text().contains(
-            "bvmig: note: bv_page is declared by struct bio_vec (include/linux/bvec.h:7:15), struct page_ref (drivers/x/ref.h:2:15): a rule without types rewrites each one's accesses; a typed rule (rules/bv_page-typed.cocci) tells them apart\n"
+            "bvmig: note: bv_page is declared by struct bio_vec (include/linux/bvec.h:7:15), struct page_ref (drivers/x/ref.h:2:15): only accesses whose types show a struct bio_vec are rewritten, the others are left (unknown type, other struct)\n"
         ),
         "{}",
         out.stderr_text()

@@ -287,12 +287,17 @@ void f(void)
             l.strip_prefix("#define ")
                 .map(|rest| rest.split(' ').next().unwrap_or("").to_string())
         };
-        let ok = match (head(o), head(n)) {
-            (Some(a), Some(b)) => a == b && n.ends_with(" 0"),
-            // A continuation line that held the body.
-            (None, None) => !o.starts_with('#') && n.trim() == "0",
-            _ => false,
-        };
+        // The bodies of A and C as a whole would drop the evaluation of
+        // their parameter, which a use may pass with side effects: only the
+        // constants inside them are the rule's.
+        let partial = ["#define A(x) ((x) + 0)", "\t((x) * 0)"];
+        let ok = partial.contains(&n.as_str())
+            || match (head(o), head(n)) {
+                (Some(a), Some(b)) => a == b && n.ends_with(" 0"),
+                // A continuation line that held the body.
+                (None, None) => !o.starts_with('#') && n.trim() == "0",
+                _ => false,
+            };
         assert!(ok, "{o:?} became {n:?}:\n{got}");
     }
     for broken in ["int broken = = 1 +;", "int also = ( 3 +", "\tint y = ) 4;"] {

@@ -333,3 +333,60 @@ pub(super) fn descriptor_type(t: Node, src: &[u8]) -> Option<CType> {
     }
     Some(CType::new(&base, ptr))
 }
+
+/// The structs and unions of `text` that declare a member named `field`
+/// (`struct bio_vec`, `struct <anonymous>` for a type without a tag), in
+/// order, each once; `#define` bodies are not read.
+pub(super) fn member_owners(text: &[u8], field: &str) -> Vec<String> {
+    let at = source::word_occurrences(text, field);
+    if at.is_empty() {
+        return Vec::new();
+    }
+    let blanked = declarations_text(text);
+    let tree = syntax::parse(&blanked);
+    let mut owners = Vec::new();
+    for o in at {
+        let Some(leaf) = tree
+            .root_node()
+            .descendant_for_byte_range(o, o + field.len())
+        else {
+            continue;
+        };
+        if leaf.kind() != "field_identifier" || leaf.start_byte() != o {
+            continue;
+        }
+        if let Some(owner) = member_owner(leaf, &blanked) {
+            if !owners.contains(&owner) {
+                owners.push(owner);
+            }
+        }
+    }
+    owners
+}
+
+/// The struct or union whose member `name` (a field identifier) declares,
+/// when it is a member's declarator (not an access or a designator).
+pub(super) fn member_owner(name: Node, src: &[u8]) -> Option<String> {
+    let mut n = name.parent()?;
+    while matches!(
+        n.kind(),
+        "pointer_declarator"
+            | "array_declarator"
+            | "function_declarator"
+            | "parenthesized_declarator"
+            | "attributed_declarator"
+            | "bitfield_clause"
+    ) {
+        n = n.parent()?;
+    }
+    if n.kind() != "field_declaration" {
+        return None;
+    }
+    while let Some(p) = n.parent() {
+        if matches!(p.kind(), "struct_specifier" | "union_specifier") {
+            return Some(base_text(p, src));
+        }
+        n = p;
+    }
+    None
+}

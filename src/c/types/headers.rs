@@ -294,3 +294,38 @@ pub(super) fn defined_names(text: &[u8]) -> Vec<String> {
     }
     out
 }
+
+/// The structs and unions that the headers below `roots` (only their top
+/// level unless `deep`) declare a member `field` in, sorted, each once.
+pub(super) fn field_owners(roots: &[PathBuf], deep: bool, field: &str) -> Vec<String> {
+    let found: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let finder = memchr::memmem::Finder::new(field.as_bytes());
+    for root in roots {
+        ignore::WalkBuilder::new(root)
+            .standard_filters(false)
+            .follow_links(false)
+            .max_depth((!deep).then_some(1))
+            .build_parallel()
+            .run(|| {
+                let (found, finder) = (&found, &finder);
+                Box::new(move |e| {
+                    if let Ok(e) = e {
+                        let p = e.path();
+                        if p.extension().is_some_and(|x| x == "h") {
+                            if let Ok(text) = fs::read(p) {
+                                if finder.find(&text).is_some() {
+                                    let owners = super::decl::member_owners(&text, field);
+                                    found.lock().expect("no panics while locked").extend(owners);
+                                }
+                            }
+                        }
+                    }
+                    ignore::WalkState::Continue
+                })
+            });
+    }
+    let mut found = found.into_inner().expect("no panics while locked");
+    found.sort();
+    found.dedup();
+    found
+}

@@ -36,7 +36,10 @@ use tree_sitter::Node;
 
 use crate::c::syntax;
 
-use decl::{anonymous_type, descriptor_type, struct_members, typedef_in, Members};
+use decl::{
+    anonymous_type, base_text, declarator_name, descriptor_type, struct_members, typedef_in,
+    Members,
+};
 use headers::{function_in, index_headers, Declared, HeaderIndex};
 use iterators::iterator_type;
 use locals::{declared_type, declares_locally};
@@ -167,6 +170,9 @@ pub struct TypeIndex {
     structs: Memo<(String, Scope), Option<Arc<Members>>>,
     typedefs: Memo<(String, Scope), Option<CType>>,
     functions: Memo<(String, Scope), Option<CType>>,
+    /// The structs and unions declaring a member of a name, by the
+    /// headers they were found in.
+    owners: Memo<(String, Scope), Arc<Vec<String>>>,
 }
 
 impl TypeIndex {
@@ -302,6 +308,138 @@ impl TypeIndex {
         t
     }
 
+    /// The structs and unions that declare a member named `field` in the
+    /// tree's headers (`include/`) and in the headers of `dir` (the
+    /// matched file's directory), sorted, each once. Read once per run and
+    /// directory.
+    pub fn field_owners(&self, field: &str, dir: Option<&Path>) -> Vec<String> {
+        let tree = self.owners.get((field.to_string(), None), || {
+            Arc::new(headers::field_owners(&self.roots, true, field))
+        });
+        let mut all = tree.to_vec();
+        if let Some(dir) = dir {
+            let here = self
+                .owners
+                .get((field.to_string(), Some(dir.to_path_buf())), || {
+                    Arc::new(headers::field_owners(&[dir.to_path_buf()], false, field))
+                });
+            all.extend(here.iter().cloned());
+            all.sort();
+            all.dedup();
+        }
+        all
+    }
+
+    /// The type of the object whose member the field designator `des`
+    /// names (`.bv_page` in `struct bio_vec bv = { .bv_page = p };`), and
+    /// how sure it is: the type the brace initializer around it
+    /// initializes, through the designators before it in its pair.
+    pub fn designated_type(
+        &self,
+        des: Node,
+        src: &[u8],
+        dir: Option<&Path>,
+    ) -> (Option<CType>, Evidence) {
+        let unknown = (None, Evidence::Unknown);
+        let Some(pair) = des.parent().filter(|p| p.kind() == "initializer_pair") else {
+            return unknown;
+        };
+        let Some(list) = pair.parent() else {
+            return unknown;
+        };
+        let (mut t, ev) = self.initialized_type(list, src, dir);
+        let mut cursor = pair.walk();
+        for d in pair.children_by_field_name("designator", &mut cursor) {
+            if d.id() == des.id() {
+                return (t, ev);
+            }
+            t = t.and_then(|t| self.designated(&t, d, src, dir));
+        }
+        unknown
+    }
+
+    /// The type of the object the brace initializer `list` initializes: a
+    /// declared variable, a compound literal, an element of an array or a
+    /// designated member of one of those.
+    fn initialized_type(
+        &self,
+        list: Node,
+        src: &[u8],
+        dir: Option<&Path>,
+    ) -> (Option<CType>, Evidence) {
+        let unknown = (None, Evidence::Unknown);
+        let Some(p) = list.parent() else {
+            return unknown;
+        };
+        match p.kind() {
+            "compound_literal_expression" => self.type_of(p, src, dir),
+            "init_declarator" => {
+                let ty = p.parent().and_then(|d| d.child_by_field_name("type"));
+                let name = p
+                    .child_by_field_name("declarator")
+                    .and_then(|d| declarator_name(d, src));
+                match (ty, name) {
+                    (Some(ty), Some((_, ptr))) => (
+                        Some(CType::new(&base_text(ty, src), ptr)),
+                        Evidence::Certain,
+                    ),
+                    _ => unknown,
+                }
+            }
+            // An element without a designator: only an array's is known.
+            "initializer_list" => {
+                let (t, ev) = self.initialized_type(p, src, dir);
+                match t.and_then(|t| self.canonical(&t, src, dir).deref()) {
+                    Some(t) => (Some(t), ev),
+                    None => unknown,
+                }
+            }
+            "initializer_pair" => {
+                let Some(outer) = p.parent() else {
+                    return unknown;
+                };
+                let (mut t, ev) = self.initialized_type(outer, src, dir);
+                let mut cursor = p.walk();
+                for d in p.children_by_field_name("designator", &mut cursor) {
+                    t = t.and_then(|t| self.designated(&t, d, src, dir));
+                }
+                match t {
+                    Some(t) => (Some(t), ev),
+                    None => unknown,
+                }
+            }
+            _ => unknown,
+        }
+    }
+
+    /// The type designator `d` (`.member`, `[i]`) selects in an object of
+    /// type `t`.
+    fn designated(&self, t: &CType, d: Node, src: &[u8], dir: Option<&Path>) -> Option<CType> {
+        let t = self.canonical(t, src, dir);
+        match d.kind() {
+            "subscript_designator" | "subscript_range_designator" => t.deref(),
+            "field_designator" | "field_identifier" => {
+                let name = if d.kind() == "field_identifier" {
+                    d
+                } else {
+                    d.named_child(0)?
+                };
+                if t.ptr != 0 {
+                    return None;
+                }
+                let field = std::str::from_utf8(&src[name.byte_range()]).ok()?;
+                let m = self.aggregate_members(&t.base, src, dir)?;
+                let ft = m.types.get(field)?;
+                if m.anonymous.contains_key(field) {
+                    let kw = ft.base.split(' ').next().unwrap_or("struct");
+                    return Some(CType::new(&anonymous_type(kw, &t.base, field), ft.ptr));
+                }
+                Some(ft.clone())
+            }
+            _ => None,
+        }
+    }
+
     /// The type of expression `n` in `src` (the file or region it belongs
     /// to, in directory `dir`), and how sure it is.
     pub fn type_of(&self, n: Node, src: &[u8], dir: Option<&Path>) -> (Option<CType>, Evidence) {
@@ -402,6 +540,13 @@ impl TypeIndex {
             _ => (None, Evidence::Unknown),
         }
     }
+}
+
+/// The struct or union whose member the field identifier `name`
+/// declares (`struct bio_vec` for its `bv_page`), when it is a member's
+/// declarator: not an access, not a designator.
+pub fn member_owner(name: Node, src: &[u8]) -> Option<String> {
+    decl::member_owner(name, src)
 }
 
 /// The directories to index for a run over `paths`: the `include` of the

@@ -23,8 +23,9 @@ use std::ops::Range;
 use tree_sitter::Node;
 
 use crate::c::syntax::{self, prec};
-use crate::c::types::{Evidence, TypeIndex};
+use crate::c::types::{CType, Evidence, TypeIndex};
 use crate::engine::macro_uses::{self, MacroUses};
+use crate::engine::site::FIELD_STRUCT;
 use crate::smpl::{Code, MetaKind, NameRef, PNode, Pat, Piece, Rule, Template};
 
 /// A replacement of the file's bytes `range` by `text`.
@@ -120,6 +121,10 @@ pub struct Matcher<'a> {
     dir: Option<&'a std::path::Path>,
     /// The uses of the file's macros, and the parameters they stringify.
     macro_uses: Option<&'a MacroUses>,
+    /// When a struct other than `struct bio_vec` declares a tracked field
+    /// too: all the structs that declare it. A match then rewrites only
+    /// fields whose struct types show to be a bio_vec.
+    owners: Option<&'a [String]>,
     /// While set, a typed metavariable whose type is unknown matches (to
     /// tell a site left for want of a type from one of another type).
     lenient_types: Cell<bool>,
@@ -136,6 +141,13 @@ pub struct Matcher<'a> {
     /// is being rendered: a binding that is one of them is written as it
     /// is, not searched again (`- E` / `+ f(E)` would nest without end).
     rewriting: Vec<Range<usize>>,
+    /// File offsets of field tokens whose match was refused because it
+    /// drops an evaluation with side effects: the site is that branch's,
+    /// and no later branch inside it takes it (it is left, with why).
+    refused: Vec<usize>,
+    /// The rule tracks no field: each match is a site of its own, at the
+    /// start of the code it matched.
+    match_sites: bool,
 }
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
@@ -170,6 +182,8 @@ impl<'a> Matcher<'a> {
             seqs,
             frags,
             rewriting: Vec::new(),
+            refused: Vec::new(),
+            match_sites: false,
             rule,
             occurrences,
             prune,
@@ -179,6 +193,7 @@ impl<'a> Matcher<'a> {
             types: None,
             dir: None,
             macro_uses: None,
+            owners: None,
             lenient_types: Cell::new(false),
             evidence: Cell::new(Evidence::Certain),
             type_refused: Cell::new(false),
@@ -190,6 +205,22 @@ impl<'a> Matcher<'a> {
     pub fn with_types(mut self, types: &'a TypeIndex, dir: Option<&'a std::path::Path>) -> Self {
         self.types = Some(types);
         self.dir = dir;
+        self
+    }
+
+    /// The tracked fields are declared by `owners`, some of them not
+    /// `struct bio_vec`: only accesses shown by types to be a bio_vec's
+    /// are rewritten, whatever the rule's metavariables.
+    pub fn with_owners(mut self, owners: &'a [String]) -> Self {
+        self.owners = Some(owners);
+        self
+    }
+
+    /// Makes each match a site of its own (for a rule that tracks no
+    /// field, whose sites are not occurrences of one), so that what it
+    /// rewrote and what it left are reported.
+    pub fn with_match_sites(mut self, on: bool) -> Self {
+        self.match_sites = on;
         self
     }
 
@@ -564,12 +595,18 @@ impl<'a> Matcher<'a> {
             Piece::Slot { meta, .. } => Some(*meta),
             Piece::Text(_) => None,
         });
+        // A binding the replacement does not use is evaluated no more.
+        let slots = slots.chain(code.dropped.iter().copied());
         if unmergeable(slots, binds, window, region).is_some() {
             return None;
         }
         let mut consumed = Vec::new();
         for s in window {
             consumed.extend(self.consumed_tokens(*s, binds, region));
+        }
+        // Each statement alone is tried again, and says why it is left.
+        if self.owner_refusal(&consumed, region).is_some() {
+            return None;
         }
         let newline = stmts::newline_at(first, region);
         self.rewriting.push(first.start_byte()..last.end_byte());
@@ -690,8 +727,10 @@ impl<'a> Matcher<'a> {
             "kept as it is by the rule's context code (line {})",
             code.pos.line
         );
-        let consumed = self.consumed_tokens(node, &binds, region);
-        self.leave(&consumed, &why);
+        if !self.match_sites {
+            let consumed = self.consumed_tokens(node, &binds, region);
+            self.leave(&consumed, &why);
+        }
         Tried::Kept
     }
 
@@ -713,6 +752,9 @@ impl<'a> Matcher<'a> {
             me.leave(&consumed, &why);
             None
         };
+        if consumed.iter().any(|o| self.refused.contains(o)) {
+            return None;
+        }
         if node.has_error() || syntax::in_error_region(node) {
             return reject(self, "inside code that tree-sitter could not parse".into());
         }
@@ -744,6 +786,20 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
+        for &m in &code.dropped {
+            if let Some(b) = binds[m] {
+                if !syntax::is_pure(b, region.text) {
+                    let text = String::from_utf8_lossy(region.slice(b)).into_owned();
+                    self.refused.extend(&consumed);
+                    return reject(
+                        self,
+                        format!(
+                            "'{text}' is evaluated more often here than by the replacement and may have side effects"
+                        ),
+                    );
+                }
+            }
+        }
         for piece in &tpl.pieces {
             if let Piece::Slot {
                 meta,
@@ -764,6 +820,9 @@ impl<'a> Matcher<'a> {
                     );
                 }
             }
+        }
+        if let Some(why) = self.owner_refusal(&consumed, region) {
+            return reject(self, why);
         }
         if let Some(why) = self.macro_checks(code, tpl, node, &binds, region) {
             return reject(self, why);
@@ -823,27 +882,33 @@ impl<'a> Matcher<'a> {
         let side_effect = at_value
             && matches!(node.kind(), "assignment_expression" | "update_expression")
             && tpl.kind != node.kind();
-        let twice: Vec<usize> = code
-            .duplicated
-            .iter()
-            .filter_map(|&m| binds[m])
-            .flat_map(|b| {
-                params
-                    .iter()
-                    .enumerate()
-                    .filter(move |(_, p)| macro_uses::mentions_identifier(b, src, p.as_bytes()))
-                    .map(|(k, _)| k)
-            })
-            .collect();
-        if !lvalue && !side_effect && twice.is_empty() {
+        // The parameters that the bindings of `metas` mention.
+        let mentioned = |metas: &[usize]| -> Vec<usize> {
+            metas
+                .iter()
+                .filter_map(|&m| binds[m])
+                .flat_map(|b| {
+                    params
+                        .iter()
+                        .enumerate()
+                        .filter(move |(_, p)| macro_uses::mentions_identifier(b, src, p.as_bytes()))
+                        .map(|(k, _)| k)
+                })
+                .collect()
+        };
+        let twice = mentioned(&code.duplicated);
+        let fewer = mentioned(&code.dropped);
+        if !lvalue && !side_effect && twice.is_empty() && fewer.is_empty() {
             return None;
         }
         let needs = if lvalue {
             "needs an lvalue"
         } else if side_effect {
             "reads the assignment's value"
-        } else {
+        } else if !twice.is_empty() {
             "passes an argument with side effects (the rewrite evaluates it twice)"
+        } else {
+            "passes an argument with side effects (the rewrite evaluates it fewer times)"
         };
         let Some(found) = uses.uses(name) else {
             return Some(format!(
@@ -877,6 +942,15 @@ impl<'a> Matcher<'a> {
                     params[k], u.line
                 ));
             }
+            if let Some(&k) = fewer
+                .iter()
+                .find(|&&k| !u.args_pure.get(k).copied().unwrap_or(false))
+            {
+                return Some(format!(
+                    "the rewrite evaluates {name}()'s parameter '{}' fewer times than the macro did, and the argument on line {} may have side effects",
+                    params[k], u.line
+                ));
+            }
         }
         None
     }
@@ -884,6 +958,9 @@ impl<'a> Matcher<'a> {
     /// File offsets of the tracked field tokens inside `node` that are not
     /// inside a binding: the ones this match removes.
     fn consumed_tokens(&self, node: Node, binds: &Binds, region: Region) -> Vec<usize> {
+        if self.match_sites {
+            return vec![region.file_off(node.start_byte())];
+        }
         let occ = self.occurrences;
         let s = region.file_off(node.start_byte());
         let e = region.file_off(node.end_byte());
@@ -1247,6 +1324,75 @@ fn collect_comments<'t>(node: Node<'t>, binds: &Binds<'t>, out: &mut Vec<Node<'t
 }
 
 impl Matcher<'_> {
+    /// Why a match may not rewrite the tracked field tokens `consumed`
+    /// when another struct than `struct bio_vec` declares the field (see
+    /// [`Matcher::with_owners`]): the first token whose struct is not
+    /// shown, by declarations or an iterator macro, to be a bio_vec.
+    fn owner_refusal(&self, consumed: &[usize], region: Region) -> Option<String> {
+        let owners = self.owners?;
+        let declared = owners.join(", ");
+        for &o in consumed {
+            let leaf = usize::try_from(o as isize - region.base)
+                .ok()
+                .and_then(|at| {
+                    region
+                        .root
+                        .descendant_for_byte_range(at, at + 1)
+                        .filter(|l| l.start_byte() == at)
+                });
+            let field = leaf.map_or_else(String::new, |l| {
+                String::from_utf8_lossy(region.slice(l)).into_owned()
+            });
+            let unknown = |what: &str| {
+                Some(format!(
+                    "unknown type: {what} is not shown to be a {FIELD_STRUCT}, and {field} is declared by {declared}; only an access whose type declarations show is rewritten"
+                ))
+            };
+            let (Some(leaf), Some(types)) = (leaf, self.types) else {
+                return unknown("the struct of this member");
+            };
+            let Some(parent) = leaf.parent() else {
+                return unknown("the struct of this member");
+            };
+            let (got, ev, want, what) = match parent.kind() {
+                "field_expression" => {
+                    let Some(base) = parent.child_by_field_name("argument") else {
+                        return unknown("the struct of this member");
+                    };
+                    let arrow = parent
+                        .child_by_field_name("operator")
+                        .is_some_and(|op| region.slice(op) == b"->");
+                    let (got, ev) = types.type_of(base, region.text, self.dir);
+                    let what = format!("'{}'", String::from_utf8_lossy(region.slice(base)));
+                    (got, ev, CType::new(FIELD_STRUCT, u8::from(arrow)), what)
+                }
+                "field_designator" => {
+                    let (got, ev) = types.designated_type(parent, region.text, self.dir);
+                    let what = "the object this initializer fills".to_string();
+                    (got, ev, CType::new(FIELD_STRUCT, 0), what)
+                }
+                _ => match crate::c::types::member_owner(leaf, region.text) {
+                    Some(owner) if owner == FIELD_STRUCT => continue,
+                    Some(owner) => {
+                        return Some(format!(
+                            "other struct: a member of {owner}, not of {FIELD_STRUCT}"
+                        ))
+                    }
+                    None => return unknown("the struct of this member"),
+                },
+            };
+            match got {
+                Some(got) if ev >= Evidence::Likely => {
+                    if types.canonical(&got, region.text, self.dir) != want {
+                        return Some(format!("other struct: {what} is {got}, not {want}"));
+                    }
+                }
+                _ => return unknown(&what),
+            }
+        }
+        None
+    }
+
     /// True when `t`'s type is the typed metavariable `var`'s, known with
     /// at least `likely` evidence (or unknown, while `lenient_types`).
     fn type_fits(&self, var: &crate::smpl::Metavar, t: Node, region: Region) -> bool {

@@ -152,7 +152,10 @@ impl<'a> Matcher<'a> {
         for n in &removed {
             consumed.extend(self.consumed_tokens(*n, &kept, region));
         }
-        match self.stmts_refusal(s, block, &entries, binds, &kept, region) {
+        let refusal = self
+            .owner_refusal(&consumed, region)
+            .or_else(|| self.stmts_refusal(s, block, &entries, binds, &kept, region));
+        match refusal {
             Some(why) => {
                 self.leave(&consumed, &why);
                 return None;
