@@ -64,6 +64,27 @@ const KINDS: &[Kind] = &[
     Kind::Match,
 ];
 
+/// What a finding of `kind` is, for the SARIF rule that describes it.
+fn full_description(kind: Kind) -> String {
+    let what = match kind {
+        Kind::Match => "A match of a rule that tracks no field".to_string(),
+        k => {
+            let name = k.as_str();
+            let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "An"
+            } else {
+                "A"
+            };
+            format!("{article} {name} of the tracked field outside its helpers")
+        }
+    };
+    format!(
+        "{what}. When the rule rewrites this form, the result carries the replacement as a fix; \
+         otherwise, for example: {}.",
+        kind.default_reason()
+    )
+}
+
 fn rule_id(kind: Kind) -> String {
     format!("raw-access/{kind}")
 }
@@ -197,12 +218,7 @@ pub fn log(report: &Report) -> Sarif {
                 )
                 .full_description(
                     MultiformatMessageString::builder()
-                        .text(format!(
-                            "A {k} of the tracked field outside its helpers. When the rule \
-                             rewrites this form, the result carries the replacement as a fix; \
-                             otherwise, for example: {}.",
-                            k.default_reason()
-                        ))
+                        .text(full_description(k))
                         .build(),
                 )
                 .build()

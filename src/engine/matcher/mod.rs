@@ -639,6 +639,23 @@ impl<'a> Matcher<'a> {
         region: Region,
         newline: &[u8],
     ) -> Vec<u8> {
+        // The bindings are searched for matches of their own, which set
+        // the evidence of their attempts: the match being rendered keeps
+        // its own.
+        let evidence = self.evidence.get();
+        let text = self.render_searched(tpl, binds, nest, region, newline);
+        self.evidence.set(evidence);
+        text
+    }
+
+    fn render_searched(
+        &mut self,
+        tpl: &Template,
+        binds: &Binds,
+        nest: &Pat,
+        region: Region,
+        newline: &[u8],
+    ) -> Vec<u8> {
         let mut text = Vec::new();
         let mut rendered: Vec<Option<Vec<Edit>>> = vec![None; binds.len()];
         for piece in &tpl.pieces {
