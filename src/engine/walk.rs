@@ -16,15 +16,26 @@
 //! stands for its target, named as if the target had been given. Each file
 //! is named once: a path given twice, or two names of one file (a symlinked
 //! directory, hard links), give the first name in sorted order.
+//!
+//! Macro uses across files: after the walk, the function-like macros that
+//! headers of the walk define and whose bodies hold sites are looked for
+//! in every file walked and in the tree's `include/` (a literal search for
+//! their names, then a parse of the files that use them, in parallel);
+//! the headers are then rewritten again knowing those uses
+//! ([`crate::engine::macro_uses::Elsewhere`]). A walk of part of a kernel
+//! tree cannot see every use: the sites whose rewrite some use could
+//! break are left, and say so.
 
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ignore::{WalkBuilder, WalkState};
 
+use crate::c::source;
+use crate::engine::macro_uses::{Elsewhere, MacroUses};
 use crate::engine::{Engine, FileOutcome};
 use crate::input;
 use crate::progress::Progress;
@@ -201,8 +212,11 @@ pub fn walk(
     progress: &dyn Progress,
 ) -> Walked {
     progress.begin("walking the tree", None);
-    let walked = walk_paths(paths, engine, opts, progress);
+    let seen = Mutex::new(Vec::new());
+    let mut walked = walk_paths(paths, engine, opts, progress, &seen);
     progress.end();
+    let seen = seen.into_inner().expect("no panics while locked");
+    macro_uses_elsewhere(paths, engine, opts, &mut walked, seen, progress);
     walked
 }
 
@@ -211,6 +225,7 @@ fn walk_paths(
     engine: &Engine,
     opts: &WalkOptions,
     progress: &dyn Progress,
+    seen_files: &Mutex<Vec<(PathBuf, String)>>,
 ) -> Walked {
     let collected = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
@@ -225,6 +240,7 @@ fn walk_paths(
         notes: &notes,
         n_walked: &n_walked,
         n_parsed: &n_parsed,
+        seen: seen_files,
     };
     let mut seen: Vec<PathBuf> = Vec::new();
     for given in paths {
@@ -291,6 +307,9 @@ struct Ctx<'a> {
     notes: &'a Mutex<Vec<String>>,
     n_walked: &'a AtomicUsize,
     n_parsed: &'a AtomicUsize,
+    /// Every C file looked at, with its name: where macro uses are
+    /// looked for after the walk.
+    seen: &'a Mutex<Vec<(PathBuf, String)>>,
 }
 
 impl Ctx<'_> {
@@ -308,6 +327,10 @@ impl Ctx<'_> {
     fn file(&self, path: &Path, name: String, buf: &mut Vec<u8>) {
         let _reading = input::reading(name.as_str());
         self.n_walked.fetch_add(1, Ordering::Relaxed);
+        self.seen
+            .lock()
+            .expect("no panics while locked")
+            .push((path.to_path_buf(), name.clone()));
         self.progress.step();
         buf.clear();
         if let Err(source) = read_regular(path, buf) {
@@ -357,6 +380,262 @@ impl Ctx<'_> {
             .expect("no panics while locked")
             .push(report);
     }
+}
+
+/// A header of the walk with function-like macros whose bodies hold sites.
+struct MacroHeader {
+    /// Its index in the walk's files.
+    idx: usize,
+    /// Its text.
+    text: Vec<u8>,
+    /// The macros.
+    names: Vec<String>,
+}
+
+/// Looks for the uses of the macros that the walk's headers define with
+/// sites in their bodies, in every file walked (`seen`) and in the tree's
+/// `include/` when the walk did not cover it, then rewrites those headers
+/// again knowing them. See the module's documentation.
+fn macro_uses_elsewhere(
+    paths: &[PathBuf],
+    engine: &Engine,
+    opts: &WalkOptions,
+    walked: &mut Walked,
+    mut seen: Vec<(PathBuf, String)>,
+    progress: &dyn Progress,
+) {
+    let headers = macro_headers(walked);
+    if headers.is_empty() {
+        return;
+    }
+    let mut names: Vec<String> = headers.iter().flat_map(|h| h.names.clone()).collect();
+    names.sort();
+    names.dedup();
+    // The headers of the tree's include/ that the walk did not cover.
+    let walked_roots: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| fs::canonicalize(p).ok())
+        .collect();
+    for root in crate::c::types::roots(paths) {
+        let Ok(canon) = fs::canonicalize(&root) else {
+            continue;
+        };
+        if walked_roots.iter().any(|w| canon.starts_with(w)) {
+            continue;
+        }
+        let top = crate::file::kernel_top(&canon);
+        for e in ignore::WalkBuilder::new(&canon)
+            .standard_filters(false)
+            .follow_links(false)
+            .build()
+            .flatten()
+        {
+            let p = e.path();
+            if e.file_type().is_some_and(|t| t.is_file()) && p.extension().is_some_and(|x| x == "h")
+            {
+                let name = top
+                    .as_deref()
+                    .and_then(|t| p.strip_prefix(t).ok())
+                    .map_or_else(|| p.display().to_string(), clean);
+                seen.push((p.to_path_buf(), name));
+            }
+        }
+    }
+    seen.sort_by(|a, b| a.1.cmp(&b.1));
+    seen.dedup_by(|a, b| a.1 == b.1);
+    let (unknown, whole_program) = completeness(paths, opts);
+
+    progress.begin("looking for macro uses", Some(seen.len()));
+    let found = find_uses(&seen, &names, opts.threads, progress);
+    progress.end();
+    let elsewhere = Arc::new(Elsewhere::new(
+        names,
+        found.uses,
+        found.unjudged,
+        seen.len(),
+        unknown,
+        whole_program,
+    ));
+
+    // The headers again, knowing the uses.
+    let mut defined_in: Vec<(String, String)> = Vec::new();
+    for h in headers {
+        let header = walked.files[h.idx].name.clone();
+        defined_in.extend(h.names.iter().map(|n| (n.clone(), header.clone())));
+        let f = &mut walked.files[h.idx];
+        let _reading = input::reading(f.name.as_str());
+        let dir = f.path.parent().map(Path::to_path_buf);
+        match input::catch(|| engine.rewrite_with(&h.text, dir.as_deref(), Some(&elsewhere))) {
+            Ok(outcome) => {
+                f.old = if outcome.new_text.is_some() {
+                    h.text
+                } else {
+                    Vec::new()
+                };
+                f.outcome = outcome;
+            }
+            Err(what) => walked.errors.push(WalkError::Internal {
+                name: f.name.clone(),
+                what,
+            }),
+        }
+    }
+    for (name, at) in elsewhere.relied() {
+        for (_, header) in defined_in.iter().filter(|(n, _)| *n == name) {
+            walked.notes.push(format!(
+                "{header}: {name}() rewritten after checking its uses in the files walked ({}), which are taken as the whole program (not a kernel tree); uses elsewhere would need the same check",
+                list_uses(&at)
+            ));
+        }
+    }
+    walked.notes.sort();
+    walked.errors.sort_by_cached_key(|e| e.to_string());
+}
+
+/// The walk's headers whose function-like macros hold sites in their
+/// bodies.
+fn macro_headers(walked: &Walked) -> Vec<MacroHeader> {
+    let mut out = Vec::new();
+    for (idx, f) in walked.files.iter().enumerate() {
+        let is_header = f.path.extension().is_some_and(|x| x == "h");
+        if !is_header || f.outcome.sites.is_empty() || f.outcome.error.is_some() {
+            continue;
+        }
+        let text = if f.old.is_empty() {
+            match fs::read(&f.path) {
+                Ok(t) => t,
+                Err(_) => continue,
+            }
+        } else {
+            f.old.clone()
+        };
+        let names: Vec<String> = source::scan_defines(&text)
+            .into_iter()
+            .filter(|d| d.params.is_some())
+            .filter(|d| f.outcome.sites.iter().any(|s| d.body.contains(&s.offset)))
+            .map(|d| d.name)
+            .collect();
+        if !names.is_empty() {
+            out.push(MacroHeader { idx, text, names });
+        }
+    }
+    out
+}
+
+/// Why uses outside the files walked may exist (`None` when the walk
+/// covers a whole kernel tree), and whether the walk is taken as the
+/// whole program without a kernel tree to say so.
+fn completeness(paths: &[PathBuf], opts: &WalkOptions) -> (Option<String>, bool) {
+    if opts.only.is_some() {
+        return (Some("only some files were walked".into()), false);
+    }
+    if !opts.globs.is_empty() {
+        return (Some("--glob left files out of the walk".into()), false);
+    }
+    let given: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| fs::canonicalize(p).ok())
+        .collect();
+    let mut in_tree = false;
+    for p in paths {
+        if let Some(top) = crate::file::kernel_top(p) {
+            in_tree = true;
+            if !given.contains(&top) {
+                return (Some("the walk is part of the kernel tree".into()), false);
+            }
+        }
+    }
+    (None, !in_tree)
+}
+
+/// `at` (uses as `file:line`), the first few.
+fn list_uses(at: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = at
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if at.len() > SHOWN {
+        s.push_str(&format!(" and {} more", at.len() - SHOWN));
+    }
+    s
+}
+
+/// What [`find_uses`] found.
+#[derive(Default)]
+struct Found {
+    uses: Vec<(String, Option<Vec<crate::engine::macro_uses::Use>>)>,
+    /// (macro, file) where a use could not be judged.
+    unjudged: Vec<(String, String)>,
+}
+
+/// The uses of `names` in `files`, read in parallel (`threads`, 0: one
+/// per core, at most 12): a literal search for the names, then a parse
+/// of the files that hold one.
+fn find_uses(
+    files: &[(PathBuf, String)],
+    names: &[String],
+    threads: usize,
+    progress: &dyn Progress,
+) -> Found {
+    let pattern = names
+        .iter()
+        .map(|n| regex::escape(n))
+        .collect::<Vec<_>>()
+        .join("|");
+    let Ok(literal) = regex::bytes::Regex::new(&pattern) else {
+        // Names are identifiers: the pattern is always valid.
+        return Found::default();
+    };
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(12)),
+        n => n,
+    };
+    let next = AtomicUsize::new(0);
+    let found = Mutex::new(Found::default());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut buf = Vec::with_capacity(1 << 16);
+                let mut mine = Found::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((path, name)) = files.get(i) else {
+                        break;
+                    };
+                    progress.step();
+                    buf.clear();
+                    if read_regular(path, &mut buf).is_err()
+                        || !literal.is_match(&buf)
+                        || memchr::memchr(0, &buf).is_some()
+                    {
+                        continue;
+                    }
+                    let _reading = input::reading(name.as_str());
+                    match input::catch(|| MacroUses::foreign_uses(&buf, name, &names)) {
+                        Ok(u) => mine.uses.extend(u),
+                        Err(_) => mine.unjudged.extend(
+                            names
+                                .iter()
+                                .filter(|n| !source::word_occurrences(&buf, n).is_empty())
+                                .map(|n| (n.to_string(), name.clone())),
+                        ),
+                    }
+                }
+                let mut all = found.lock().expect("no panics while locked");
+                all.uses.append(&mut mine.uses);
+                all.unjudged.append(&mut mine.unjudged);
+            });
+        }
+    });
+    let mut found = found.into_inner().expect("no panics while locked");
+    // Scheduling must not show: the first file in name order names an
+    // unjudged use.
+    found.unjudged.sort();
+    found
 }
 
 /// Reads `path` into `buf` when it is a regular file; anything else (a
