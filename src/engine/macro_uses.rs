@@ -16,6 +16,7 @@
 //! operands masked ([`mask_operators`]): the rest is C and is converted,
 //! the masked operands are left.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -31,6 +32,23 @@ const STRINGIFY_MACROS: &[&str] = &["__stringify", "__stringify_1", "stringify"]
 /// How deep a chain of macros standing for each other (or passing a
 /// parameter on to be stringified) is followed.
 const MAX_DEPTH: usize = 8;
+
+thread_local! {
+    /// The macros whose uses [`MacroUses::judge`] was asked about on this
+    /// thread (a rewrite in their body that some use could break), since
+    /// [`take_judged`] last took them: the walk looks for those macros'
+    /// uses in its other files.
+    static JUDGED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The macros judged on this thread since the last call (see [`JUDGED`]),
+/// sorted and without repeats.
+pub fn take_judged() -> Vec<String> {
+    let mut names = JUDGED.with(|j| std::mem::take(&mut *j.borrow_mut()));
+    names.sort();
+    names.dedup();
+    names
+}
 
 /// One use of a macro.
 #[derive(Debug, Clone)]
@@ -251,6 +269,7 @@ impl MacroUses {
         if !need.lvalue && !need.value && need.twice.is_empty() {
             return None;
         }
+        JUDGED.with(|j| j.borrow_mut().push(name.to_string()));
         let needs = if need.lvalue {
             "needs an lvalue"
         } else if need.value {

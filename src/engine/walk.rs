@@ -212,11 +212,13 @@ pub fn walk(
     progress: &dyn Progress,
 ) -> Walked {
     progress.begin("walking the tree", None);
-    let seen = Mutex::new(Vec::new());
-    let mut walked = walk_paths(paths, engine, opts, progress, &seen);
+    let seen = Mutex::new(Seen::default());
+    let judged = Mutex::new(Vec::new());
+    let mut walked = walk_paths(paths, engine, opts, progress, (&seen, &judged));
     progress.end();
     let seen = seen.into_inner().expect("no panics while locked");
-    macro_uses_elsewhere(paths, engine, opts, &mut walked, seen, progress);
+    let judged = judged.into_inner().expect("no panics while locked");
+    macro_uses_elsewhere(paths, engine, opts, &mut walked, (seen, judged), progress);
     walked
 }
 
@@ -225,7 +227,7 @@ fn walk_paths(
     engine: &Engine,
     opts: &WalkOptions,
     progress: &dyn Progress,
-    seen_files: &Mutex<Vec<(PathBuf, String)>>,
+    (seen, judged): (&Mutex<Seen>, &Mutex<Judged>),
 ) -> Walked {
     let collected = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
@@ -240,7 +242,8 @@ fn walk_paths(
         notes: &notes,
         n_walked: &n_walked,
         n_parsed: &n_parsed,
-        seen: seen_files,
+        seen,
+        judged,
     };
     let mut seen: Vec<PathBuf> = Vec::new();
     for given in paths {
@@ -309,7 +312,10 @@ struct Ctx<'a> {
     n_parsed: &'a AtomicUsize,
     /// Every C file looked at, with its name: where macro uses are
     /// looked for after the walk.
-    seen: &'a Mutex<Vec<(PathBuf, String)>>,
+    seen: &'a Mutex<Seen>,
+    /// Per header: the macros whose uses the engine judged there (see
+    /// [`crate::engine::macro_uses::take_judged`]).
+    judged: &'a Mutex<Judged>,
 }
 
 impl Ctx<'_> {
@@ -330,7 +336,7 @@ impl Ctx<'_> {
         self.seen
             .lock()
             .expect("no panics while locked")
-            .push((path.to_path_buf(), name.clone()));
+            .push(path, &name);
         self.progress.step();
         buf.clear();
         if let Err(source) = read_regular(path, buf) {
@@ -350,11 +356,21 @@ impl Ctx<'_> {
         self.n_parsed.fetch_add(1, Ordering::Relaxed);
         // A bug in the engine must not take the run down, nor print a
         // backtrace: the file is reported and the run goes on.
+        crate::engine::macro_uses::take_judged();
         let outcome = match input::catch(|| {
             input::provoke();
             self.engine.rewrite_in(buf, path.parent())
         }) {
-            Ok(o) => o,
+            Ok(o) => {
+                let judged = crate::engine::macro_uses::take_judged();
+                if !judged.is_empty() && path.extension().is_some_and(|x| x == "h") {
+                    self.judged
+                        .lock()
+                        .expect("no panics while locked")
+                        .push((name.clone(), judged));
+                }
+                o
+            }
             Err(what) => {
                 self.error(WalkError::Internal { name, what });
                 return;
@@ -382,6 +398,47 @@ impl Ctx<'_> {
     }
 }
 
+/// Per header (by name): the macros whose uses the engine judged there.
+type Judged = Vec<(String, Vec<String>)>;
+
+/// Every C file looked at, with its name, packed (a kernel tree has
+/// tens of thousands): where macro uses are looked for after the walk.
+#[derive(Default)]
+struct Seen {
+    /// Each file's path bytes, then its name's.
+    bytes: Vec<u8>,
+    /// Per file: where its path and its name end in `bytes`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Seen {
+    fn push(&mut self, path: &Path, name: &str) {
+        use std::os::unix::ffi::OsStrExt;
+        self.bytes.extend_from_slice(path.as_os_str().as_bytes());
+        let path_end = self.bytes.len();
+        self.bytes.extend_from_slice(name.as_bytes());
+        self.ends.push((path_end, self.bytes.len()));
+    }
+
+    /// File `k`'s path and name.
+    fn get(&self, k: usize) -> (&Path, &str) {
+        use std::os::unix::ffi::OsStrExt;
+        let start = if k == 0 { 0 } else { self.ends[k - 1].1 };
+        let (path_end, end) = self.ends[k];
+        let path = Path::new(std::ffi::OsStr::from_bytes(&self.bytes[start..path_end]));
+        let name = std::str::from_utf8(&self.bytes[path_end..end]).unwrap_or_default();
+        (path, name)
+    }
+
+    /// The files' indexes sorted by name, one per name.
+    fn by_name(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.ends.len()).collect();
+        order.sort_by(|&a, &b| self.get(a).1.cmp(self.get(b).1));
+        order.dedup_by(|a, b| self.get(*a).1 == self.get(*b).1);
+        order
+    }
+}
+
 /// A header of the walk with function-like macros whose bodies hold sites.
 struct MacroHeader {
     /// Its index in the walk's files.
@@ -401,10 +458,10 @@ fn macro_uses_elsewhere(
     engine: &Engine,
     opts: &WalkOptions,
     walked: &mut Walked,
-    mut seen: Vec<(PathBuf, String)>,
+    (mut seen, judged): (Seen, Judged),
     progress: &dyn Progress,
 ) {
-    let headers = macro_headers(walked);
+    let headers = macro_headers(walked, &judged);
     if headers.is_empty() {
         return;
     }
@@ -437,22 +494,21 @@ fn macro_uses_elsewhere(
                     .as_deref()
                     .and_then(|t| p.strip_prefix(t).ok())
                     .map_or_else(|| p.display().to_string(), clean);
-                seen.push((p.to_path_buf(), name));
+                seen.push(p, &name);
             }
         }
     }
-    seen.sort_by(|a, b| a.1.cmp(&b.1));
-    seen.dedup_by(|a, b| a.1 == b.1);
+    let order = seen.by_name();
     let (unknown, whole_program) = completeness(paths, opts);
 
-    progress.begin("looking for macro uses", Some(seen.len()));
-    let found = find_uses(&seen, &names, opts.threads, progress);
+    progress.begin("looking for macro uses", Some(order.len()));
+    let found = find_uses(&seen, &order, &names, opts.threads, progress);
     progress.end();
     let elsewhere = Arc::new(Elsewhere::new(
         names,
         found.uses,
         found.unjudged,
-        seen.len(),
+        order.len(),
         unknown,
         whole_program,
     ));
@@ -480,6 +536,8 @@ fn macro_uses_elsewhere(
             }),
         }
     }
+    // What the reruns judged is known already.
+    crate::engine::macro_uses::take_judged();
     for (name, at) in elsewhere.relied() {
         for (_, header) in defined_in.iter().filter(|(n, _)| *n == name) {
             walked.notes.push(format!(
@@ -492,13 +550,16 @@ fn macro_uses_elsewhere(
     walked.errors.sort_by_cached_key(|e| e.to_string());
 }
 
-/// The walk's headers whose function-like macros hold sites in their
-/// bodies.
-fn macro_headers(walked: &Walked) -> Vec<MacroHeader> {
+/// The walk's headers with function-like macros whose uses the engine
+/// judged (`judged`, by file name): those where a use could break a
+/// rewrite in the body.
+fn macro_headers(walked: &Walked, judged: &[(String, Vec<String>)]) -> Vec<MacroHeader> {
     let mut out = Vec::new();
     for (idx, f) in walked.files.iter().enumerate() {
-        let is_header = f.path.extension().is_some_and(|x| x == "h");
-        if !is_header || f.outcome.sites.is_empty() || f.outcome.error.is_some() {
+        let Some((_, names)) = judged.iter().find(|(n, _)| *n == f.name) else {
+            continue;
+        };
+        if f.outcome.error.is_some() {
             continue;
         }
         let text = if f.old.is_empty() {
@@ -509,15 +570,11 @@ fn macro_headers(walked: &Walked) -> Vec<MacroHeader> {
         } else {
             f.old.clone()
         };
-        let names: Vec<String> = source::scan_defines(&text)
-            .into_iter()
-            .filter(|d| d.params.is_some())
-            .filter(|d| f.outcome.sites.iter().any(|s| d.body.contains(&s.offset)))
-            .map(|d| d.name)
-            .collect();
-        if !names.is_empty() {
-            out.push(MacroHeader { idx, text, names });
-        }
+        out.push(MacroHeader {
+            idx,
+            text,
+            names: names.clone(),
+        });
     }
     out
 }
@@ -575,7 +632,8 @@ struct Found {
 /// per core, at most 12): a literal search for the names, then a parse
 /// of the files that hold one.
 fn find_uses(
-    files: &[(PathBuf, String)],
+    files: &Seen,
+    order: &[usize],
     names: &[String],
     threads: usize,
     progress: &dyn Progress,
@@ -603,9 +661,10 @@ fn find_uses(
                 let mut mine = Found::default();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, name)) = files.get(i) else {
+                    let Some(&k) = order.get(i) else {
                         break;
                     };
+                    let (path, name) = files.get(k);
                     progress.step();
                     buf.clear();
                     if read_regular(path, &mut buf).is_err()
@@ -614,14 +673,14 @@ fn find_uses(
                     {
                         continue;
                     }
-                    let _reading = input::reading(name.as_str());
+                    let _reading = input::reading(name);
                     match input::catch(|| MacroUses::foreign_uses(&buf, name, &names)) {
                         Ok(u) => mine.uses.extend(u),
                         Err(_) => mine.unjudged.extend(
                             names
                                 .iter()
                                 .filter(|n| !source::word_occurrences(&buf, n).is_empty())
-                                .map(|n| (n.to_string(), name.clone())),
+                                .map(|n| (n.to_string(), name.to_string())),
                         ),
                     }
                 }
