@@ -38,6 +38,7 @@ pub(super) fn refine(
     engine: &Engine,
     text: &[u8],
     dir: Option<&Path>,
+    elsewhere: Option<&std::sync::Arc<super::macro_uses::Elsewhere>>,
     whole: FileOutcome,
 ) -> FileOutcome {
     if whole.error.is_some() || whole.sites.iter().all(|s| s.status == Status::Rewritten) {
@@ -94,7 +95,7 @@ pub(super) fn refine(
         if runs.iter().any(|r| r.text == ctext) {
             continue;
         }
-        let out = engine.rewrite_once(&ctext, dir);
+        let out = engine.rewrite_once(&ctext, dir, elsewhere);
         if out.error.is_some() {
             return whole;
         }

@@ -5,11 +5,21 @@
 //!
 //! Uses are looked for in the file itself, in its code and in its other
 //! `#define` bodies; a macro used as the whole value of another macro's
-//! body stands for that macro's uses. Uses in other files are not seen: a
-//! check that needs every use finds none for a macro only used elsewhere,
-//! and the matcher then leaves the site and says so.
+//! body stands for that macro's uses. A walk adds, for the macros of its
+//! headers ([`Elsewhere`], found by `engine::walk`), the uses in the other
+//! files it covers and in the tree's `include/`, and says whether uses
+//! beyond those can exist. Without a walk (one text), uses in other files
+//! are not seen: a check that needs every use finds none for a macro only
+//! used elsewhere, and the site is left with the reason.
+//!
+//! Bodies that stringify or paste (`#x`, `a##b`) are parsed with those
+//! operands masked ([`mask_operators`]): the rest is C and is converted,
+//! the masked operands are left.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
 
 use tree_sitter::Node;
 
@@ -23,9 +33,29 @@ const STRINGIFY_MACROS: &[&str] = &["__stringify", "__stringify_1", "stringify"]
 /// parameter on to be stringified) is followed.
 const MAX_DEPTH: usize = 8;
 
+thread_local! {
+    /// The macros whose uses [`MacroUses::judge`] was asked about on this
+    /// thread (a rewrite in their body that some use could break), since
+    /// [`take_judged`] last took them: the walk looks for those macros'
+    /// uses in its other files.
+    static JUDGED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The macros judged on this thread since the last call (see [`JUDGED`]),
+/// sorted and without repeats.
+pub fn take_judged() -> Vec<String> {
+    let mut names = JUDGED.with(|j| std::mem::take(&mut *j.borrow_mut()));
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// One use of a macro.
 #[derive(Debug, Clone)]
 pub struct Use {
+    /// The file of the use, as the walk names it; `None` for the file
+    /// that defines the macro.
+    pub file: Option<String>,
     /// 1-based line of the use in the file.
     pub line: usize,
     /// Why the use's context needs an lvalue there, if it does.
@@ -46,6 +76,50 @@ pub struct MacroUses {
     /// Per macro name: the positions of the parameters it stringifies or
     /// pastes, at any depth of the macros the file defines.
     stringified: HashMap<String, Vec<usize>>,
+    /// The uses of this file's macros in the other files of a walk, for a
+    /// header's macros.
+    elsewhere: Option<Arc<Elsewhere>>,
+}
+
+/// The uses, in the other files of a walk, of the function-like macros
+/// that headers of the walk define and whose bodies hold sites (a use in
+/// a file that defines a macro of the same name is that macro's), and
+/// whether uses beyond the files looked at can exist.
+#[derive(Debug, Default)]
+pub struct Elsewhere {
+    /// The macro names looked for.
+    names: HashSet<String>,
+    /// Per name: the uses found, by file and line.
+    uses: HashMap<String, Vec<Use>>,
+    /// Per name: a file whose use could not be judged (it stands for a
+    /// macro whose own uses were not looked for, or the file could not be
+    /// searched).
+    unjudged: HashMap<String, String>,
+    /// Why uses outside the files looked at may exist (the walk is part of
+    /// a kernel tree), if they may.
+    unknown: Option<String>,
+    /// How many files the uses were looked for in.
+    pub n_files: usize,
+    /// Outside a kernel tree the files walked are taken as the whole
+    /// program: the rewrites that relied on that, per macro name, with
+    /// the uses checked, for the report.
+    relied: Option<Mutex<BTreeMap<String, Vec<String>>>>,
+}
+
+/// What a rewrite in a `#define` body takes away, which some use of the
+/// macro may need.
+#[derive(Debug, Default)]
+pub struct Need {
+    /// The body's value is an lvalue the rewrite is not.
+    pub lvalue: bool,
+    /// The body's value is an assignment's, which the helper call does
+    /// not give.
+    pub value: bool,
+    /// Positions of the parameters the rewrite evaluates twice.
+    pub twice: Vec<usize>,
+    /// Positions of the parameters the rewrite evaluates fewer times than
+    /// the body did (an idiom that drops an evaluation).
+    pub fewer: Vec<usize>,
 }
 
 /// A use found in a tree, before macros standing for others are resolved.
@@ -63,7 +137,9 @@ impl MacroUses {
     /// Collects the uses of `defines` in the file tree `root` (of `text`,
     /// the file `orig` with its `#define` bodies blanked, whose lines
     /// `lines` indexes) and in the `#define` bodies (parsed here when
-    /// `parsed` lacks them).
+    /// `parsed` lacks them); a walk's `elsewhere` adds the uses of the
+    /// file's macros in its other files.
+    #[allow(clippy::too_many_arguments)]
     pub fn collect(
         root: Node,
         text: &[u8],
@@ -72,44 +148,91 @@ impl MacroUses {
         defines: &[Define],
         parsed: &[(&Define, Option<MacroTree>)],
         lvalue_macros: &[LvalueMacro],
+        elsewhere: Option<Arc<Elsewhere>>,
     ) -> MacroUses {
-        let names: HashMap<&str, &Define> = defines
-            .iter()
-            .filter(|d| d.params.is_some())
-            .map(|d| (d.name.as_str(), d))
-            .collect();
-        let mut raw = Vec::new();
-        find_uses(root, text, 0, None, &names, lines, lvalue_macros, &mut raw);
-        for d in defines {
-            let own;
-            let mt = match parsed.iter().find(|(p, _)| std::ptr::eq(*p, d)) {
-                Some((_, mt)) => mt.as_ref(),
-                None => {
-                    own = parse_body_if_uses(orig, d, &names);
-                    own.as_ref()
-                }
-            };
-            let Some(mt) = mt else { continue };
-            let base = d.body.start as isize - mt.prefix_len as isize;
-            let value = body_value(mt.tree.root_node()).map(|n| n.id());
-            find_uses(
-                mt.tree.root_node(),
-                &mt.text,
-                base,
-                Some((&d.name, value)),
-                &names,
-                lines,
-                lvalue_macros,
-                &mut raw,
-            );
-        }
+        let defs = function_like(defines);
+        let wanted: HashSet<&str> = defs.keys().copied().collect();
+        let raw = raw_uses(
+            root,
+            text,
+            orig,
+            lines,
+            defines,
+            parsed,
+            &defs,
+            &wanted,
+            lvalue_macros,
+        );
         let mut out = MacroUses::default();
-        for name in names.keys() {
-            let resolved = resolve(name, &raw, 0);
+        for name in defs.keys() {
+            let mut resolved = resolve(name, &raw, 0);
+            if let Some(e) = elsewhere.as_deref().filter(|e| e.names.contains(*name)) {
+                resolved = match (resolved, e.unjudged.contains_key(*name)) {
+                    (Some(mut local), false) => {
+                        local.extend(e.uses.get(*name).into_iter().flatten().cloned());
+                        Some(local)
+                    }
+                    _ => None,
+                };
+            }
             out.uses.insert((*name).to_string(), resolved);
         }
         out.stringified = stringified_params(defines, orig);
+        out.elsewhere = elsewhere;
         out
+    }
+
+    /// The uses, in one file of a walk, of the macros `names` that it
+    /// does not define itself (the file `orig`, named `file`): per name,
+    /// its uses, or `None` when one could not be judged. Names the file
+    /// does not mention as a word are not looked for.
+    pub fn foreign_uses(
+        orig: &[u8],
+        file: &str,
+        names: &[&str],
+    ) -> Vec<(String, Option<Vec<Use>>)> {
+        let parsed = crate::c::parsed::ParsedFile::new(orig);
+        let defined: HashSet<&str> = parsed.defines.iter().map(|d| d.name.as_str()).collect();
+        let foreign: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !defined.contains(n))
+            .filter(|n| !crate::c::source::word_occurrences(orig, n).is_empty())
+            .collect();
+        if foreign.is_empty() {
+            return Vec::new();
+        }
+        if crate::engine::deeper_than(parsed.root(), crate::engine::MAX_DEPTH) {
+            return foreign.iter().map(|n| (n.to_string(), None)).collect();
+        }
+        let defs = function_like(&parsed.defines);
+        // The file's own macros too: a use that is one's whole value
+        // stands for that one's uses.
+        let wanted: HashSet<&str> = defs.keys().chain(&foreign).copied().collect();
+        let lines = LineIndex::new(orig);
+        let raw = raw_uses(
+            parsed.root(),
+            &parsed.blanked,
+            orig,
+            &lines,
+            &parsed.defines,
+            &[],
+            &defs,
+            &wanted,
+            crate::engine::site::LVALUE_MACROS,
+        );
+        foreign
+            .iter()
+            .map(|n| {
+                let uses = resolve(n, &raw, 0).map(|mut u| {
+                    for u in &mut u {
+                        u.file = Some(file.to_string());
+                    }
+                    u
+                });
+                (n.to_string(), uses)
+            })
+            .collect()
     }
 
     /// Only which parameters the macros of `defines` (bodies in `orig`)
@@ -118,6 +241,7 @@ impl MacroUses {
         MacroUses {
             uses: HashMap::new(),
             stringified: stringified_params(defines, orig),
+            elsewhere: None,
         }
     }
 
@@ -140,22 +264,344 @@ impl MacroUses {
                 .get(name)
                 .is_some_and(|p| p.contains(&position))
     }
+
+    /// Why a rewrite in the body of macro `name` (parameters `params`)
+    /// that takes away `need` is wrong for some use, or cannot be shown
+    /// right for every use; `None` when it is right.
+    pub fn judge(&self, name: &str, params: &[String], need: &Need) -> Option<String> {
+        if !need.lvalue && !need.value && need.twice.is_empty() && need.fewer.is_empty() {
+            return None;
+        }
+        JUDGED.with(|j| j.borrow_mut().push(name.to_string()));
+        let needs = if need.lvalue {
+            "needs an lvalue"
+        } else if need.value {
+            "reads the assignment's value"
+        } else if !need.twice.is_empty() {
+            "passes an argument with side effects (the rewrite evaluates it twice)"
+        } else {
+            "passes an argument with side effects (the rewrite evaluates it fewer times)"
+        };
+        let walk = self.elsewhere.as_deref().filter(|e| e.names.contains(name));
+        let Some(found) = self.uses(name) else {
+            let at = walk
+                .and_then(|e| e.unjudged.get(name))
+                .map_or(String::new(), |f| format!(" (in {f})"));
+            return Some(format!(
+                "{name}() is used through other macros whose uses are not all found{at}; the rewrite is right only if no use {needs}"
+            ));
+        };
+        for u in found {
+            let at = match &u.file {
+                Some(f) => format!("{f}:{}", u.line),
+                None => format!("line {}", u.line),
+            };
+            if let (true, Some(why)) = (need.lvalue, &u.lvalue) {
+                return Some(format!(
+                    "{name}() is used where an lvalue is needed ({at}: {why})"
+                ));
+            }
+            if need.value && u.value_used {
+                return Some(format!(
+                    "the value of {name}() is used ({at}), and the helper call does not give it"
+                ));
+            }
+            if let Some(&k) = need
+                .twice
+                .iter()
+                .find(|&&k| !u.args_pure.get(k).copied().unwrap_or(false))
+            {
+                let on = match &u.file {
+                    Some(f) => format!("at {f}:{}", u.line),
+                    None => format!("on line {}", u.line),
+                };
+                return Some(format!(
+                    "the rewrite evaluates {name}()'s parameter '{}' twice, and the argument {on} may have side effects",
+                    params[k]
+                ));
+            }
+            if let Some(&k) = need
+                .fewer
+                .iter()
+                .find(|&&k| !u.args_pure.get(k).copied().unwrap_or(false))
+            {
+                let on = match &u.file {
+                    Some(f) => format!("at {f}:{}", u.line),
+                    None => format!("on line {}", u.line),
+                };
+                return Some(format!(
+                    "the rewrite evaluates {name}()'s parameter '{}' fewer times than the macro did, and the argument {on} may have side effects",
+                    params[k]
+                ));
+            }
+        }
+        let Some(e) = walk else {
+            return found.is_empty().then(|| format!(
+                "{name}() has no use in this file, and its uses elsewhere are not checked; the rewrite is right only if no use {needs}"
+            ));
+        };
+        if let Some(why) = &e.unknown {
+            return Some(format!(
+                "{name}() is defined in a header, and {why}: its uses outside the files walked and include/ are not known ({} checked); the rewrite is right only if no use {needs}; run on the whole tree",
+                found.len()
+            ));
+        }
+        if found.is_empty() {
+            return Some(format!(
+                "{name}() has no use in the files walked; the rewrite is right only if no use {needs}"
+            ));
+        }
+        if let Some(relied) = &e.relied {
+            let at = found
+                .iter()
+                .map(|u| match &u.file {
+                    Some(f) => format!("{f}:{}", u.line),
+                    None => format!("line {}", u.line),
+                })
+                .collect();
+            relied
+                .lock()
+                .expect("no panics while locked")
+                .insert(name.to_string(), at);
+        }
+        None
+    }
+}
+
+impl Elsewhere {
+    /// The uses of `names` found by [`MacroUses::foreign_uses`] in
+    /// `n_files` files (`found`, in any order); `unknown` says why uses
+    /// beyond them may exist; `whole_program` when the files are taken as
+    /// the whole program though no kernel tree says so (the rewrites that
+    /// rely on it are then reported, see [`Elsewhere::relied`]).
+    pub fn new(
+        names: impl IntoIterator<Item = String>,
+        found: Vec<(String, Option<Vec<Use>>)>,
+        unjudged_files: Vec<(String, String)>,
+        n_files: usize,
+        unknown: Option<String>,
+        whole_program: bool,
+    ) -> Elsewhere {
+        let mut e = Elsewhere {
+            names: names.into_iter().collect(),
+            n_files,
+            unknown,
+            relied: whole_program.then(|| Mutex::new(BTreeMap::new())),
+            ..Elsewhere::default()
+        };
+        for (name, file) in unjudged_files {
+            e.unjudged.entry(name).or_insert(file);
+        }
+        for (name, uses) in found {
+            match uses {
+                Some(u) => e.uses.entry(name).or_default().extend(u),
+                None => {
+                    e.unjudged.entry(name).or_insert_with(|| "a file".into());
+                }
+            }
+        }
+        for u in e.uses.values_mut() {
+            u.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        }
+        e
+    }
+
+    /// The rewrites made only because the files walked were taken as the
+    /// whole program: per macro name, the uses checked.
+    pub fn relied(&self) -> BTreeMap<String, Vec<String>> {
+        self.relied
+            .as_ref()
+            .map(|r| r.lock().expect("no panics while locked").clone())
+            .unwrap_or_default()
+    }
+}
+
+/// The function-like macros of `defines`, by name.
+fn function_like(defines: &[Define]) -> HashMap<&str, &Define> {
+    defines
+        .iter()
+        .filter(|d| d.params.is_some())
+        .map(|d| (d.name.as_str(), d))
+        .collect()
+}
+
+/// The uses of `wanted` in the file tree `root` and in the bodies of
+/// `defines` (see [`MacroUses::collect`]); `defs` are the file's
+/// function-like macros, whose parameters a use in their body may pass.
+#[allow(clippy::too_many_arguments)]
+fn raw_uses(
+    root: Node,
+    text: &[u8],
+    orig: &[u8],
+    lines: &LineIndex,
+    defines: &[Define],
+    parsed: &[(&Define, Option<MacroTree>)],
+    defs: &HashMap<&str, &Define>,
+    wanted: &HashSet<&str>,
+    lvalue_macros: &[LvalueMacro],
+) -> Vec<RawUse> {
+    let names = Names { defs, wanted };
+    let mut raw = Vec::new();
+    find_uses(root, text, 0, None, &names, lines, lvalue_macros, &mut raw);
+    for d in defines {
+        let own;
+        let mt = match parsed.iter().find(|(p, _)| std::ptr::eq(*p, d)) {
+            Some((_, mt)) => mt.as_ref(),
+            None => {
+                own = parse_body_if_uses(orig, d, wanted);
+                own.as_ref()
+            }
+        };
+        let Some(mt) = mt else { continue };
+        let base = d.body.start as isize - mt.prefix_len as isize;
+        let value = body_value(mt.tree.root_node()).map(|n| n.id());
+        find_uses(
+            mt.tree.root_node(),
+            &mt.text,
+            base,
+            Some((&d.name, value)),
+            &names,
+            lines,
+            lvalue_macros,
+            &mut raw,
+        );
+    }
+    raw
+}
+
+/// The macros whose uses [`find_uses`] records, and the file's own
+/// function-like macros.
+struct Names<'a> {
+    defs: &'a HashMap<&'a str, &'a Define>,
+    wanted: &'a HashSet<&'a str>,
 }
 
 /// Parses `d`'s body when it may use one of `names` (a literal search).
-fn parse_body_if_uses(
-    text: &[u8],
-    d: &Define,
-    names: &HashMap<&str, &Define>,
-) -> Option<MacroTree> {
+fn parse_body_if_uses(text: &[u8], d: &Define, names: &HashSet<&str>) -> Option<MacroTree> {
     let body = &text[d.body.clone()];
     let mentions = names
-        .keys()
+        .iter()
         .any(|n| !crate::c::source::word_occurrences(body, n).is_empty());
     if !mentions {
         return None;
     }
-    syntax::parse_macro_body(body)
+    parse_masked_body(body, d.params.as_deref()).map(|(mt, _)| mt)
+}
+
+/// Why a site inside a stringified or pasted operand is left.
+pub const MASKED_REASON: &str =
+    "a stringified or pasted operand (#x, a##b) of the #define: its tokens are not C on their own";
+
+/// Why a match that holds a stringified or pasted operand is refused.
+const MASKED_MATCH: &str =
+    "the match holds a stringified or pasted operand (#x, a##b), which is not C on its own; left unchanged";
+
+/// A macro body with its stringified and pasted operands masked, so that
+/// the rest parses as C with the same offsets: each `#p` (`p` a parameter
+/// of a function-like macro) becomes a string literal of the same length
+/// (it concatenates with strings as the stringified text does), and each
+/// run of tokens joined by `##` one identifier of `_` bytes (a pasted
+/// token is most often a name). Returns the masked copy and the spans
+/// masked, relative to the body; `None` when the body has neither.
+pub fn mask_operators(
+    body: &[u8],
+    params: Option<&[String]>,
+) -> Option<(Vec<u8>, Vec<Range<usize>>)> {
+    // Most bodies have no `#` at all.
+    memchr::memchr(b'#', body)?;
+    let toks = token_ranges(body);
+    let tok = |i: usize| &body[toks[i].clone()];
+    let is_param = |t: &[u8]| {
+        params.is_some_and(|ps| {
+            ps.iter().any(|p| {
+                let p = p.trim_end_matches("...");
+                let p = if p.is_empty() { "__VA_ARGS__" } else { p };
+                t == p.as_bytes() || (t == b"__VA_ARGS__" && p == "__VA_ARGS__")
+            })
+        })
+    };
+    // (span, is a string)
+    let mut spans: Vec<(Range<usize>, bool)> = Vec::new();
+    for i in 0..toks.len() {
+        match tok(i) {
+            b"##" => {
+                // `, ## __VA_ARGS__` (GNU): only the paste and its operand.
+                let start = if i > 0 && tok(i - 1) != b"," {
+                    toks[i - 1].start
+                } else {
+                    toks[i].start
+                };
+                let end = toks.get(i + 1).map_or(toks[i].end, |r| r.end);
+                spans.push((start..end, false));
+            }
+            b"#" if params.is_some() && i + 1 < toks.len() && is_param(tok(i + 1)) => {
+                spans.push((toks[i].start..toks[i + 1].end, true));
+            }
+            _ => {}
+        }
+    }
+    if spans.is_empty() {
+        return None;
+    }
+    spans.sort_by_key(|(r, _)| r.start);
+    let mut merged: Vec<(Range<usize>, bool)> = Vec::new();
+    for (r, string) in spans {
+        match merged.last_mut() {
+            Some((last, s)) if r.start <= last.end => {
+                last.end = last.end.max(r.end);
+                *s = false;
+            }
+            _ => merged.push((r, string)),
+        }
+    }
+    let mut out = body.to_vec();
+    for (r, string) in &merged {
+        out[r.clone()].fill(b'_');
+        if *string {
+            out[r.start] = b'"';
+            out[r.end - 1] = b'"';
+        }
+    }
+    Some((out, merged.into_iter().map(|(r, _)| r).collect()))
+}
+
+/// A `#define` body parsed on its own (see [`syntax::parse_macro_body`]),
+/// its stringified and pasted operands masked first (see
+/// [`mask_operators`]); with the spans masked, relative to the body.
+pub fn parse_masked_body(
+    body: &[u8],
+    params: Option<&[String]>,
+) -> Option<(MacroTree, Vec<Range<usize>>)> {
+    match mask_operators(body, params) {
+        Some((masked, spans)) => syntax::parse_macro_body(&masked).map(|mt| (mt, spans)),
+        None => syntax::parse_macro_body(body).map(|mt| (mt, Vec::new())),
+    }
+}
+
+/// Refuses the edits of `outcome` that touch a masked span (file ranges,
+/// sorted): their replacement would be written from the mask. Their sites
+/// are left with the reason.
+pub fn refuse_masked(outcome: &mut crate::engine::matcher::Outcome, masked: &[Range<usize>]) {
+    if masked.is_empty() {
+        return;
+    }
+    let touches = |r: &Range<usize>| masked.iter().any(|m| m.start < r.end && r.start < m.end);
+    let (refused, kept): (Vec<_>, Vec<_>) =
+        outcome.edits.drain(..).partition(|e| touches(&e.range));
+    outcome.edits = kept;
+    if refused.is_empty() {
+        return;
+    }
+    let mut left = Vec::new();
+    outcome.rewritten.retain(|&o| {
+        let inside = refused.iter().any(|e| e.range.contains(&o));
+        if inside {
+            left.push((o, MASKED_MATCH.to_string()));
+        }
+        !inside
+    });
+    left.append(&mut outcome.rejected);
+    outcome.rejected = left;
 }
 
 /// The node whose value is the whole body's value: the expression the
@@ -226,7 +672,7 @@ fn find_uses(
     text: &[u8],
     base: isize,
     in_macro: Option<(&str, Option<usize>)>,
-    names: &HashMap<&str, &Define>,
+    names: &Names,
     lines: &LineIndex,
     lvalue_macros: &[LvalueMacro],
     out: &mut Vec<RawUse>,
@@ -236,7 +682,7 @@ fn find_uses(
         let name = f
             .filter(|f| f.kind() == "identifier")
             .and_then(|f| std::str::from_utf8(&text[f.byte_range()]).ok());
-        if let Some(name) = name.filter(|name| names.contains_key(name)) {
+        if let Some(name) = name.filter(|name| names.wanted.contains(name)) {
             let args = n.child_by_field_name("arguments");
             let mut args_pure = Vec::new();
             if let Some(args) = args {
@@ -245,7 +691,7 @@ fn find_uses(
                     // A parameter of the enclosing macro may stand for any
                     // argument: it is not known to be pure.
                     let param = in_macro.is_some_and(|(m, _)| {
-                        names.get(m).is_some_and(|d| {
+                        names.defs.get(m).is_some_and(|d| {
                             d.params
                                 .iter()
                                 .flatten()
@@ -297,6 +743,7 @@ fn resolve(name: &str, raw: &[RawUse], depth: usize) -> Option<Vec<Use>> {
     for u in raw.iter().filter(|u| u.name == name) {
         match &u.value_of {
             None => out.push(Use {
+                file: None,
                 line: u.line,
                 lvalue: u.lvalue.clone(),
                 value_used: u.value_used,
@@ -310,6 +757,7 @@ fn resolve(name: &str, raw: &[RawUse], depth: usize) -> Option<Vec<Use>> {
                 }
                 for o in outer_uses {
                     out.push(Use {
+                        file: o.file,
                         line: o.line,
                         lvalue: o.lvalue,
                         value_used: o.value_used,
@@ -422,6 +870,11 @@ fn passed_to_stringifier(
 /// and single punctuation bytes; blanks, comments and backslash-newlines
 /// skipped; string and character literals one token each.
 fn tokens(body: &[u8]) -> Vec<&[u8]> {
+    token_ranges(body).into_iter().map(|r| &body[r]).collect()
+}
+
+/// Where the [`tokens`] of `body` are.
+fn token_ranges(body: &[u8]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < body.len() {
@@ -431,9 +884,14 @@ fn tokens(body: &[u8]) -> Vec<&[u8]> {
             while i < body.len() && crate::c::source::is_ident_byte(body[i]) {
                 i += 1;
             }
-            out.push(&body[s..i]);
+            out.push(s..i);
         } else if b == b'/' && body.get(i + 1) == Some(&b'*') {
             i = memchr::memmem::find(&body[i + 2..], b"*/").map_or(body.len(), |k| i + 4 + k);
+        } else if b == b'/' && body.get(i + 1) == Some(&b'/') {
+            // To the end of the line, which a backslash continues.
+            while i < body.len() && !(body[i] == b'\n' && body[i - 1] != b'\\') {
+                i += 1;
+            }
         } else if b == b'"' || b == b'\'' {
             let s = i;
             i += 1;
@@ -441,14 +899,14 @@ fn tokens(body: &[u8]) -> Vec<&[u8]> {
                 i += if body[i] == b'\\' { 2 } else { 1 };
             }
             i = (i + 1).min(body.len());
-            out.push(&body[s..i]);
+            out.push(s..i);
         } else if b == b'#' && body.get(i + 1) == Some(&b'#') {
-            out.push(&body[i..i + 2]);
+            out.push(i..i + 2);
             i += 2;
         } else if b.is_ascii_whitespace() || b == b'\\' {
             i += 1;
         } else {
-            out.push(&body[i..i + 1]);
+            out.push(i..i + 1);
             i += 1;
         }
     }
@@ -466,7 +924,16 @@ mod tests {
         let blanked = source::blank_define_bodies(text, &defines);
         let tree = syntax::parse(&blanked);
         let lines = LineIndex::new(text);
-        let u = MacroUses::collect(tree.root_node(), &blanked, text, &lines, &defines, &[], &[]);
+        let u = MacroUses::collect(
+            tree.root_node(),
+            &blanked,
+            text,
+            &lines,
+            &defines,
+            &[],
+            &[],
+            None,
+        );
         u.uses(name).map(<[Use]>::to_vec)
     }
 
@@ -505,12 +972,130 @@ mod tests {
         let defines = source::scan_defines(text);
         let tree = syntax::parse(b"");
         let lines = LineIndex::new(text);
-        let u = MacroUses::collect(tree.root_node(), b"", text, &lines, &defines, &[], &[]);
+        let u = MacroUses::collect(
+            tree.root_node(),
+            b"",
+            text,
+            &lines,
+            &defines,
+            &[],
+            &[],
+            None,
+        );
         assert!(u.stringifies("S", 0));
         assert!(u.stringifies("T", 1) && !u.stringifies("T", 0));
         assert!(u.stringifies("U", 0));
         assert!(u.stringifies("V", 0));
         assert!(!u.stringifies("W", 0));
         assert!(u.stringifies("__stringify", 0));
+    }
+
+    #[test]
+    fn masked_operands_keep_offsets_and_the_rest_parses() {
+        let params = |ps: &[&str]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let mask = |body: &str, ps: Option<&[String]>| {
+            mask_operators(body.as_bytes(), ps)
+                .map(|(m, spans)| (String::from_utf8(m).unwrap(), spans))
+        };
+        // Stringified: a string of the same length, which concatenates.
+        let p = params(&["b"]);
+        let (m, spans) = mask(" f(\"x\" #b, (b)->bv_page)", Some(&p)).unwrap();
+        assert_eq!(m, " f(\"x\" \"\", (b)->bv_page)");
+        assert_eq!(spans, vec![7..9]);
+        // Pasted: one name for the whole run, offsets kept.
+        let p = params(&["a", "c"]);
+        let (m, _) = mask(" a ## _x ## c(bv->bv_page)", Some(&p)).unwrap();
+        assert_eq!(m, " ____________(bv->bv_page)");
+        // GNU's `, ## __VA_ARGS__`: the comma stays an argument separator.
+        let p = params(&["fmt", "..."]);
+        let (m, _) = mask(" g(fmt, ## __VA_ARGS__)", Some(&p)).unwrap();
+        assert_eq!(m, " g(fmt, ______________)");
+        // `#` of something that is not a parameter, in a string, or in an
+        // object-like macro is left alone; no `#` at all, nothing to do.
+        assert!(mask(" f(\"#b\", x)", Some(&params(&["b"]))).is_none());
+        assert!(mask(" #b", None).is_none());
+        assert!(mask(" (b)->bv_page", Some(&params(&["b"]))).is_none());
+        // Every masked body parses; the same body unmasked does not.
+        for (body, ps) in [
+            (
+                " static struct page *n##_page(struct bio_vec *bv) { return bv->bv_page; }",
+                &["n"][..],
+            ),
+            (" named(#b, (b)->bv_page)", &["b"]),
+            (" named(\"a\" #b \"c\", (b)->bv_page)", &["b"]),
+        ] {
+            let ps = params(ps);
+            assert!(
+                parse_masked_body(body.as_bytes(), Some(&ps)).is_some(),
+                "{body}"
+            );
+        }
+        assert!(syntax::parse_macro_body(b" named(\"a\" #b \"c\", (b)->bv_page)").is_none());
+    }
+
+    #[test]
+    fn uses_in_other_files_are_judged_with_the_headers_own() {
+        let header = b"#define P(b) ((b)->bv_page)\nstatic inline void h(struct bio_vec *b) { (void)P(b); }\n";
+        let user = "void u(struct bio_vec *b, struct page *p) {\n\tP(b) = p;\n}\n";
+        // A file that defines its own P: its uses are not the header's.
+        let own = format!("#define P(b) (b)\n{user}");
+        assert!(MacroUses::foreign_uses(own.as_bytes(), "own.c", &["P"]).is_empty());
+        let found = MacroUses::foreign_uses(user.as_bytes(), "u.c", &["P"]);
+        assert_eq!(found.len(), 1);
+        let judge =
+            |found: Vec<(String, Option<Vec<Use>>)>, unknown: Option<String>, whole: bool| {
+                let e = Arc::new(Elsewhere::new(
+                    ["P".to_string()],
+                    found,
+                    vec![],
+                    2,
+                    unknown,
+                    whole,
+                ));
+                let defines = source::scan_defines(header);
+                let blanked = source::blank_define_bodies(header, &defines);
+                let tree = syntax::parse(&blanked);
+                let lines = LineIndex::new(header);
+                let u = MacroUses::collect(
+                    tree.root_node(),
+                    &blanked,
+                    header,
+                    &lines,
+                    &defines,
+                    &[],
+                    &[],
+                    Some(e.clone()),
+                );
+                let need = Need {
+                    lvalue: true,
+                    ..Need::default()
+                };
+                (u.judge("P", &["b".to_string()], &need), e.relied())
+            };
+        let (why, _) = judge(found, None, false);
+        assert_eq!(
+            why.unwrap(),
+            "P() is used where an lvalue is needed (u.c:2: the left side of an assignment must be an lvalue)"
+        );
+        // Only the header's own read: right, and reported when the walk
+        // is only taken as the whole program.
+        let (why, relied) = judge(vec![], None, true);
+        assert_eq!(why, None);
+        assert_eq!(relied["P"], vec!["line 2".to_string()]);
+        let (why, relied) = judge(vec![], None, false);
+        assert_eq!(why, None);
+        assert!(relied.is_empty());
+        // Part of a tree: not known, said so.
+        let (why, _) = judge(
+            vec![],
+            Some("the walk is part of the kernel tree".into()),
+            false,
+        );
+        assert!(why.unwrap().contains("the walk is part of the kernel tree: its uses outside the files walked and include/ are not known (1 checked)"));
+        // A use that could not be judged.
+        let (why, _) = judge(vec![("P".into(), None)], None, false);
+        assert!(why
+            .unwrap()
+            .starts_with("P() is used through other macros whose uses are not all found"));
     }
 }

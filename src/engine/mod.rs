@@ -211,15 +211,31 @@ impl Engine {
     /// Runs the rules over the text of a file in directory `dir`, whose
     /// headers typed metavariables may need.
     pub fn rewrite_in(&self, text: &[u8], dir: Option<&Path>) -> FileOutcome {
-        // Sites left in code that conditional directives split: each
-        // configuration of them (`branches`).
-        let whole = self.rewrite_once(text, dir);
-        branches::refine(self, text, dir, whole)
+        self.rewrite_with(text, dir, None)
     }
 
-    /// [`Engine::rewrite_in`] over `text` as one text, its conditional
+    /// [`Engine::rewrite_in`] for a header of a walk, whose macros' uses
+    /// in the walk's other files are `elsewhere`. Sites left in code that
+    /// conditional directives split get each configuration of them
+    /// (`branches`).
+    pub fn rewrite_with(
+        &self,
+        text: &[u8],
+        dir: Option<&Path>,
+        elsewhere: Option<&std::sync::Arc<macro_uses::Elsewhere>>,
+    ) -> FileOutcome {
+        let whole = self.rewrite_once(text, dir, elsewhere);
+        branches::refine(self, text, dir, elsewhere, whole)
+    }
+
+    /// [`Engine::rewrite_with`] over `text` as one text, its conditional
     /// directives as tree-sitter reads them.
-    fn rewrite_once(&self, text: &[u8], dir: Option<&Path>) -> FileOutcome {
+    fn rewrite_once(
+        &self,
+        text: &[u8],
+        dir: Option<&Path>,
+        elsewhere: Option<&std::sync::Arc<macro_uses::Elsewhere>>,
+    ) -> FileOutcome {
         if !self.may_match(text) {
             return FileOutcome::default();
         }
@@ -243,8 +259,10 @@ impl Engine {
         };
         let root = tree.root_node();
 
-        // Each #define body holding an occurrence is parsed alone.
+        // Each #define body holding an occurrence is parsed alone, its
+        // stringified and pasted operands masked.
         let mut macro_trees = Vec::new();
+        let mut masked_ops: Vec<Range<usize>> = Vec::new();
         for d in &defines {
             let holds = |offs: &[usize]| {
                 let i = offs.partition_point(|&o| o < d.body.start);
@@ -257,7 +275,13 @@ impl Engine {
             let body = &text[d.body.clone()];
             // A body that does not parse is classified from a parse of its
             // own (below), which must not be too deep either.
-            let parsed = syntax::parse_macro_body(body);
+            let parsed = macro_uses::parse_masked_body(body, d.params.as_deref()).map(|(mt, m)| {
+                masked_ops.extend(
+                    m.iter()
+                        .map(|r| d.body.start + r.start..d.body.start + r.end),
+                );
+                mt
+            });
             let deep = match &parsed {
                 Some(mt) => deeper_than(mt.tree.root_node(), MAX_DEPTH),
                 None => has_occ && deeper_than(syntax::parse(body).root_node(), MAX_DEPTH),
@@ -298,6 +322,7 @@ impl Engine {
                 &defines,
                 &macro_trees,
                 site::LVALUE_MACROS,
+                elsewhere.cloned(),
             )
         } else {
             macro_uses::MacroUses::stringified_only(&defines, text)
@@ -353,6 +378,7 @@ impl Engine {
                 });
                 merge(&mut outcome, m.finish());
             }
+            macro_uses::refuse_masked(&mut outcome, &masked_ops);
             if outcome.n_matched > 0 {
                 if let Some(name) = &rule.name {
                     matched.push(name);
@@ -369,7 +395,9 @@ impl Engine {
         let mut sites = Vec::new();
         for &(s, e) in &occ {
             let in_macro = macro_at(&macro_trees, s);
+            let in_masked = masked_ops.iter().any(|r| r.contains(&s));
             let kind = match in_macro {
+                Some(_) if in_masked => Some(Kind::MacroUnparsed),
                 Some((d, Some(mt))) => {
                     let off = s - d.body.start + mt.prefix_len;
                     classify(mt.tree.root_node(), &mt.text, off, off + (e - s))
@@ -385,7 +413,10 @@ impl Engine {
             };
             let Some(kind) = kind else { continue };
             let (line, col) = lines.line_col(s);
-            let status = verdicts.status_of(s, kind, self.has_context());
+            let mut status = verdicts.status_of(s, kind, self.has_context());
+            if in_masked {
+                status = Status::Left(macro_uses::MASKED_REASON.to_string());
+            }
             let evidence = (status == Status::Rewritten)
                 .then(|| verdicts.evidence.get(&s).copied())
                 .flatten();
@@ -1096,7 +1127,11 @@ fn parses_as_well(
             .collect();
         inside.is_empty()
             || parsed.is_none()
-            || syntax::parse_macro_body(&apply(&old.text[d.body.clone()], &inside)).is_some()
+            || macro_uses::parse_masked_body(
+                &apply(&old.text[d.body.clone()], &inside),
+                d.params.as_deref(),
+            )
+            .is_some()
     })
 }
 

@@ -16,15 +16,26 @@
 //! stands for its target, named as if the target had been given. Each file
 //! is named once: a path given twice, or two names of one file (a symlinked
 //! directory, hard links), give the first name in sorted order.
+//!
+//! Macro uses across files: after the walk, the function-like macros that
+//! headers of the walk define and whose bodies hold sites are looked for
+//! in every file walked and in the tree's `include/` (a literal search for
+//! their names, then a parse of the files that use them, in parallel);
+//! the headers are then rewritten again knowing those uses
+//! ([`crate::engine::macro_uses::Elsewhere`]). A walk of part of a kernel
+//! tree cannot see every use: the sites whose rewrite some use could
+//! break are left, and say so.
 
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ignore::{WalkBuilder, WalkState};
 
+use crate::c::source;
+use crate::engine::macro_uses::{Elsewhere, MacroUses};
 use crate::engine::{Engine, FileOutcome};
 use crate::input;
 use crate::progress::Progress;
@@ -201,8 +212,13 @@ pub fn walk(
     progress: &dyn Progress,
 ) -> Walked {
     progress.begin("walking the tree", None);
-    let walked = walk_paths(paths, engine, opts, progress);
+    let seen = Mutex::new(Seen::default());
+    let judged = Mutex::new(Vec::new());
+    let mut walked = walk_paths(paths, engine, opts, progress, (&seen, &judged));
     progress.end();
+    let seen = seen.into_inner().expect("no panics while locked");
+    let judged = judged.into_inner().expect("no panics while locked");
+    macro_uses_elsewhere(paths, engine, opts, &mut walked, (seen, judged), progress);
     walked
 }
 
@@ -211,6 +227,7 @@ fn walk_paths(
     engine: &Engine,
     opts: &WalkOptions,
     progress: &dyn Progress,
+    (seen, judged): (&Mutex<Seen>, &Mutex<Judged>),
 ) -> Walked {
     let collected = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
@@ -225,6 +242,8 @@ fn walk_paths(
         notes: &notes,
         n_walked: &n_walked,
         n_parsed: &n_parsed,
+        seen,
+        judged,
     };
     let mut seen: Vec<PathBuf> = Vec::new();
     for given in paths {
@@ -291,6 +310,12 @@ struct Ctx<'a> {
     notes: &'a Mutex<Vec<String>>,
     n_walked: &'a AtomicUsize,
     n_parsed: &'a AtomicUsize,
+    /// Every C file looked at, with its name: where macro uses are
+    /// looked for after the walk.
+    seen: &'a Mutex<Seen>,
+    /// Per header: the macros whose uses the engine judged there (see
+    /// [`crate::engine::macro_uses::take_judged`]).
+    judged: &'a Mutex<Judged>,
 }
 
 impl Ctx<'_> {
@@ -308,6 +333,10 @@ impl Ctx<'_> {
     fn file(&self, path: &Path, name: String, buf: &mut Vec<u8>) {
         let _reading = input::reading(name.as_str());
         self.n_walked.fetch_add(1, Ordering::Relaxed);
+        self.seen
+            .lock()
+            .expect("no panics while locked")
+            .push(path, &name);
         self.progress.step();
         buf.clear();
         if let Err(source) = read_regular(path, buf) {
@@ -327,11 +356,21 @@ impl Ctx<'_> {
         self.n_parsed.fetch_add(1, Ordering::Relaxed);
         // A bug in the engine must not take the run down, nor print a
         // backtrace: the file is reported and the run goes on.
+        crate::engine::macro_uses::take_judged();
         let outcome = match input::catch(|| {
             input::provoke();
             self.engine.rewrite_in(buf, path.parent())
         }) {
-            Ok(o) => o,
+            Ok(o) => {
+                let judged = crate::engine::macro_uses::take_judged();
+                if !judged.is_empty() && path.extension().is_some_and(|x| x == "h") {
+                    self.judged
+                        .lock()
+                        .expect("no panics while locked")
+                        .push((name.clone(), judged));
+                }
+                o
+            }
             Err(what) => {
                 self.error(WalkError::Internal { name, what });
                 return;
@@ -357,6 +396,305 @@ impl Ctx<'_> {
             .expect("no panics while locked")
             .push(report);
     }
+}
+
+/// Per header (by name): the macros whose uses the engine judged there.
+type Judged = Vec<(String, Vec<String>)>;
+
+/// Every C file looked at, with its name, packed (a kernel tree has
+/// tens of thousands): where macro uses are looked for after the walk.
+#[derive(Default)]
+struct Seen {
+    /// Each file's path bytes, then its name's.
+    bytes: Vec<u8>,
+    /// Per file: where its path and its name end in `bytes`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Seen {
+    fn push(&mut self, path: &Path, name: &str) {
+        use std::os::unix::ffi::OsStrExt;
+        self.bytes.extend_from_slice(path.as_os_str().as_bytes());
+        let path_end = self.bytes.len();
+        self.bytes.extend_from_slice(name.as_bytes());
+        self.ends.push((path_end, self.bytes.len()));
+    }
+
+    /// File `k`'s path and name.
+    fn get(&self, k: usize) -> (&Path, &str) {
+        use std::os::unix::ffi::OsStrExt;
+        let start = if k == 0 { 0 } else { self.ends[k - 1].1 };
+        let (path_end, end) = self.ends[k];
+        let path = Path::new(std::ffi::OsStr::from_bytes(&self.bytes[start..path_end]));
+        let name = std::str::from_utf8(&self.bytes[path_end..end]).unwrap_or_default();
+        (path, name)
+    }
+
+    /// The files' indexes sorted by name, one per name.
+    fn by_name(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.ends.len()).collect();
+        order.sort_by(|&a, &b| self.get(a).1.cmp(self.get(b).1));
+        order.dedup_by(|a, b| self.get(*a).1 == self.get(*b).1);
+        order
+    }
+}
+
+/// A header of the walk with function-like macros whose bodies hold sites.
+struct MacroHeader {
+    /// Its index in the walk's files.
+    idx: usize,
+    /// Its text.
+    text: Vec<u8>,
+    /// The macros.
+    names: Vec<String>,
+}
+
+/// Looks for the uses of the macros that the walk's headers define with
+/// sites in their bodies, in every file walked (`seen`) and in the tree's
+/// `include/` when the walk did not cover it, then rewrites those headers
+/// again knowing them. See the module's documentation.
+fn macro_uses_elsewhere(
+    paths: &[PathBuf],
+    engine: &Engine,
+    opts: &WalkOptions,
+    walked: &mut Walked,
+    (mut seen, judged): (Seen, Judged),
+    progress: &dyn Progress,
+) {
+    let headers = macro_headers(walked, &judged);
+    if headers.is_empty() {
+        return;
+    }
+    let mut names: Vec<String> = headers.iter().flat_map(|h| h.names.clone()).collect();
+    names.sort();
+    names.dedup();
+    // The headers of the tree's include/ that the walk did not cover.
+    let walked_roots: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| fs::canonicalize(p).ok())
+        .collect();
+    for root in crate::c::types::roots(paths) {
+        let Ok(canon) = fs::canonicalize(&root) else {
+            continue;
+        };
+        if walked_roots.iter().any(|w| canon.starts_with(w)) {
+            continue;
+        }
+        let top = crate::file::kernel_top(&canon);
+        for e in ignore::WalkBuilder::new(&canon)
+            .standard_filters(false)
+            .follow_links(false)
+            .build()
+            .flatten()
+        {
+            let p = e.path();
+            if e.file_type().is_some_and(|t| t.is_file()) && p.extension().is_some_and(|x| x == "h")
+            {
+                let name = top
+                    .as_deref()
+                    .and_then(|t| p.strip_prefix(t).ok())
+                    .map_or_else(|| p.display().to_string(), clean);
+                seen.push(p, &name);
+            }
+        }
+    }
+    let order = seen.by_name();
+    let (unknown, whole_program) = completeness(paths, opts);
+
+    progress.begin("looking for macro uses", Some(order.len()));
+    let found = find_uses(&seen, &order, &names, opts.threads, progress);
+    progress.end();
+    let elsewhere = Arc::new(Elsewhere::new(
+        names,
+        found.uses,
+        found.unjudged,
+        order.len(),
+        unknown,
+        whole_program,
+    ));
+
+    // The headers again, knowing the uses.
+    let mut defined_in: Vec<(String, String)> = Vec::new();
+    for h in headers {
+        let header = walked.files[h.idx].name.clone();
+        defined_in.extend(h.names.iter().map(|n| (n.clone(), header.clone())));
+        let f = &mut walked.files[h.idx];
+        let _reading = input::reading(f.name.as_str());
+        let dir = f.path.parent().map(Path::to_path_buf);
+        match input::catch(|| engine.rewrite_with(&h.text, dir.as_deref(), Some(&elsewhere))) {
+            Ok(outcome) => {
+                f.old = if outcome.new_text.is_some() {
+                    h.text
+                } else {
+                    Vec::new()
+                };
+                f.outcome = outcome;
+            }
+            Err(what) => walked.errors.push(WalkError::Internal {
+                name: f.name.clone(),
+                what,
+            }),
+        }
+    }
+    // What the reruns judged is known already.
+    crate::engine::macro_uses::take_judged();
+    for (name, at) in elsewhere.relied() {
+        for (_, header) in defined_in.iter().filter(|(n, _)| *n == name) {
+            walked.notes.push(format!(
+                "{header}: {name}() rewritten after checking its uses in the files walked ({}), which are taken as the whole program (not a kernel tree); uses elsewhere would need the same check",
+                list_uses(&at)
+            ));
+        }
+    }
+    walked.notes.sort();
+    walked.errors.sort_by_cached_key(|e| e.to_string());
+}
+
+/// The walk's headers with function-like macros whose uses the engine
+/// judged (`judged`, by file name): those where a use could break a
+/// rewrite in the body.
+fn macro_headers(walked: &Walked, judged: &[(String, Vec<String>)]) -> Vec<MacroHeader> {
+    let mut out = Vec::new();
+    for (idx, f) in walked.files.iter().enumerate() {
+        let Some((_, names)) = judged.iter().find(|(n, _)| *n == f.name) else {
+            continue;
+        };
+        if f.outcome.error.is_some() {
+            continue;
+        }
+        let text = if f.old.is_empty() {
+            match fs::read(&f.path) {
+                Ok(t) => t,
+                Err(_) => continue,
+            }
+        } else {
+            f.old.clone()
+        };
+        out.push(MacroHeader {
+            idx,
+            text,
+            names: names.clone(),
+        });
+    }
+    out
+}
+
+/// Why uses outside the files walked may exist (`None` when the walk
+/// covers a whole kernel tree), and whether the walk is taken as the
+/// whole program without a kernel tree to say so.
+fn completeness(paths: &[PathBuf], opts: &WalkOptions) -> (Option<String>, bool) {
+    if opts.only.is_some() {
+        return (Some("only some files were walked".into()), false);
+    }
+    if !opts.globs.is_empty() {
+        return (Some("--glob left files out of the walk".into()), false);
+    }
+    let given: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| fs::canonicalize(p).ok())
+        .collect();
+    let mut in_tree = false;
+    for p in paths {
+        if let Some(top) = crate::file::kernel_top(p) {
+            in_tree = true;
+            if !given.contains(&top) {
+                return (Some("the walk is part of the kernel tree".into()), false);
+            }
+        }
+    }
+    (None, !in_tree)
+}
+
+/// `at` (uses as `file:line`), the first few.
+fn list_uses(at: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = at
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if at.len() > SHOWN {
+        s.push_str(&format!(" and {} more", at.len() - SHOWN));
+    }
+    s
+}
+
+/// What [`find_uses`] found.
+#[derive(Default)]
+struct Found {
+    uses: Vec<(String, Option<Vec<crate::engine::macro_uses::Use>>)>,
+    /// (macro, file) where a use could not be judged.
+    unjudged: Vec<(String, String)>,
+}
+
+/// The uses of `names` in `files`, read in parallel (`threads`, 0: one
+/// per core, at most 12): a literal search for the names, then a parse
+/// of the files that hold one.
+fn find_uses(
+    files: &Seen,
+    order: &[usize],
+    names: &[String],
+    threads: usize,
+    progress: &dyn Progress,
+) -> Found {
+    let pattern = names
+        .iter()
+        .map(|n| regex::escape(n))
+        .collect::<Vec<_>>()
+        .join("|");
+    let Ok(literal) = regex::bytes::Regex::new(&pattern) else {
+        // Names are identifiers: the pattern is always valid.
+        return Found::default();
+    };
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(12)),
+        n => n,
+    };
+    let next = AtomicUsize::new(0);
+    let found = Mutex::new(Found::default());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut buf = Vec::with_capacity(1 << 16);
+                let mut mine = Found::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&k) = order.get(i) else {
+                        break;
+                    };
+                    let (path, name) = files.get(k);
+                    progress.step();
+                    buf.clear();
+                    if read_regular(path, &mut buf).is_err()
+                        || !literal.is_match(&buf)
+                        || memchr::memchr(0, &buf).is_some()
+                    {
+                        continue;
+                    }
+                    let _reading = input::reading(name);
+                    match input::catch(|| MacroUses::foreign_uses(&buf, name, &names)) {
+                        Ok(u) => mine.uses.extend(u),
+                        Err(_) => mine.unjudged.extend(
+                            names
+                                .iter()
+                                .filter(|n| !source::word_occurrences(&buf, n).is_empty())
+                                .map(|n| (n.to_string(), name.to_string())),
+                        ),
+                    }
+                }
+                let mut all = found.lock().expect("no panics while locked");
+                all.uses.append(&mut mine.uses);
+                all.unjudged.append(&mut mine.unjudged);
+            });
+        }
+    });
+    let mut found = found.into_inner().expect("no panics while locked");
+    // Scheduling must not show: the first file in name order names an
+    // unjudged use.
+    found.unjudged.sort();
+    found
 }
 
 /// Reads `path` into `buf` when it is a regular file; anything else (a

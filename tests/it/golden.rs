@@ -15,6 +15,8 @@
 //! lost), not only by its text, and a site claimed converted cannot still
 //! reach the member; sites a fixture expects left stand under
 //! `#ifndef BVMIG_LAYOUT_NO_PAGE`, their behaviour run in the first layout.
+//! A fixture whose input is a directory `tree/` (files that include each
+//! other) is walked as a tree, and each of its `.c` files compiled.
 //! `UPDATE_EXPECT=1` rewrites the expectations instead of comparing.
 
 use std::fs;
@@ -36,10 +38,10 @@ fn cases() -> Vec<Case> {
         .map(|e| e.expect("readable fixture dir").path())
         .filter(|p| p.is_dir())
         .map(|dir| {
-            let input = ["input.c", "input.h"]
+            let input = ["input.c", "input.h", "tree"]
                 .into_iter()
                 .find(|n| dir.join(n).exists())
-                .unwrap_or_else(|| panic!("{}: no input.c or input.h", dir.display()))
+                .unwrap_or_else(|| panic!("{}: no input.c, input.h or tree", dir.display()))
                 .to_string();
             Case {
                 name: dir.file_name().unwrap().to_string_lossy().into_owned(),
@@ -78,6 +80,15 @@ fn compile(case: &Case, file: &Path) -> Result<(), String> {
 fn compile_in(case: &Case, file: &Path, config: &[String]) -> Result<(), String> {
     if case.dir.join("nocompile").exists() {
         return Ok(());
+    }
+    if file.is_dir() {
+        let mut files: Vec<PathBuf> = fs::read_dir(file)
+            .map_err(|e| format!("{}: {e}", file.display()))?
+            .map(|e| e.expect("readable tree entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "c"))
+            .collect();
+        files.sort();
+        return files.iter().try_for_each(|f| compile(case, f));
     }
     let header = fixtures_dir().join("rewrite/kernel.h");
     let mut cmd = Command::new("gcc");
@@ -181,10 +192,19 @@ fn rewrite_fixtures() {
     );
 }
 
+/// Copies the fixture's input (a file, or a `tree/`) into `dir`.
+fn copy_input(case: &Case, dir: &Path) {
+    let from = case.dir.join(&case.input);
+    if from.is_dir() {
+        crate::util::copy_dir(&from, &dir.join(&case.input));
+    } else {
+        fs::copy(&from, dir.join(&case.input)).unwrap();
+    }
+}
+
 fn check_case(case: &Case, update: bool) -> Result<(), String> {
     let tmp = TempDir::new();
-    let input = fs::read(case.dir.join(&case.input)).map_err(|e| e.to_string())?;
-    fs::write(tmp.path().join(&case.input), &input).unwrap();
+    copy_input(case, tmp.path());
     // A fixture may run another rule than the default: `rule` names it,
     // relative to the repository (copied in, so the report is stable).
     let mut args = vec!["patch".to_string()];
@@ -300,7 +320,11 @@ fn findings(dir: &Path, rule: &str, input: &str) -> Result<Option<Findings>, Str
     }
     let mut found = Findings::new();
     for line in out.stdout_text().lines() {
-        let Some(rest) = line.strip_prefix(&format!("{input}:")) else {
+        // `input.c:...`, or `tree/a.c:...` for a tree.
+        let Some(rest) = line
+            .strip_prefix(input)
+            .and_then(|r| r.strip_prefix(':').or_else(|| r.strip_prefix('/')))
+        else {
             continue;
         };
         let Some((pos, rest)) = rest.split_once(": warning: ") else {
@@ -333,8 +357,7 @@ fn typed_and_untyped_rules_agree() {
     let mut refused = Vec::new();
     for case in cases() {
         let tmp = TempDir::new();
-        let input = fs::read(case.dir.join(&case.input)).unwrap();
-        fs::write(tmp.path().join(&case.input), &input).unwrap();
+        copy_input(&case, tmp.path());
         for r in ["bv_page-modern.cocci", "bv_page-typed.cocci"] {
             fs::copy(root.join("rules").join(r), tmp.path().join(r)).unwrap();
         }

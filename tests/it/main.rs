@@ -11,6 +11,7 @@ mod helpers;
 mod in_place;
 mod installed;
 mod lsp;
+mod macro_uses;
 mod part_of_tree;
 mod review;
 mod robust_engine;

@@ -913,63 +913,13 @@ impl<'a> Matcher<'a> {
                 })
                 .collect()
         };
-        let twice = mentioned(&code.duplicated);
-        let fewer = mentioned(&code.dropped);
-        if !lvalue && !side_effect && twice.is_empty() && fewer.is_empty() {
-            return None;
-        }
-        let needs = if lvalue {
-            "needs an lvalue"
-        } else if side_effect {
-            "reads the assignment's value"
-        } else if !twice.is_empty() {
-            "passes an argument with side effects (the rewrite evaluates it twice)"
-        } else {
-            "passes an argument with side effects (the rewrite evaluates it fewer times)"
+        let need = macro_uses::Need {
+            lvalue,
+            value: side_effect,
+            twice: mentioned(&code.duplicated),
+            fewer: mentioned(&code.dropped),
         };
-        let Some(found) = uses.uses(name) else {
-            return Some(format!(
-                "{name}() is used through other macros whose uses are not all found; the rewrite is right only if no use {needs}"
-            ));
-        };
-        if found.is_empty() {
-            return Some(format!(
-                "{name}() has no use in this file, and its uses elsewhere are not checked; the rewrite is right only if no use {needs}"
-            ));
-        }
-        for u in found {
-            if let (true, Some(why)) = (lvalue, &u.lvalue) {
-                return Some(format!(
-                    "{name}() is used where an lvalue is needed (line {}: {why})",
-                    u.line
-                ));
-            }
-            if side_effect && u.value_used {
-                return Some(format!(
-                    "the value of {name}() is used (line {}), and the helper call does not give it",
-                    u.line
-                ));
-            }
-            if let Some(&k) = twice
-                .iter()
-                .find(|&&k| !u.args_pure.get(k).copied().unwrap_or(false))
-            {
-                return Some(format!(
-                    "the rewrite evaluates {name}()'s parameter '{}' twice, and the argument on line {} may have side effects",
-                    params[k], u.line
-                ));
-            }
-            if let Some(&k) = fewer
-                .iter()
-                .find(|&&k| !u.args_pure.get(k).copied().unwrap_or(false))
-            {
-                return Some(format!(
-                    "the rewrite evaluates {name}()'s parameter '{}' fewer times than the macro did, and the argument on line {} may have side effects",
-                    params[k], u.line
-                ));
-            }
-        }
-        None
+        uses.judge(name, params, &need)
     }
 
     /// File offsets of the tracked field tokens inside `node` that are not
