@@ -210,9 +210,24 @@ fn declaration_at(text: &[u8], off: usize, name: &str) -> Recovered {
     }
     // The token before the name: a type name, a qualifier or `*` starts a
     // declarator; anything else (`;`, `=`, `(`, `return`) a call.
+    // Directive lines in between are not tokens of the code
+    // (`f(1,\n#ifdef X\n bvec_page(b),` is a call).
     let mut b = off;
-    while b > 0 && text[b - 1].is_ascii_whitespace() {
-        b -= 1;
+    loop {
+        while b > 0 && text[b - 1].is_ascii_whitespace() {
+            b -= 1;
+        }
+        let line_start = text[..b]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1);
+        let first = text[line_start..b]
+            .iter()
+            .position(|c| !matches!(c, b' ' | b'\t'));
+        if b == 0 || first.is_none_or(|k| text[line_start + k] != b'#') {
+            break;
+        }
+        b = line_start;
     }
     let before_ok = match b.checked_sub(1).map(|i| text[i]) {
         Some(b'*') => true,
@@ -532,6 +547,10 @@ static inline void other(void) { bvec_page(0); }
         assert_eq!(found(calls), vec![]);
         let after_a_name = "void f(void) {\n#if 0\n\tx = y\n\tbvec_set_page(bv, p);\n}\n";
         assert_eq!(found(after_a_name), vec![]);
+        // A directive line between an argument list's comma and the call:
+        // the token before the name is the comma, not the directive's.
+        let after_a_directive = "void f(void) {\n\tx = = 1;\n\tn += g(1,\n#ifdef CONFIG_X\n\t\tbvec_page(b),\n#endif\n\t\t2);\n}\n";
+        assert_eq!(found(after_a_directive), vec![]);
         // A declaration whose parameter list never closes cannot be read.
         let open = found("int x = = ;\nvoid bvec_set_page(struct bio_vec *bv,\n");
         assert_eq!(open.len(), 1);

@@ -11,6 +11,10 @@
 //!   a type only; the keyword becomes `sizeof`.
 //! - the type arguments of `__builtin_types_compatible_p(T1, T2)` that are
 //!   not `typeof`: one identifier of underscores, so the call parses.
+//! - the type argument of the kernel's macros that take one
+//!   (`min_t(unsigned int, a, b)`, `container_of(p, struct foo, m)`) when
+//!   it is not a single name: one identifier of underscores, so the call
+//!   parses and its other arguments are searched.
 //! - variable attributes between a declarator and its `=`, `,` or `;`
 //!   (`*p __attribute__((unused)) =`, `__maybe_unused`, `__free(kfree)`):
 //!   blanked.
@@ -57,6 +61,28 @@ const VARIABLE_ATTRIBUTES: &[(&str, bool)] = &[
     ("__initdata", false),
 ];
 
+/// Function-like macros of the kernel with a type argument, and its
+/// position. (`offsetof` and `sizeof_field` are not here: the grammar
+/// reads `offsetof` itself, and the engine classifies both.)
+const TYPE_ARGUMENT_MACROS: &[(&str, usize)] = &[
+    ("min_t", 0),
+    ("max_t", 0),
+    ("clamp_t", 0),
+    ("container_of", 1),
+    ("container_of_const", 1),
+    ("list_entry", 1),
+    ("list_first_entry", 1),
+    ("list_last_entry", 1),
+    ("list_first_entry_or_null", 1),
+    ("list_next_entry", 1),
+    ("hlist_entry", 1),
+    ("hlist_entry_safe", 1),
+    ("rb_entry", 1),
+    ("rb_entry_safe", 1),
+    ("va_arg", 1),
+    ("typecheck", 0),
+];
+
 /// Words of C that begin a type name.
 const TYPE_WORDS: &[&str] = &[
     "struct", "union", "enum", "const", "volatile", "signed", "unsigned", "int", "char", "short",
@@ -71,6 +97,7 @@ pub fn mask(text: &mut [u8]) {
         .chain(ALIGNOF)
         .chain(["__builtin_types_compatible_p"].iter())
         .chain(VARIABLE_ATTRIBUTES.iter().map(|(w, _)| w))
+        .chain(TYPE_ARGUMENT_MACROS.iter().map(|(w, _)| w))
         .any(|w| memchr::memmem::find(text, w.as_bytes()).is_some())
     {
         return;
@@ -93,6 +120,11 @@ pub fn mask(text: &mut [u8]) {
             .find(|(w, _)| w.as_bytes() == word)
         {
             mask_attribute(text, start, end, args);
+        } else if let Some(&(_, k)) = TYPE_ARGUMENT_MACROS
+            .iter()
+            .find(|(w, _)| w.as_bytes() == word)
+        {
+            mask_macro_type_argument(text, end, k);
         }
     }
 }
@@ -128,6 +160,28 @@ fn mask_types_compatible(text: &mut [u8], end: usize) {
     for arg_end in commas(text, open + 1, close).into_iter().chain([close]) {
         mask_type_argument(text, arg_start, arg_end);
         arg_start = arg_end + 1;
+    }
+}
+
+/// Argument `k` of the macro call whose name ends at `end`, when it is a
+/// type of more than one name (`unsigned int`, `struct foo *`): one
+/// identifier. A single name parses as it is and stays.
+fn mask_macro_type_argument(text: &mut [u8], end: usize, k: usize) {
+    let Some((open, close)) = parens_after(text, end) else {
+        return;
+    };
+    let bounds: Vec<usize> = std::iter::once(open)
+        .chain(commas(text, open + 1, close))
+        .chain([close])
+        .collect();
+    let Some(w) = bounds.windows(2).nth(k) else {
+        return;
+    };
+    let (start, end) = (w[0] + 1, w[1]);
+    let arg = text[start..end].trim_ascii();
+    let single = !arg.is_empty() && arg.iter().all(|b| source::is_ident_byte(*b));
+    if !single && (starts_with_type_word(arg) || !looks_like_expression(arg)) {
+        mask_type_argument(text, start, end);
     }
 }
 
@@ -404,6 +458,43 @@ mod tests {
         check(
             "__builtin_types_compatible_p(__typeof__(a->bv_page) *, typeof(&x))",
             "__builtin_types_compatible_p(sizeof    (a->bv_page)  , sizeof(&x))",
+        );
+    }
+
+    #[test]
+    fn type_arguments_of_kernel_macros() {
+        for (text, want) in [
+            (
+                "x = min_t(unsigned int, PAGE_SIZE - bv->bv_offset, n);",
+                "x = min_t(____________, PAGE_SIZE - bv->bv_offset, n);",
+            ),
+            (
+                "p = container_of(bv->bv_page, struct foo, page);",
+                "p = container_of(bv->bv_page, __________, page);",
+            ),
+            (
+                "p = list_entry(l, struct page *, lru);",
+                "p = list_entry(l, _____________, lru);",
+            ),
+            // One name parses: it stays, and so does an expression.
+            (
+                "x = min_t(u32, a, b) + max_t(size_t, c, d);",
+                "x = min_t(u32, a, b) + max_t(size_t, c, d);",
+            ),
+            (
+                "x = va_arg(ap, unsigned long);",
+                "x = va_arg(ap, _____________);",
+            ),
+        ] {
+            check(text, want);
+        }
+        let mut t = b"n = min_t(unsigned int, bv->bv_len, x);".to_vec();
+        mask(&mut t);
+        let tree = crate::c::syntax::parse(&t);
+        assert!(
+            !tree.root_node().has_error(),
+            "{}",
+            String::from_utf8_lossy(&t)
         );
     }
 
