@@ -313,7 +313,8 @@ fn parse_header(line: &str) -> Result<Header, (usize, String)> {
         } else if matches!(inner.get(j..j + 2), Some("&&") | Some("||")) {
             j += 2;
         } else {
-            j += 1;
+            // One character, which may take several bytes.
+            j += inner[j..].chars().next().map_or(1, char::len_utf8);
         }
         words.push((&inner[s..j], s + 2));
     }
@@ -606,7 +607,8 @@ fn parse_metavars(lines: &[&str], first_line: usize) -> Result<Vec<Metavar>, Lin
                 let len = if matches!(two, Some("!=") | Some("=~") | Some("!~")) {
                     2
                 } else {
-                    1
+                    // One character, which may take several bytes.
+                    code[j..].chars().next().map_or(1, char::len_utf8)
                 };
                 words.push((code[j..j + len].to_string(), first_line + k + 1, j + 1));
                 j += len;

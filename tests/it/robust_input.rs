@@ -308,3 +308,63 @@ fn a_lone_cr_on_a_changed_line_gives_a_diff_git_apply_and_patch_accept() {
         );
     }
 }
+
+/// The header and metavariable declarations of each rule of rule file
+/// `text`, up to and with the `@@` that ends them.
+fn rule_heads(text: &str) -> Vec<String> {
+    let mut heads = Vec::new();
+    let mut head: Option<String> = None;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_end();
+        match head.as_mut() {
+            Some(h) => {
+                h.push_str(line);
+                if t == "@@" {
+                    heads.extend(head.take());
+                }
+            }
+            None if t.starts_with('@') && t.len() > 1 && t.ends_with('@') && t != "@@" => {
+                head = Some(line.to_string());
+            }
+            None if t == "@@" => heads.push(line.to_string()),
+            None => {}
+        }
+    }
+    heads
+}
+
+#[test]
+fn a_multibyte_character_anywhere_in_a_rule_head_is_an_error_not_a_panic() {
+    // fuzz/ (rule) found the header and declaration readers taking one
+    // byte of a character of two as a token. The head of every rule of
+    // every bundled rule file, with a character of two, three and four
+    // bytes put at each place of it, and a small body after it.
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut tried = 0;
+    for entry in std::fs::read_dir(&rules).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "cocci") {
+            continue;
+        }
+        for head in rule_heads(&std::fs::read_to_string(&path).unwrap()) {
+            let lines = head.lines().count();
+            for (i, _) in head.char_indices() {
+                for c in ['ۍ', '€', '😀'] {
+                    let mut t = head.clone();
+                    t.insert(i, c);
+                    t.push_str("- 0\n+ 1\n");
+                    // Either is fine; a panic fails the test.
+                    if let Err(e) = bvmig::RuleFile::parse("x.cocci", &t) {
+                        assert!(e.line >= 1 && e.line <= lines + 2, "{e}");
+                    }
+                    tried += 1;
+                }
+            }
+        }
+    }
+    assert!(tried > 3000, "only {tried} places tried");
+    // The fuzzer's own input, reduced: a name that starts with one.
+    let e = bvmig::RuleFile::parse("x.cocci", "@@\nexpression ۍBV;\n@@\n- BV\n+ f(BV)\n")
+        .expect_err("not an identifier");
+    assert_eq!((e.line, e.col), (2, 12), "{e}");
+}
