@@ -368,3 +368,53 @@ fn a_multibyte_character_anywhere_in_a_rule_head_is_an_error_not_a_panic() {
         .expect_err("not an identifier");
     assert_eq!((e.line, e.col), (2, 12), "{e}");
 }
+
+#[test]
+fn a_blank_character_at_the_start_of_a_rule_line_is_an_error_not_a_panic() {
+    // fuzz/ (rule) found a vertical tab in column 0 of a context line
+    // making a token fall outside every statement of the fragment.
+    let body = [
+        "- BV->bv_page = P;",
+        "+ bvec_set_page(BV, P);",
+        "  WARN_ON_ONCE(!P);",
+        "  f(P);",
+    ];
+    for c in ['\x0b', '\x0c', '\r', '\t', '\0', '\u{a0}'] {
+        for k in 0..body.len() {
+            for at in [0, 1] {
+                let mut lines: Vec<String> = body.iter().map(|l| l.to_string()).collect();
+                lines[k].insert(at, c);
+                let rule = format!("@@\nexpression BV, P;\n@@\n{}\n", lines.join("\n"));
+                // Either is fine; a panic fails the test.
+                if let Err(e) = bvmig::RuleFile::parse("x.cocci", &rule) {
+                    assert!((1..=8).contains(&e.line), "{c:?} {k} {at}: {e}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hunk_headers_starting_at_any_line_do_not_panic_review() {
+    // fuzz/ (series) found `+0,N` with added lines underflowing where the
+    // fix-up diff is shifted to the hunk's place.
+    let t = TempDir::new();
+    for (old, new) in [
+        (0, 0),
+        (0, 1),
+        (1, 0),
+        (0, 1_000_000),
+        (4_000_000_000u64, 0),
+    ] {
+        let patch = format!(
+            "--- a/block/x.c\n+++ b/block/x.c\n@@ -{old},0 +{new},4 @@\n+void f(struct bio_vec *bv)\n+{{\n+\tstruct page *p = bv->bv_page;\n+}}\n"
+        );
+        let out = bvmig_stdin(t.path(), &["review", "-"], patch.as_bytes());
+        assert!(
+            matches!(out.code, 0 | 1) && !out.stderr_text().contains("internal error"),
+            "-{old} +{new}: {}: {}",
+            out.code,
+            out.stderr_text()
+        );
+    }
+}
