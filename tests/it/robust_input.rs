@@ -418,3 +418,49 @@ fn hunk_headers_starting_at_any_line_do_not_panic_review() {
         );
     }
 }
+
+#[test]
+fn a_fifo_as_gits_global_excludes_or_config_does_not_block_the_walk() {
+    // The walker reads git's global config and the `core.excludesFile` it
+    // names, or `$XDG_CONFIG_HOME/git/ignore`: a FIFO in any of the three
+    // would block it.
+    for which in ["excludes", "config", "default"] {
+        let t = TempDir::new();
+        let top = kernel_tree(&t, "tree");
+        let home = t.path().join("home");
+        std::fs::create_dir_all(home.join(".config/git")).unwrap();
+        let fifo = match which {
+            "excludes" => {
+                let fifo = home.join("excludes");
+                t.write(
+                    "home/.gitconfig",
+                    format!("[core]\n\texcludesFile = {}\n", fifo.display()),
+                );
+                fifo
+            }
+            "config" => home.join(".gitconfig"),
+            _ => home.join(".config/git/ignore"),
+        };
+        mkfifo(&fifo);
+        let mut cmd = bvmig_command(&top, &["patch"]);
+        cmd.env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("GIT_CONFIG_GLOBAL")
+            .env("GIT_CONFIG_SYSTEM", "/dev/null");
+        let out = run_or_kill(cmd);
+        assert_eq!(out.code, 0, "{which}: {}", out.stderr_text());
+        assert!(
+            out.stderr_text().contains(&format!(
+                "{}: a FIFO, not a regular file: not read, and git's global excludes do not apply in this run",
+                fifo.display()
+            )),
+            "{which}: {}",
+            out.stderr_text()
+        );
+        assert!(
+            out.stdout_text().contains("+++ b/"),
+            "{which}: {}",
+            out.stdout_text()
+        );
+    }
+}
