@@ -9,10 +9,24 @@
 //! Read from patches, mails and git's output ([`read`]): files and hunks
 //! with their line numbers and tagged lines, by the hunks' counts.
 
-use similar::{Algorithm, DiffOp};
+use std::collections::HashMap;
+use std::ops::Range;
+
+use similar::algorithms::{myers, Capture, Compact, DiffHook, NoFinishHook, Replace};
+use similar::DiffOp;
 
 /// Lines of context around each change.
 pub const CONTEXT: usize = 3;
+
+/// The most lines (old and new together, after their common head and
+/// tail) given to Myers' algorithm at once: it costs (old + new) times the
+/// number of changed lines, quadratic in a file with changes all over.
+/// Above it, lines found once in each side anchor the two (patience) and
+/// Myers runs between anchors.
+const MYERS_LINES: usize = 4_000;
+
+/// How deep anchors are looked for within the gaps between anchors.
+const ANCHOR_DEPTH: usize = 8;
 
 /// Appends the diff of `old` to `new` for file `name` to `out`; nothing when
 /// they are equal.
@@ -27,7 +41,10 @@ pub fn unified(name: &str, old: &[u8], new: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(
         format!("diff --git a/{name} b/{name}\n--- a/{name}\n+++ b/{name}\n").as_bytes(),
     );
-    let ops = similar::capture_diff_slices(Algorithm::Myers, old_lines, new_lines);
+    let ops = diff_ops(old_lines, new_lines);
+    // The enclosing function of each hunk, found by one pass over the old
+    // lines: hunks come in order.
+    let mut func = FuncNames::default();
     for group in similar::group_diff_ops(ops, CONTEXT) {
         let (first, last) = (&group[0], &group[group.len() - 1]);
         let old_start = first.old_range().start;
@@ -41,7 +58,7 @@ pub fn unified(name: &str, old: &[u8], new: &[u8], out: &mut Vec<u8>) {
             out,
             (first(old_start, old_len), old_len),
             (first(new_start, new_len), new_len),
-            funcname(old_lines, old_start).unwrap_or_default(),
+            func.before(old_lines, old_start).unwrap_or_default(),
         );
         for op in &group {
             match *op {
@@ -108,21 +125,160 @@ fn lines(out: &mut Vec<u8>, mark: u8, ls: &[&[u8]]) {
     }
 }
 
-/// The last line before line `before` (0-based) that git's `cpp` driver
-/// takes for a function header: it starts with a letter, `_` or `::`, and is
-/// not a label. Trailing blanks dropped, at most 80 bytes, as git does.
-fn funcname<'a>(lines: &[&'a [u8]], before: usize) -> Option<&'a [u8]> {
-    lines[..before.min(lines.len())]
+/// The edit script from `old` to `new` as `similar` gives it (equal runs,
+/// deletions, insertions, replacements, compacted), in about linear time;
+/// the same as `similar::capture_diff_slices` with Myers where the changed
+/// middle is small.
+fn diff_ops(old: &[&[u8]], new: &[&[u8]]) -> Vec<DiffOp> {
+    let mut hook = Compact::new(Replace::new(Capture::new()), old, new);
+    let mut each = NoFinishHook::new(&mut hook);
+    align(&mut each, old, 0..old.len(), new, 0..new.len(), 0);
+    hook.finish().expect("Capture cannot fail");
+    hook.into_inner().into_inner().into_ops()
+}
+
+/// Aligns `old[o]` with `new[n]`: the common head and tail are equal; a
+/// small middle goes to Myers (a minimal diff, as git's); a large one is cut
+/// at the lines that occur once in each side, in the same order (their
+/// longest increasing run, as patience diff does), and each gap aligned
+/// alone. A large gap without such lines is replaced whole: still a right
+/// diff, and a bounded cost.
+fn align<D: DiffHook<Error = std::convert::Infallible>>(
+    d: &mut D,
+    old: &[&[u8]],
+    o: Range<usize>,
+    new: &[&[u8]],
+    n: Range<usize>,
+    depth: usize,
+) {
+    let head = old[o.clone()]
+        .iter()
+        .zip(&new[n.clone()])
+        .take_while(|(a, b)| a == b)
+        .count();
+    let tail = old[o.start + head..o.end]
         .iter()
         .rev()
-        .find(|l| is_func_line(l))
-        .map(|l| {
+        .zip(new[n.start + head..n.end].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (mo, mn) = (o.start + head..o.end - tail, n.start + head..n.end - tail);
+    if head > 0 {
+        d.equal(o.start, n.start, head)
+            .expect("Capture cannot fail");
+    }
+    if mo.len() + mn.len() <= MYERS_LINES {
+        myers::diff(d, old, mo, new, mn).expect("Capture cannot fail");
+    } else {
+        let anchors = if depth < ANCHOR_DEPTH {
+            anchors(old, mo.clone(), new, mn.clone())
+        } else {
+            Vec::new()
+        };
+        if anchors.is_empty() {
+            if !mo.is_empty() {
+                d.delete(mo.start, mo.len(), mn.start)
+                    .expect("Capture cannot fail");
+            }
+            if !mn.is_empty() {
+                d.insert(mo.end, mn.start, mn.len())
+                    .expect("Capture cannot fail");
+            }
+        } else {
+            let (mut po, mut pn) = (mo.start, mn.start);
+            for (ao, an) in anchors {
+                align(d, old, po..ao, new, pn..an, depth + 1);
+                d.equal(ao, an, 1).expect("Capture cannot fail");
+                (po, pn) = (ao + 1, an + 1);
+            }
+            align(d, old, po..mo.end, new, pn..mn.end, depth + 1);
+        }
+    }
+    if tail > 0 {
+        d.equal(o.end - tail, n.end - tail, tail)
+            .expect("Capture cannot fail");
+    }
+}
+
+/// The lines found exactly once in `old[o]` and once in `new[n]`, as pairs
+/// of indexes, the longest run of them in the same order on both sides.
+fn anchors(old: &[&[u8]], o: Range<usize>, new: &[&[u8]], n: Range<usize>) -> Vec<(usize, usize)> {
+    // line -> (times in old, times in new, index in old, index in new)
+    let mut seen: HashMap<&[u8], (u32, u32, usize, usize)> = HashMap::new();
+    for i in o {
+        let e = seen.entry(old[i]).or_insert((0, 0, i, 0));
+        e.0 += 1;
+    }
+    for j in n {
+        if let Some(e) = seen.get_mut(new[j]) {
+            e.1 += 1;
+            e.3 = j;
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = seen
+        .into_values()
+        .filter(|e| e.0 == 1 && e.1 == 1)
+        .map(|e| (e.2, e.3))
+        .collect();
+    pairs.sort_unstable();
+    // Longest increasing run of the new indexes (patience sorting): tops[k]
+    // is the pair ending the best run of length k + 1 seen so far.
+    let mut tops: Vec<usize> = Vec::new();
+    let mut prev: Vec<Option<usize>> = vec![None; pairs.len()];
+    for (i, &(_, j)) in pairs.iter().enumerate() {
+        let k = tops.partition_point(|&t| pairs[t].1 < j);
+        prev[i] = k.checked_sub(1).map(|k| tops[k]);
+        if k == tops.len() {
+            tops.push(i);
+        } else {
+            tops[k] = i;
+        }
+    }
+    let mut run = Vec::with_capacity(tops.len());
+    let mut at = tops.last().copied();
+    while let Some(i) = at {
+        run.push(pairs[i]);
+        at = prev[i];
+    }
+    run.reverse();
+    run
+}
+
+/// The function names of hunk headers, found by one pass over the lines:
+/// each call asks for a line after (or at) the one before.
+#[derive(Default)]
+struct FuncNames {
+    /// Lines looked at so far.
+    scanned: usize,
+    /// The last function line among them.
+    last: Option<usize>,
+}
+
+impl FuncNames {
+    /// The last line before line `before` (0-based) that git's `cpp`
+    /// driver takes for a function header: it starts with a letter, `_` or
+    /// `::`, and is not a label. Trailing blanks dropped, at most 80 bytes,
+    /// as git does.
+    fn before<'a>(&mut self, lines: &[&'a [u8]], before: usize) -> Option<&'a [u8]> {
+        let before = before.min(lines.len());
+        if before < self.scanned {
+            *self = FuncNames::default();
+        }
+        for (i, l) in lines[self.scanned..before].iter().enumerate() {
+            if is_func_line(l) {
+                self.last = Some(self.scanned + i);
+            }
+        }
+        self.scanned = before;
+        self.last.map(|i| {
+            let l = lines[i];
             let mut end = l.len().min(80);
             while end > 0 && l[end - 1].is_ascii_whitespace() {
                 end -= 1;
             }
             &l[..end]
         })
+    }
 }
 
 fn is_func_line(line: &[u8]) -> bool {
@@ -487,5 +643,104 @@ mod tests {
     #[test]
     fn equal_texts_give_nothing() {
         check("a\n", "a\n", "");
+    }
+
+    /// Applies `ops` to `old`, taking inserted lines from `new`.
+    fn replay<'a>(ops: &[DiffOp], old: &[&'a [u8]], new: &[&'a [u8]]) -> Vec<&'a [u8]> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for op in ops {
+            assert_eq!(op.old_range().start, at, "ops cover the old lines in order");
+            if let DiffOp::Equal { old_index, len, .. } = *op {
+                out.extend_from_slice(&old[old_index..old_index + len]);
+            } else {
+                out.extend_from_slice(&new[op.new_range()]);
+            }
+            at = op.old_range().end;
+        }
+        assert_eq!(at, old.len());
+        out
+    }
+
+    /// A file of `n` functions and, for `new`, every `step`-th one changed:
+    /// lines repeated in each function, unique names.
+    fn functions(n: usize, step: usize) -> (Vec<u8>, Vec<u8>) {
+        let (mut old, mut new) = (String::new(), String::new());
+        for k in 0..n {
+            let f = format!("static void f{k}(struct bio_vec *bv)\n{{\n\tint x = 0;\n");
+            old.push_str(&f);
+            new.push_str(&f);
+            old.push_str("\tput_page(bv->bv_page);\n\treturn;\n}\n\n");
+            if k % step == 0 {
+                new.push_str("\tput_page(bvec_page(bv));\n\treturn;\n}\n\n");
+            } else {
+                new.push_str("\tput_page(bv->bv_page);\n\treturn;\n}\n\n");
+            }
+        }
+        (old.into_bytes(), new.into_bytes())
+    }
+
+    #[test]
+    fn small_changes_diff_as_myers_does() {
+        // Under the bound the whole middle goes to Myers: the script is
+        // `similar`'s own, as before the bound.
+        for (n, step) in [(1, 1), (10, 3), (100, 7), (400, 1)] {
+            let (old, new) = functions(n, step);
+            let (o, nw) = (split_lines(&old), split_lines(&new));
+            let want = similar::capture_diff_slices(similar::Algorithm::Myers, &o, &nw);
+            assert_eq!(
+                diff_ops(&o, &nw),
+                want,
+                "{n} functions, every {step}th changed"
+            );
+        }
+    }
+
+    #[test]
+    fn many_changes_give_one_hunk_each_and_the_new_text() {
+        // Above the bound: anchored on the unique lines, each change is its
+        // own small hunk, and the script rebuilds the new text.
+        for (n, step) in [(2_000, 1), (3_000, 2), (5_000, 5)] {
+            let (old, new) = functions(n, step);
+            let (o, nw) = (split_lines(&old), split_lines(&new));
+            assert!(o.len() + nw.len() > MYERS_LINES);
+            let ops = diff_ops(&o, &nw);
+            assert_eq!(replay(&ops, &o, &nw), nw);
+            let changed = ops.iter().filter(|op| !matches!(op, DiffOp::Equal { .. }));
+            for op in changed.clone() {
+                assert_eq!(
+                    (op.old_range().len(), op.new_range().len()),
+                    (1, 1),
+                    "{op:?}"
+                );
+            }
+            assert_eq!(changed.count(), n.div_ceil(step));
+        }
+    }
+
+    #[test]
+    fn large_gaps_without_anchors_still_give_the_new_text() {
+        // No line occurs once: the middle is replaced whole, rightly.
+        let old: Vec<u8> = b"a\nb\n".repeat(3_000);
+        let mut new = old.clone();
+        new.extend_from_slice(&b"b\na\n".repeat(2_000));
+        let mut new2 = b"b\n".to_vec();
+        new2.extend_from_slice(&new);
+        for new in [new, new2] {
+            let (o, nw) = (split_lines(&old), split_lines(&new));
+            assert_eq!(replay(&diff_ops(&o, &nw), &o, &nw), nw);
+        }
+    }
+
+    #[test]
+    fn function_names_come_from_one_pass_in_order() {
+        let lines = split_lines(b"int f(void)\n{\nout:\n\ta;\n}\nint g(void)\n{\n}\n");
+        let mut f = FuncNames::default();
+        assert_eq!(f.before(&lines, 0), None);
+        assert_eq!(f.before(&lines, 4), Some(&b"int f(void)"[..]));
+        assert_eq!(f.before(&lines, 7), Some(&b"int g(void)"[..]));
+        // Asked again for an earlier line, it starts over.
+        assert_eq!(f.before(&lines, 3), Some(&b"int f(void)"[..]));
+        assert_eq!(f.before(&lines, 100), Some(&b"int g(void)"[..]));
     }
 }

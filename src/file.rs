@@ -53,6 +53,62 @@ pub fn kernel_top(path: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
+/// The files the walker (the `ignore` crate) reads for git's global
+/// excludes, that exist but are not regular files, with what each is: the
+/// global and system git configs, then the `core.excludesFile` they name
+/// (or the default `git/ignore`). Opening one, a FIFO, would block the
+/// walk; a run with one of them does without global excludes. `/dev/null`,
+/// which tests and scripts give as a config, reads as empty and is fine.
+pub fn global_excludes_unreadable() -> Vec<(PathBuf, &'static str)> {
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let home = env("HOME").map(PathBuf::from);
+    let xdg = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let mut configs: Vec<PathBuf> = Vec::new();
+    configs.extend(env("GIT_CONFIG_GLOBAL").map(PathBuf::from));
+    configs.extend(home.as_ref().map(|h| h.join(".gitconfig")));
+    configs.extend(xdg.as_ref().map(|x| x.join("git/config")));
+    configs.push(
+        env("GIT_CONFIG_SYSTEM").map_or_else(|| PathBuf::from("/etc/gitconfig"), PathBuf::from),
+    );
+    let bad = |p: &Path| -> Option<&'static str> {
+        let m = fs::metadata(p).ok()?;
+        (!m.is_file() && p != Path::new("/dev/null")).then(|| kind_name(&m))
+    };
+    let out: Vec<(PathBuf, &'static str)> = configs
+        .into_iter()
+        .filter_map(|p| bad(&p).map(|what| (p, what)))
+        .collect();
+    if !out.is_empty() {
+        // Reading the configs to find the excludes file would block.
+        return out;
+    }
+    ignore::gitignore::gitconfig_excludes_path()
+        .and_then(|p| bad(&p).map(|what| (p, what)))
+        .into_iter()
+        .collect()
+}
+
+/// What a file that is not a regular one is, for messages (`a FIFO`).
+fn kind_name(m: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = m.file_type();
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

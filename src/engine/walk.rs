@@ -753,6 +753,8 @@ struct IgnoreFiles {
     ignore: bool,
     git_ignore: bool,
     git_exclude: bool,
+    /// git's global excludes (`core.excludesFile`).
+    git_global: bool,
 }
 
 impl IgnoreFiles {
@@ -800,6 +802,7 @@ impl IgnoreFiles {
             ignore: self.ignore && other.ignore,
             git_ignore: self.git_ignore && other.git_ignore,
             git_exclude: self.git_exclude && other.git_exclude,
+            git_global: self.git_global && other.git_global,
         }
     }
 }
@@ -827,12 +830,20 @@ fn walk_dir(root: &Root, ctx: &Ctx, opts: &WalkOptions) {
         ignore: true,
         git_ignore: true,
         git_exclude: true,
+        git_global: true,
     };
     if !opts.standard_filters {
         return walk_below(root, &root.path, ctx, opts, all);
     }
     // The walker reads the ignore files of the directory's parents too.
     let mut read = all;
+    for (path, what) in crate::file::global_excludes_unreadable() {
+        ctx.note(format!(
+            "{}: {what}, not a regular file: not read, and git's global excludes do not apply in this run",
+            path.display()
+        ));
+        read.git_global = false;
+    }
     let abs = fs::canonicalize(&root.path).unwrap_or_else(|_| root.path.clone());
     for dir in abs.ancestors() {
         for u in read.unreadable(dir) {
@@ -882,7 +893,8 @@ fn walk_below(root: &Root, dir: &Path, ctx: &Ctx, opts: &WalkOptions, read: Igno
         builder
             .ignore(read.ignore)
             .git_ignore(read.git_ignore)
-            .git_exclude(read.git_exclude);
+            .git_exclude(read.git_exclude)
+            .git_global(read.git_global);
         let deferred = deferred.clone();
         builder.filter_entry(move |entry| {
             if !entry.file_type().is_some_and(|t| t.is_dir()) {

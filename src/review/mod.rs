@@ -267,7 +267,7 @@ pub fn review_hunks(engine: &Engine, patches: &[Patch]) -> Reviewed {
                     diff::unified(name, old_frag, new_frag, &mut d);
                     diff::shift_hunks(
                         &d,
-                        hunk.new_start - 1,
+                        hunk.new_start.saturating_sub(1),
                         &hunk.funcname,
                         !file_diff_started,
                         &mut fixup,

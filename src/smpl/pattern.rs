@@ -541,13 +541,26 @@ pub(super) fn compile_stmts(toks: &[Tok], metavars: &[Metavar]) -> Result<Stmts,
         let src = format!("{head}{}{tail}", j.text);
         let tree = syntax::parse(src.as_bytes());
         let kids = statement_roots(&tree, &j)?;
-        // The statement each matched token belongs to.
-        let owner = |ti: usize| {
+        // The statement each matched token belongs to; a token outside
+        // every statement (the parser read the fragment otherwise) is an
+        // error at that token.
+        let mut owners = Vec::with_capacity(matched.len());
+        for (ti, t) in matched.iter().enumerate() {
             let off = j.starts[ti].0 + HEAD.len();
-            kids.iter()
+            match kids
+                .iter()
                 .position(|k| k.start_byte() <= off && off < k.end_byte())
-                .expect("the statements span the fragment")
-        };
+            {
+                Some(r) => owners.push(r),
+                None => {
+                    return Err((
+                        t.pos,
+                        "this code is in none of the statements the fragment parses into; write whole C statements".into(),
+                    ))
+                }
+            }
+        }
+        let owner = |ti: usize| owners[ti];
         let mut roots = Vec::new();
         for (r, kid) in kids.iter().enumerate() {
             let mine: Vec<&Tok> = (0..matched.len())

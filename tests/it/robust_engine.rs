@@ -304,3 +304,68 @@ void f(void)
         assert!(got.contains(broken), "{broken:?} was edited:\n{got}");
     }
 }
+
+/// A bvec.h declaring `struct bio_vec` under each branch of an `#if`,
+/// with the four-parameter `bvec_set_page()` after them.
+fn bvec_h_two_branches(cond: &str) -> String {
+    let decl = |len: &str| {
+        format!("struct bio_vec {{\n\tstruct page\t*bv_page;\n\t{len}\tbv_len;\n\t{len}\tbv_offset;\n}};\n")
+    };
+    format!(
+        "#ifndef __LINUX_BVEC_H\n#define __LINUX_BVEC_H\n\nstruct page;\n\n{cond}\n{}#else\n{}#endif\n\n\
+         static inline void bvec_set_page(struct bio_vec *bv, struct page *page,\n\t\tunsigned int len, unsigned int offset)\n\
+         {{\n\tbv->bv_page = page;\n\tbv->bv_len = len;\n\tbv->bv_offset = offset;\n}}\n\n#endif\n",
+        decl("unsigned short"),
+        decl("unsigned int")
+    )
+}
+
+#[test]
+fn struct_bio_vec_under_two_conditions_chooses_the_rule_and_refuses_to_place_helpers() {
+    // The rule choice sees the one bvec_set_page() whatever the branches;
+    // helpers after one definition would be compiled without the other,
+    // so the placement refuses in one line and --in-place writes nothing.
+    for cond in [
+        "#ifdef CONFIG_BVEC_SMALL",
+        "#if defined(CONFIG_X) && !IS_ENABLED(CONFIG_Y)",
+    ] {
+        let t = TempDir::new();
+        let top = crate::util::kernel_tree(&t, "");
+        t.write("include/linux/bvec.h", bvec_h_two_branches(cond));
+        let before = crate::util::snapshot(&top);
+        for args in [&["patch"][..], &["patch", "--in-place"][..]] {
+            let out = bvmig(&top, args);
+            let err = out.stderr_text();
+            assert_eq!(out.code, 2, "{cond} {args:?}: {err}");
+            assert!(
+                err.contains("rule chosen because include/linux/bvec.h:20:20 has bvec_set_page() with 4 parameters"),
+                "{cond} {args:?}: {err}"
+            );
+            assert!(
+                err.contains("bvmig: error: include/linux/bvec.h: struct bio_vec is defined on lines 7 and 13, and helpers after one would not be compiled with the others"),
+                "{cond} {args:?}: {err}"
+            );
+            assert_eq!(crate::util::snapshot(&top), before, "{cond} {args:?}");
+        }
+        // With --no-helpers the files are rewritten for the chosen rule.
+        let out = bvmig(&top, &["patch", "--no-helpers"]);
+        assert_eq!(out.code, 0, "{cond}: {}", out.stderr_text());
+        assert!(
+            out.stdout_text().contains("+\t__bvec_set_page(bv, p);"),
+            "{cond}: {}",
+            out.stdout_text()
+        );
+    }
+    // Under `#if 0` the first branch is dead: one definition is left,
+    // and the helpers go into the header.
+    let t = TempDir::new();
+    let top = crate::util::kernel_tree(&t, "");
+    t.write("include/linux/bvec.h", bvec_h_two_branches("#if 0"));
+    let out = bvmig(&top, &["patch"]);
+    assert_eq!(out.code, 0, "{}", out.stderr_text());
+    assert!(
+        out.stdout_text().contains("+++ b/include/linux/bvec.h"),
+        "{}",
+        out.stdout_text()
+    );
+}

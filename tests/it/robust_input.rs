@@ -308,3 +308,159 @@ fn a_lone_cr_on_a_changed_line_gives_a_diff_git_apply_and_patch_accept() {
         );
     }
 }
+
+/// The header and metavariable declarations of each rule of rule file
+/// `text`, up to and with the `@@` that ends them.
+fn rule_heads(text: &str) -> Vec<String> {
+    let mut heads = Vec::new();
+    let mut head: Option<String> = None;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_end();
+        match head.as_mut() {
+            Some(h) => {
+                h.push_str(line);
+                if t == "@@" {
+                    heads.extend(head.take());
+                }
+            }
+            None if t.starts_with('@') && t.len() > 1 && t.ends_with('@') && t != "@@" => {
+                head = Some(line.to_string());
+            }
+            None if t == "@@" => heads.push(line.to_string()),
+            None => {}
+        }
+    }
+    heads
+}
+
+#[test]
+fn a_multibyte_character_anywhere_in_a_rule_head_is_an_error_not_a_panic() {
+    // fuzz/ (rule) found the header and declaration readers taking one
+    // byte of a character of two as a token. The head of every rule of
+    // every bundled rule file, with a character of two, three and four
+    // bytes put at each place of it, and a small body after it.
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let mut tried = 0;
+    for entry in std::fs::read_dir(&rules).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "cocci") {
+            continue;
+        }
+        for head in rule_heads(&std::fs::read_to_string(&path).unwrap()) {
+            let lines = head.lines().count();
+            for (i, _) in head.char_indices() {
+                for c in ['ۍ', '€', '😀'] {
+                    let mut t = head.clone();
+                    t.insert(i, c);
+                    t.push_str("- 0\n+ 1\n");
+                    // Either is fine; a panic fails the test.
+                    if let Err(e) = bvmig::RuleFile::parse("x.cocci", &t) {
+                        assert!(e.line >= 1 && e.line <= lines + 2, "{e}");
+                    }
+                    tried += 1;
+                }
+            }
+        }
+    }
+    assert!(tried > 3000, "only {tried} places tried");
+    // The fuzzer's own input, reduced: a name that starts with one.
+    let e = bvmig::RuleFile::parse("x.cocci", "@@\nexpression ۍBV;\n@@\n- BV\n+ f(BV)\n")
+        .expect_err("not an identifier");
+    assert_eq!((e.line, e.col), (2, 12), "{e}");
+}
+
+#[test]
+fn a_blank_character_at_the_start_of_a_rule_line_is_an_error_not_a_panic() {
+    // fuzz/ (rule) found a vertical tab in column 0 of a context line
+    // making a token fall outside every statement of the fragment.
+    let body = [
+        "- BV->bv_page = P;",
+        "+ bvec_set_page(BV, P);",
+        "  WARN_ON_ONCE(!P);",
+        "  f(P);",
+    ];
+    for c in ['\x0b', '\x0c', '\r', '\t', '\0', '\u{a0}'] {
+        for k in 0..body.len() {
+            for at in [0, 1] {
+                let mut lines: Vec<String> = body.iter().map(|l| l.to_string()).collect();
+                lines[k].insert(at, c);
+                let rule = format!("@@\nexpression BV, P;\n@@\n{}\n", lines.join("\n"));
+                // Either is fine; a panic fails the test.
+                if let Err(e) = bvmig::RuleFile::parse("x.cocci", &rule) {
+                    assert!((1..=8).contains(&e.line), "{c:?} {k} {at}: {e}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn hunk_headers_starting_at_any_line_do_not_panic_review() {
+    // fuzz/ (series) found `+0,N` with added lines underflowing where the
+    // fix-up diff is shifted to the hunk's place.
+    let t = TempDir::new();
+    for (old, new) in [
+        (0, 0),
+        (0, 1),
+        (1, 0),
+        (0, 1_000_000),
+        (4_000_000_000u64, 0),
+    ] {
+        let patch = format!(
+            "--- a/block/x.c\n+++ b/block/x.c\n@@ -{old},0 +{new},4 @@\n+void f(struct bio_vec *bv)\n+{{\n+\tstruct page *p = bv->bv_page;\n+}}\n"
+        );
+        let out = bvmig_stdin(t.path(), &["review", "-"], patch.as_bytes());
+        assert!(
+            matches!(out.code, 0 | 1) && !out.stderr_text().contains("internal error"),
+            "-{old} +{new}: {}: {}",
+            out.code,
+            out.stderr_text()
+        );
+    }
+}
+
+#[test]
+fn a_fifo_as_gits_global_excludes_or_config_does_not_block_the_walk() {
+    // The walker reads git's global config and the `core.excludesFile` it
+    // names, or `$XDG_CONFIG_HOME/git/ignore`: a FIFO in any of the three
+    // would block it.
+    for which in ["excludes", "config", "default"] {
+        let t = TempDir::new();
+        let top = kernel_tree(&t, "tree");
+        let home = t.path().join("home");
+        std::fs::create_dir_all(home.join(".config/git")).unwrap();
+        let fifo = match which {
+            "excludes" => {
+                let fifo = home.join("excludes");
+                t.write(
+                    "home/.gitconfig",
+                    format!("[core]\n\texcludesFile = {}\n", fifo.display()),
+                );
+                fifo
+            }
+            "config" => home.join(".gitconfig"),
+            _ => home.join(".config/git/ignore"),
+        };
+        mkfifo(&fifo);
+        let mut cmd = bvmig_command(&top, &["patch"]);
+        cmd.env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("GIT_CONFIG_GLOBAL")
+            .env("GIT_CONFIG_SYSTEM", "/dev/null");
+        let out = run_or_kill(cmd);
+        assert_eq!(out.code, 0, "{which}: {}", out.stderr_text());
+        assert!(
+            out.stderr_text().contains(&format!(
+                "{}: a FIFO, not a regular file: not read, and git's global excludes do not apply in this run",
+                fifo.display()
+            )),
+            "{which}: {}",
+            out.stderr_text()
+        );
+        assert!(
+            out.stdout_text().contains("+++ b/"),
+            "{which}: {}",
+            out.stdout_text()
+        );
+    }
+}

@@ -24,6 +24,9 @@ const GOAL_RSS_BYTES: u64 = 200_000_000;
 /// One run of a program.
 pub(crate) struct Sample {
     pub(crate) wall: Duration,
+    /// User and system CPU time (`ru_utime + ru_stime`): less disturbed
+    /// than the wall time by other work on a loaded machine.
+    pub(crate) cpu: Duration,
     /// Peak resident set size in KiB (`ru_maxrss` on Linux).
     pub(crate) max_rss_kib: u64,
     /// The most threads seen at once, the main thread included; 0 when
@@ -268,8 +271,13 @@ fn measure_status(
     let mut stderr = String::new();
     err_file.rewind()?;
     err_file.read_to_string(&mut stderr).ok();
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
     let sample = Sample {
         wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
         max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
         max_threads,
         stderr,

@@ -1,14 +1,18 @@
 //! `cargo xtask bench-scaling`: how `bvmig patch` scales on the inputs
 //! that were once quadratic (issue 12): one file holding N functions with a
-//! site each, N nested conditional expressions with a site in each branch,
-//! and one line of N * 100 bytes holding two sites. Each input is made at
-//! N = 1k, 10k and 100k and run a few times; the median wall time and the
-//! largest peak RSS are printed, so that a linear cost shows as a time that
-//! grows ten-fold per row, a quadratic one a hundred-fold.
+//! site each, one function holding N sites, N nested conditional
+//! expressions with a site in each branch, and one line of N * 100 bytes
+//! holding two sites; and `bvmig review /dev/zero`, which must stop at its
+//! bound. Each input is made at N = 1k, 10k and 100k and run a few times;
+//! the median wall and CPU times and the largest peak RSS are printed, so
+//! that a linear cost shows as a time that grows ten-fold per row, a
+//! quadratic one a hundred-fold. The CPU time is the figure to read on a
+//! loaded machine.
 //!
 //! Nesting deeper than the engine's limit (`bvmig::engine::MAX_DEPTH`) is
 //! refused as one file with an error: the nested rows above it measure how
-//! fast that refusal is.
+//! fast that refusal is. A row whose median CPU time passes
+//! [`GIVE_UP_SECS`] ends its shape: the larger rows are not run.
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -21,6 +25,9 @@ use crate::bvmig;
 
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 
+/// A row slower than this (median CPU seconds) ends its shape.
+const GIVE_UP_SECS: f64 = 120.0;
+
 /// An input shape: its name and the C text for a given N.
 struct Shape {
     name: &'static str,
@@ -28,11 +35,16 @@ struct Shape {
     make: fn(usize) -> String,
 }
 
-const SHAPES: [Shape; 3] = [
+const SHAPES: [Shape; 4] = [
     Shape {
         name: "functions",
         what: "N functions, one write each",
         make: functions,
+    },
+    Shape {
+        name: "one-function",
+        what: "one function, N writes",
+        make: one_function,
     },
     Shape {
         name: "nested-cond",
@@ -58,6 +70,16 @@ fn functions(n: usize) -> String {
     s
 }
 
+fn one_function(n: usize) -> String {
+    let mut s = String::with_capacity(n * 40 + 100);
+    s.push_str("static void f(struct bio_vec *bv, struct page **p)\n{\n");
+    for k in 0..n {
+        writeln!(s, "\tbv[{k}].bv_page = p[{k}];").expect("writing to a String");
+    }
+    s.push_str("}\n");
+    s
+}
+
 fn nested_conditionals(n: usize) -> String {
     let mut s = String::from("struct page *f(struct bio_vec *bv, int *c)\n{\n\treturn ");
     for k in 0..n {
@@ -67,15 +89,17 @@ fn nested_conditionals(n: usize) -> String {
     s
 }
 
+/// A generated table on one line (as firmware blobs are), flat rather
+/// than nested, with a site before and after it.
 fn long_line(n: usize) -> String {
     let mut s = String::from(
-        "static int t[] = {0}; void f(struct bio_vec *bv, struct page *p) { bv->bv_page = p; g(",
+        "void f(struct bio_vec *bv, struct page *p) { static const unsigned char t[] = { 0x00",
     );
     let filler = n * 100;
     while s.len() < filler {
-        s.push_str("t[0] + ");
+        s.push_str(", 0x5a");
     }
-    s.push_str("0); h(bv->bv_page); }\n");
+    s.push_str(" }; bv->bv_page = p; h(bv->bv_page, t); }\n");
     s
 }
 
@@ -90,8 +114,8 @@ pub fn run(runs: u32) -> Result<()> {
         bin.display()
     );
     println!(
-        "{:<12} {:>7} {:>10} {:>10} {:>10}  what",
-        "input", "N", "bytes", "median s", "peak MiB"
+        "{:<12} {:>7} {:>10} {:>9} {:>9} {:>9}  what",
+        "input", "N", "bytes", "wall s", "cpu s", "peak MiB"
     );
     for shape in &SHAPES {
         for n in SIZES {
@@ -99,28 +123,69 @@ pub fn run(runs: u32) -> Result<()> {
             let path = dir.path().join(format!("{}-{n}.c", shape.name));
             std::fs::write(&path, &text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            let mut walls = Vec::new();
-            let mut rss = 0;
-            for _ in 0..runs {
-                let mut cmd = Command::new(&bin);
-                cmd.arg("patch").arg(&path);
-                let s = measure_any(&mut cmd, "bvmig")?;
-                walls.push(s.wall);
-                rss = rss.max(s.max_rss_kib);
-            }
-            walls.sort();
-            let median: Duration = walls[walls.len() / 2];
-            println!(
-                "{:<12} {:>7} {:>10} {:>10.3} {:>10.1}  {}",
-                shape.name,
-                n,
-                text.len(),
-                median.as_secs_f64(),
-                rss as f64 / 1024.0,
-                shape.what
-            );
+            let mut cmd = Command::new(&bin);
+            cmd.arg("patch").arg(&path);
+            let row = median(&mut cmd, runs)?;
+            row.print(shape.name, n, text.len(), shape.what);
             std::fs::remove_file(&path).ok();
+            if row.cpu.as_secs_f64() > GIVE_UP_SECS {
+                println!(
+                    "{:<12} (larger N not run: over {GIVE_UP_SECS} s)",
+                    shape.name
+                );
+                break;
+            }
         }
     }
+    let mut cmd = Command::new(&bin);
+    cmd.args(["review", "/dev/zero"]);
+    let row = median(&mut cmd, runs)?;
+    row.print(
+        "review-zero",
+        0,
+        0,
+        "review /dev/zero: refused at its bound",
+    );
     Ok(())
+}
+
+/// The medians of `runs` runs of `cmd`, and the largest peak RSS.
+struct Row {
+    wall: Duration,
+    cpu: Duration,
+    rss_kib: u64,
+}
+
+impl Row {
+    fn print(&self, name: &str, n: usize, bytes: usize, what: &str) {
+        println!(
+            "{:<12} {:>7} {:>10} {:>9.3} {:>9.3} {:>9.1}  {}",
+            name,
+            n,
+            bytes,
+            self.wall.as_secs_f64(),
+            self.cpu.as_secs_f64(),
+            self.rss_kib as f64 / 1024.0,
+            what
+        );
+    }
+}
+
+fn median(cmd: &mut Command, runs: u32) -> Result<Row> {
+    let mut walls = Vec::new();
+    let mut cpus = Vec::new();
+    let mut rss_kib = 0;
+    for _ in 0..runs {
+        let s = measure_any(cmd, "bvmig")?;
+        walls.push(s.wall);
+        cpus.push(s.cpu);
+        rss_kib = rss_kib.max(s.max_rss_kib);
+    }
+    walls.sort();
+    cpus.sort();
+    Ok(Row {
+        wall: walls[walls.len() / 2],
+        cpu: cpus[cpus.len() / 2],
+        rss_kib,
+    })
 }
