@@ -86,6 +86,10 @@ const FILE_SIZES: [usize; 8] = [
 /// Written into `src/` after each step: the steps applied, one per line.
 const STEPS_MARKER: &str = ".bvmig-boot-steps";
 
+/// Written into `build/` after each build: the steps its objects were
+/// built from (the marker's contents; empty for the original tree).
+const BUILT_MARKER: &str = ".bvmig-boot-built";
+
 pub struct Options {
     pub version: String,
     pub bvmig: Option<PathBuf>,
@@ -115,7 +119,9 @@ pub fn run(opts: &Options) -> Result<bool> {
     let (src, build, out) = (work.join("src"), work.join("build"), work.join("out"));
     fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
     fs::create_dir_all(&build)?;
-    prepare_src(&tree, &src)?;
+    if prepare_src(&tree, &src)? {
+        forget_stale_build(&build)?;
+    }
 
     let steps = steps();
     let need_bvmig = steps.iter().any(|s| !s.rules.is_empty());
@@ -167,6 +173,9 @@ pub fn run(opts: &Options) -> Result<bool> {
             append_marker(&src, step.name)?;
             println!("boot: step {}: converted in {:.0?}", step.name, t.elapsed());
         }
+        // Written before make: a failed build holds some of these objects.
+        let steps_done = fs::read_to_string(src.join(STEPS_MARKER)).unwrap_or_default();
+        fs::write(build.join(BUILT_MARKER), steps_done)?;
         let (secs, compiled) = make(
             &src,
             &build,
@@ -242,8 +251,8 @@ fn steps() -> Vec<Step> {
 /// Makes `src` a copy of `tree` as it is. A first run copies it (`cp -a`
 /// into a temporary name, then a rename); a later run after conversions
 /// restores the files that differ from `tree` with fresh times, so that
-/// make rebuilds exactly them.
-fn prepare_src(tree: &Path, src: &Path) -> Result<()> {
+/// make rebuilds exactly them. Returns whether `src` is a fresh copy.
+fn prepare_src(tree: &Path, src: &Path) -> Result<bool> {
     if !src.exists() {
         let tmp = src.with_extension("tmp");
         if tmp.exists() {
@@ -252,11 +261,11 @@ fn prepare_src(tree: &Path, src: &Path) -> Result<()> {
         println!("boot: copying {} to {}", tree.display(), src.display());
         run_checked(Command::new("cp").arg("-a").arg(tree).arg(&tmp))?;
         fs::rename(&tmp, src)?;
-        return Ok(());
+        return Ok(true);
     }
     let marker = src.join(STEPS_MARKER);
     if !marker.exists() {
-        return Ok(());
+        return Ok(false);
     }
     println!("boot: restoring {} to the original tree", src.display());
     let o = Command::new("diff")
@@ -305,6 +314,26 @@ fn prepare_src(tree: &Path, src: &Path) -> Result<()> {
         }
     }
     fs::remove_file(&marker)?;
+    Ok(false)
+}
+
+/// A fresh copy keeps the tree's old file times, so make would keep the
+/// objects a converted build left in `build` for the files a step changed:
+/// the "original" kernel would hold converted code. Such a build folder is
+/// emptied unless its marker says it was built from the original tree.
+fn forget_stale_build(build: &Path) -> Result<()> {
+    let empty = fs::read_dir(build)?.next().is_none();
+    let built = fs::read_to_string(build.join(BUILT_MARKER)).ok();
+    if empty || built.as_deref() == Some("") {
+        return Ok(());
+    }
+    println!(
+        "boot: {} was built from converted sources ({}); starting it afresh",
+        build.display(),
+        built.map_or("unknown steps".into(), |b| b.trim().replace('\n', ", "))
+    );
+    fs::remove_dir_all(build)?;
+    fs::create_dir_all(build)?;
     Ok(())
 }
 
