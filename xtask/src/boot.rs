@@ -97,6 +97,8 @@ pub struct Options {
     pub timeout: u64,
     /// auto (KVM when /dev/kvm opens), kvm or tcg.
     pub accel: String,
+    /// The steps to build and boot; empty: all.
+    pub steps: Vec<String>,
 }
 
 /// One conversion step: a name and the bvmig runs (rule files; `None` is
@@ -142,6 +144,7 @@ pub fn run(opts: &Options) -> Result<bool> {
 
     let mut figures = Vec::new();
     let mut original: Option<Vec<String>> = None;
+    let mut original_warnings: Option<Vec<String>> = None;
     let mut ok = true;
     for step in &steps {
         if !step.rules.is_empty() {
@@ -173,15 +176,22 @@ pub fn run(opts: &Options) -> Result<bool> {
             append_marker(&src, step.name)?;
             println!("boot: step {}: converted in {:.0?}", step.name, t.elapsed());
         }
+        if !opts.steps.is_empty() && !opts.steps.iter().any(|s| s == step.name) {
+            println!("boot: step {}: not built (--steps)", step.name);
+            continue;
+        }
         // Written before make: a failed build holds some of these objects.
         let steps_done = fs::read_to_string(src.join(STEPS_MARKER)).unwrap_or_default();
         fs::write(build.join(BUILT_MARKER), steps_done)?;
-        let (secs, compiled) = make(
-            &src,
-            &build,
-            opts.jobs,
-            &out.join(format!("build-{}.log", step.name)),
-        )?;
+        let build_log = out.join(format!("build-{}.log", step.name));
+        let (secs, compiled) = make(&src, &build, opts.jobs, &build_log)?;
+        // The compiler's warnings, positions cut: a converted step may add
+        // none to what the original's build said.
+        let warnings = compile_check::warnings(&fs::read_to_string(&build_log)?);
+        let new_warnings: Vec<&String> = match &original_warnings {
+            Some(orig) => warnings.iter().filter(|w| !orig.contains(w)).collect(),
+            None => Vec::new(),
+        };
         let kernel = out.join(format!("bzImage-{}", step.name));
         fs::copy(build.join("arch/x86/boot/bzImage"), &kernel)?;
         let log = out.join(format!("console-{}.log", step.name));
@@ -192,15 +202,26 @@ pub fn run(opts: &Options) -> Result<bool> {
             lines.len(),
             log.display()
         );
-        let step_ok = judge(step.name, &lines, &expected, original.as_deref());
+        println!(
+            "boot: step {}: {} compiler warnings, {} new",
+            step.name,
+            warnings.len(),
+            new_warnings.len()
+        );
+        for w in &new_warnings {
+            println!("boot: step {}: new warning: {w}", step.name);
+        }
+        let step_ok =
+            judge(step.name, &lines, &expected, original.as_deref()) && new_warnings.is_empty();
         ok &= step_ok;
         figures.push((step.name, secs, compiled, boot_secs, step_ok));
-        if original.is_none() {
+        if step.name == "original" {
             if !step_ok {
                 println!("boot: the original kernel fails; converted steps not run");
                 return Ok(false);
             }
             original = Some(lines);
+            original_warnings = Some(warnings);
         }
     }
     println!("boot: step             build s  compiled  boot s  result");

@@ -769,7 +769,7 @@ fn classify(text: &str, no_rule: bool, exists: bool) -> Build {
 
 /// `path:line:col: warning: msg` as `path: warning: msg`: the position cut,
 /// which a conversion may move.
-fn warnings(text: &str) -> Vec<String> {
+pub fn warnings(text: &str) -> Vec<String> {
     text.lines()
         .filter(|l| l.contains(": warning: "))
         .map(|l| {

@@ -152,6 +152,11 @@ enum Task {
         /// QEMU accelerator: auto (KVM when /dev/kvm opens), kvm or tcg.
         #[arg(long, default_value = "auto", value_parser = ["auto", "kvm", "tcg"])]
         accel: String,
+        /// Build and boot only these steps (original, patch, phys); the
+        /// conversions of the others still run, as each step converts the
+        /// tree the one before left. Default: all.
+        #[arg(long, value_delimiter = ',', value_parser = ["original", "patch", "phys"])]
+        steps: Vec<String>,
     },
     /// Print what struct page coverage costs against the pfn model (8 GiB,
     /// 400 GiB, 6 TiB) and both models' segment-iteration throughput.
@@ -231,12 +236,14 @@ fn main() -> ExitCode {
             jobs,
             timeout,
             accel,
+            steps,
         } => boot::run(&boot::Options {
             version,
             bvmig,
             jobs,
             timeout,
             accel,
+            steps,
         }),
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
         Task::MergeWindow => merge_window::run(),
