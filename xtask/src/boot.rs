@@ -168,9 +168,21 @@ pub fn run(opts: &Options) -> Result<bool> {
                         String::from_utf8_lossy(&o.stderr)
                     );
                 }
-                let last = String::from_utf8_lossy(&o.stderr);
-                if let Some(l) = last.lines().rev().find(|l| !l.trim().is_empty()) {
-                    println!("boot: step {}: bvmig: {l}", step.name);
+                // The summary (sites rewritten, files, sites left) and the
+                // helpers added.
+                let stderr = String::from_utf8_lossy(&o.stderr);
+                for l in stderr
+                    .lines()
+                    .filter(|l| l.contains(" rewritten in ") || l.contains("note: adds "))
+                {
+                    println!(
+                        "boot: step {}: {}: {}",
+                        step.name,
+                        rule.as_deref()
+                            .and_then(Path::file_name)
+                            .map_or("default rule".into(), |n| n.to_string_lossy()),
+                        l.trim_start_matches("bvmig: ")
+                    );
                 }
             }
             append_marker(&src, step.name)?;
