@@ -86,6 +86,10 @@ const FILE_SIZES: [usize; 8] = [
 /// Written into `src/` after each step: the steps applied, one per line.
 const STEPS_MARKER: &str = ".bvmig-boot-steps";
 
+/// Written into `build/` after each build: the steps its objects were
+/// built from (the marker's contents; empty for the original tree).
+const BUILT_MARKER: &str = ".bvmig-boot-built";
+
 pub struct Options {
     pub version: String,
     pub bvmig: Option<PathBuf>,
@@ -93,6 +97,8 @@ pub struct Options {
     pub timeout: u64,
     /// auto (KVM when /dev/kvm opens), kvm or tcg.
     pub accel: String,
+    /// The steps to build and boot; empty: all.
+    pub steps: Vec<String>,
 }
 
 /// One conversion step: a name and the bvmig runs (rule files; `None` is
@@ -115,7 +121,9 @@ pub fn run(opts: &Options) -> Result<bool> {
     let (src, build, out) = (work.join("src"), work.join("build"), work.join("out"));
     fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
     fs::create_dir_all(&build)?;
-    prepare_src(&tree, &src)?;
+    if prepare_src(&tree, &src)? {
+        forget_stale_build(&build)?;
+    }
 
     let steps = steps();
     let need_bvmig = steps.iter().any(|s| !s.rules.is_empty());
@@ -136,6 +144,7 @@ pub fn run(opts: &Options) -> Result<bool> {
 
     let mut figures = Vec::new();
     let mut original: Option<Vec<String>> = None;
+    let mut original_warnings: Option<Vec<String>> = None;
     let mut ok = true;
     for step in &steps {
         if !step.rules.is_empty() {
@@ -159,20 +168,42 @@ pub fn run(opts: &Options) -> Result<bool> {
                         String::from_utf8_lossy(&o.stderr)
                     );
                 }
-                let last = String::from_utf8_lossy(&o.stderr);
-                if let Some(l) = last.lines().rev().find(|l| !l.trim().is_empty()) {
-                    println!("boot: step {}: bvmig: {l}", step.name);
+                // The summary (sites rewritten, files, sites left) and the
+                // helpers added.
+                let stderr = String::from_utf8_lossy(&o.stderr);
+                for l in stderr
+                    .lines()
+                    .filter(|l| l.contains(" rewritten in ") || l.contains("note: adds "))
+                {
+                    println!(
+                        "boot: step {}: {}: {}",
+                        step.name,
+                        rule.as_deref()
+                            .and_then(Path::file_name)
+                            .map_or("default rule".into(), |n| n.to_string_lossy()),
+                        l.trim_start_matches("bvmig: ")
+                    );
                 }
             }
             append_marker(&src, step.name)?;
             println!("boot: step {}: converted in {:.0?}", step.name, t.elapsed());
         }
-        let (secs, compiled) = make(
-            &src,
-            &build,
-            opts.jobs,
-            &out.join(format!("build-{}.log", step.name)),
-        )?;
+        if !opts.steps.is_empty() && !opts.steps.iter().any(|s| s == step.name) {
+            println!("boot: step {}: not built (--steps)", step.name);
+            continue;
+        }
+        // Written before make: a failed build holds some of these objects.
+        let steps_done = fs::read_to_string(src.join(STEPS_MARKER)).unwrap_or_default();
+        fs::write(build.join(BUILT_MARKER), steps_done)?;
+        let build_log = out.join(format!("build-{}.log", step.name));
+        let (secs, compiled) = make(&src, &build, opts.jobs, &build_log)?;
+        // The compiler's warnings, positions cut: a converted step may add
+        // none to what the original's build said.
+        let warnings = compile_check::warnings(&fs::read_to_string(&build_log)?);
+        let new_warnings: Vec<&String> = match &original_warnings {
+            Some(orig) => warnings.iter().filter(|w| !orig.contains(w)).collect(),
+            None => Vec::new(),
+        };
         let kernel = out.join(format!("bzImage-{}", step.name));
         fs::copy(build.join("arch/x86/boot/bzImage"), &kernel)?;
         let log = out.join(format!("console-{}.log", step.name));
@@ -183,15 +214,26 @@ pub fn run(opts: &Options) -> Result<bool> {
             lines.len(),
             log.display()
         );
-        let step_ok = judge(step.name, &lines, &expected, original.as_deref());
+        println!(
+            "boot: step {}: {} compiler warnings, {} new",
+            step.name,
+            warnings.len(),
+            new_warnings.len()
+        );
+        for w in &new_warnings {
+            println!("boot: step {}: new warning: {w}", step.name);
+        }
+        let step_ok =
+            judge(step.name, &lines, &expected, original.as_deref()) && new_warnings.is_empty();
         ok &= step_ok;
         figures.push((step.name, secs, compiled, boot_secs, step_ok));
-        if original.is_none() {
+        if step.name == "original" {
             if !step_ok {
                 println!("boot: the original kernel fails; converted steps not run");
                 return Ok(false);
             }
             original = Some(lines);
+            original_warnings = Some(warnings);
         }
     }
     println!("boot: step             build s  compiled  boot s  result");
@@ -242,8 +284,8 @@ fn steps() -> Vec<Step> {
 /// Makes `src` a copy of `tree` as it is. A first run copies it (`cp -a`
 /// into a temporary name, then a rename); a later run after conversions
 /// restores the files that differ from `tree` with fresh times, so that
-/// make rebuilds exactly them.
-fn prepare_src(tree: &Path, src: &Path) -> Result<()> {
+/// make rebuilds exactly them. Returns whether `src` is a fresh copy.
+fn prepare_src(tree: &Path, src: &Path) -> Result<bool> {
     if !src.exists() {
         let tmp = src.with_extension("tmp");
         if tmp.exists() {
@@ -252,11 +294,11 @@ fn prepare_src(tree: &Path, src: &Path) -> Result<()> {
         println!("boot: copying {} to {}", tree.display(), src.display());
         run_checked(Command::new("cp").arg("-a").arg(tree).arg(&tmp))?;
         fs::rename(&tmp, src)?;
-        return Ok(());
+        return Ok(true);
     }
     let marker = src.join(STEPS_MARKER);
     if !marker.exists() {
-        return Ok(());
+        return Ok(false);
     }
     println!("boot: restoring {} to the original tree", src.display());
     let o = Command::new("diff")
@@ -305,6 +347,26 @@ fn prepare_src(tree: &Path, src: &Path) -> Result<()> {
         }
     }
     fs::remove_file(&marker)?;
+    Ok(false)
+}
+
+/// A fresh copy keeps the tree's old file times, so make would keep the
+/// objects a converted build left in `build` for the files a step changed:
+/// the "original" kernel would hold converted code. Such a build folder is
+/// emptied unless its marker says it was built from the original tree.
+fn forget_stale_build(build: &Path) -> Result<()> {
+    let empty = fs::read_dir(build)?.next().is_none();
+    let built = fs::read_to_string(build.join(BUILT_MARKER)).ok();
+    if empty || built.as_deref() == Some("") {
+        return Ok(());
+    }
+    println!(
+        "boot: {} was built from converted sources ({}); starting it afresh",
+        build.display(),
+        built.map_or("unknown steps".into(), |b| b.trim().replace('\n', ", "))
+    );
+    fs::remove_dir_all(build)?;
+    fs::create_dir_all(build)?;
     Ok(())
 }
 

@@ -42,6 +42,12 @@ const MARKER: &str = ".bvmig-prepared";
 const APPLIED: &str = ".bvmig-applied.patch";
 const APPLIED_PFN: &str = ".bvmig-applied-bv_pfn.patch";
 const APPLIED_STAND_IN: &str = ".bvmig-applied-stand-in.patch";
+/// The phys path's three patches, in the order they are applied.
+const APPLIED_PHYS: [&str; 3] = [
+    ".bvmig-applied-phys-1-helpers.patch",
+    ".bvmig-applied-phys-2-bv_offset.patch",
+    ".bvmig-applied-phys-3-bv_phys.patch",
+];
 const BVEC_H: &str = "include/linux/bvec.h";
 const BUILD_DEPS: &[(&str, &str)] = &[
     ("flex", "flex"),
@@ -80,12 +86,46 @@ pub fn work_dir(version: &str) -> Result<PathBuf> {
     Ok(kernel::cache_dir()?.join(format!("compile-check-{}", kernel::name(version))))
 }
 
-pub fn run(version: &str) -> Result<bool> {
+/// Which conversion path to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Both: the pfn path, then the phys path.
+    All,
+    /// bvmig's default patch, then `rules/bv_pfn.cocci`.
+    Pfn,
+    /// The idioms and helpers, `rules/bv_offset.cocci`, then
+    /// `rules/bv_phys.cocci`.
+    Phys,
+}
+
+/// `only`: path prefixes; when not empty, only the touched files under
+/// them are compiled (the conversion still runs on the whole tree).
+pub fn run(version: &str, phase: Phase, only: &[String]) -> Result<bool> {
     install_build_deps()?;
     let bin = bvmig::build()?;
     let tree = kernel::tree(version)?;
     let work = work_dir(version)?;
     prepare(&tree, &work)?;
+    let pfn_ok = if phase == Phase::Phys {
+        true
+    } else {
+        pfn_path(&bin, &work)?
+    };
+    let phys_ok = if phase == Phase::Pfn {
+        true
+    } else {
+        let res = phys_path(&bin, &work, only);
+        // Whatever happened, the tree goes back to what it was.
+        undo_applied(&work, &APPLIED_PHYS)?;
+        res?
+    };
+    Ok(pfn_ok && phys_ok)
+}
+
+/// The pfn path: bvmig's default patch, compiled before and after, then
+/// the bv_pfn step.
+fn pfn_path(bin: &Path, work: &Path) -> Result<bool> {
+    let (bin, work) = (bin.to_path_buf(), work.to_path_buf());
 
     let out = Command::new(&bin)
         .args(["patch", "."])
@@ -247,7 +287,6 @@ fn bv_pfn_step(bin: &Path, work: &Path, before: &BTreeMap<&str, Build>) -> Resul
     fs::write(work.join(APPLIED_PFN), &pfn_diff)?;
     patch(work, &pfn_diff, false)?;
 
-    let mut ok = true;
     let bvec_h = fs::read_to_string(work.join(BVEC_H)).with_context(|| BVEC_H.to_string())?;
     let stand_in = pfn_t_include(&bvec_h);
     if let Some(stand_in) = &stand_in {
@@ -283,8 +322,6 @@ fn bv_pfn_step(bin: &Path, work: &Path, before: &BTreeMap<&str, Build>) -> Resul
     for (_, _, l) in &left {
         println!("        {l}");
     }
-    let is_left = |at: &(String, usize)| left.iter().any(|(f, n, _)| *f == at.0 && *n == at.1);
-
     // Every file compiled before the first step that either step touches
     // or that holds a site left.
     let mut files: Vec<&str> = before
@@ -299,30 +336,108 @@ fn bv_pfn_step(bin: &Path, work: &Path, before: &BTreeMap<&str, Build>) -> Resul
     }
     files.sort_unstable();
     let t = Instant::now();
-    let after: Vec<(&str, Build)> = files.iter().map(|f| (*f, build(work, f))).collect();
+    let after: Vec<(&str, &Build, Build)> = files
+        .iter()
+        .map(|f| (*f, &before[f], build(work, f)))
+        .collect();
     println!("      after both steps: {:.0} s", t.elapsed().as_secs_f64());
+    let left: Vec<(String, usize)> = left.into_iter().map(|(f, n, _)| (f, n)).collect();
+    let v = judge_layout(&after, &left, false);
+    for l in &v.lines {
+        println!("{l}");
+    }
+    // The stand-in's failure is reported where it is made; this verdict is
+    // about where the errors are.
+    println!(
+        "{}  bv_pfn step{}: {} files compiled: {} build, {} fail only at sites left \
+         ({} of the {} sites left are compile errors)",
+        if v.ok { "PASS" } else { "FAIL" },
+        if stand_in.is_some() {
+            ", with the stand-in #include"
+        } else {
+            ""
+        },
+        after.len(),
+        v.n_build,
+        v.n_expected,
+        v.n_hit,
+        left.len()
+    );
+    if !v.unreached.is_empty() {
+        println!(
+            "      sites left in no file compiled here (files defconfig does not build, or \
+             code it leaves out): {}",
+            v.unreached.join(" ")
+        );
+    }
+    Ok(v.ok && stand_in.is_none())
+}
 
-    let (mut n_build, mut n_expected) = (0, 0);
+/// What the files compiled after a layout step show, against the sites
+/// bvmig left: the lines to print and the counts.
+#[derive(Debug, Default)]
+struct LayoutVerdict {
+    ok: bool,
+    /// Files that build after the step.
+    n_build: usize,
+    /// Files that fail only at sites left.
+    n_expected: usize,
+    /// Sites left that are a compile error.
+    n_hit: usize,
+    /// Files that build after the step with warnings they did not have.
+    n_new_warnings: usize,
+    /// Sites left at no error (`file:line`).
+    unreached: Vec<String>,
+    lines: Vec<String>,
+}
+
+/// Judges `after` (each file, its build before the conversion, its build
+/// after the layout step) against `left`, the sites bvmig left (`file`,
+/// `line`, in the converted tree): a file that built before must build
+/// after (with no new warning when `warnings` is set), or fail with every
+/// error at a site left, its own line or a macro expansion GCC notes on
+/// the way to it. An error anywhere else is a wrong rewrite or a raw
+/// access bvmig did not report, and fails the step.
+fn judge_layout(
+    after: &[(&str, &Build, Build)],
+    left: &[(String, usize)],
+    warnings: bool,
+) -> LayoutVerdict {
+    let is_left = |at: &(String, usize)| left.iter().any(|(f, n)| *f == at.0 && *n == at.1);
+    let mut v = LayoutVerdict {
+        ok: true,
+        ..LayoutVerdict::default()
+    };
     let mut hit: Vec<(String, usize)> = Vec::new();
-    for (f, b) in &after {
+    for (f, before, b) in after {
         match b {
-            Build::Built(_) => {
-                n_build += 1;
-                let here: Vec<usize> = left
-                    .iter()
-                    .filter(|(lf, ..)| lf == f)
-                    .map(|l| l.1)
-                    .collect();
+            Build::Built(wa) => {
+                v.n_build += 1;
+                let here: Vec<usize> = left.iter().filter(|(lf, _)| lf == f).map(|l| l.1).collect();
                 if !here.is_empty() {
-                    println!(
+                    v.lines.push(format!(
                         "NOTE  {f}: builds, with sites left on lines {here:?}: code this \
                          configuration leaves out, or not a member of struct bio_vec"
-                    );
+                    ));
+                }
+                let wb: &[String] = match before {
+                    Build::Built(wb) => wb,
+                    _ => &[],
+                };
+                let new: Vec<&String> = wa.iter().filter(|w| !wb.contains(w)).collect();
+                if warnings && !new.is_empty() {
+                    v.ok = false;
+                    v.n_new_warnings += 1;
+                    v.lines
+                        .push(format!("FAIL  {f}: new warnings after the conversion:"));
+                    v.lines.extend(new.iter().map(|w| format!("        {w}")));
                 }
             }
             Build::NotConfigured => {
-                ok = false;
-                println!("FAIL  {f}: built before, and make has no rule for it after both steps");
+                v.ok = false;
+                v.lines.push(format!(
+                    "FAIL  {f}: built before, and make has no rule for it after the conversion"
+                ));
             }
             Build::Failed(errors) => {
                 let (at_sites, other): (Vec<&CompileError>, Vec<&CompileError>) =
@@ -335,56 +450,336 @@ fn bv_pfn_step(bin: &Path, work: &Path, before: &BTreeMap<&str, Build>) -> Resul
                     }
                 }
                 if other.is_empty() && !at_sites.is_empty() {
-                    n_expected += 1;
+                    v.n_expected += 1;
                     let mut lines: Vec<String> = at_sites
                         .iter()
                         .flat_map(|e| e.at.iter().filter(|a| is_left(a)))
                         .map(|(f, n)| format!("{f}:{n}"))
                         .collect();
                     lines.dedup();
-                    println!(
+                    v.lines.push(format!(
                         "ok    {f}: no longer compiles, as expected: {} errors, all at sites left ({})",
                         at_sites.len(),
                         lines.join(", ")
-                    );
+                    ));
                 } else {
-                    ok = false;
-                    println!(
+                    v.ok = false;
+                    v.lines.push(format!(
                         "FAIL  {f}: {} errors at no site left ({} at sites left):",
                         other.len().max(1),
                         at_sites.len()
-                    );
-                    for e in other.iter().take(5) {
-                        println!("        {}", e.text);
-                    }
+                    ));
+                    v.lines
+                        .extend(other.iter().take(5).map(|e| format!("        {}", e.text)));
                 }
             }
         }
     }
-    let unreached: Vec<String> = left
+    v.n_hit = hit.len();
+    v.unreached = left
         .iter()
-        .filter(|(f, n, _)| !hit.contains(&(f.clone(), *n)))
-        .map(|(f, n, _)| format!("{f}:{n}"))
+        .filter(|at| !hit.contains(at))
+        .map(|(f, n)| format!("{f}:{n}"))
         .collect();
-    // The stand-in's failure is reported where it is made; this verdict is
-    // about where the errors are.
+    v
+}
+
+/// The phys path: bvmig's default patch (the idioms rule and its helpers
+/// where the tree has Linux 6.3's helpers), `rules/bv_offset.cocci`, then
+/// `rules/bv_phys.cocci`, each run on the tree the previous one left. The
+/// `.c` files any of them touches, and those that hold a site left, are
+/// compiled on the original tree and after all three: a file that built
+/// must build with no new warning, or fail only at the sites bvmig left
+/// (after bv_phys.cocci, `struct bio_vec` has neither `bv_page` nor
+/// `bv_offset`, so every raw use left is an error, and every error must be
+/// one). Leaves its patches recorded in [`APPLIED_PHYS`].
+fn phys_path(bin: &Path, work: &Path, only: &[String]) -> Result<bool> {
+    let rules = bvmig::workspace_root().join("rules");
+    let steps: [(&str, Option<PathBuf>); 3] = [
+        ("helpers (bvmig's choice)", None),
+        ("bv_offset.cocci", Some(rules.join("bv_offset.cocci"))),
+        ("bv_phys.cocci", Some(rules.join("bv_phys.cocci"))),
+    ];
+    println!("compile-check: the phys path");
+    let mut touched: Vec<String> = Vec::new();
+    for (i, (name, rule)) in steps.iter().enumerate() {
+        let mut cmd = Command::new(bin);
+        cmd.arg("patch").current_dir(work);
+        if let Some(r) = rule {
+            cmd.arg("--rule").arg(r);
+        }
+        // bv_phys.cocci's fragments all name bv_page, bv_offset or struct
+        // bio_vec: a file without one of these words cannot change, and
+        // the rule has no literal prefilter of its own yet.
+        if i == 2 {
+            let mut holders: Vec<String> = Vec::new();
+            for word in ["bv_page", "bv_offset", "bio_vec"] {
+                holders.extend(count::count_tree(work, word)?.files.into_keys());
+            }
+            holders.sort_unstable();
+            holders.dedup();
+            cmd.args(&holders);
+        } else {
+            cmd.arg(".");
+        }
+        let t = Instant::now();
+        let out = cmd.output().context("run bvmig")?;
+        if out.status.code() != Some(0) {
+            bail!(
+                "bvmig patch ({name}) failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let summary = bvmig::parse_stderr(&stderr)?;
+        let files = diff_files(&out.stdout);
+        println!(
+            "      {name}: {} files changed ({} .c), {} sites rewritten, {} left, in {:.0} s",
+            files.len(),
+            files.iter().filter(|f| f.ends_with(".c")).count(),
+            summary.n_rewritten,
+            summary.n_left,
+            t.elapsed().as_secs_f64()
+        );
+        fs::write(work.join(APPLIED_PHYS[i]), &out.stdout)?;
+        patch(work, &out.stdout, false)?;
+        touched.extend(files);
+    }
+
+    // The raw accesses left, as bvmig check lists them: bv_page with the
+    // default rule, bv_offset with its rule.
+    let mut left: Vec<(String, usize)> = Vec::new();
+    for (word, rule) in [
+        ("bv_page", None),
+        ("bv_offset", Some(rules.join("bv_offset.cocci"))),
+    ] {
+        let mut cmd = Command::new(bin);
+        cmd.arg("check").current_dir(work);
+        if let Some(r) = &rule {
+            cmd.arg("--rule").arg(r);
+        }
+        let out = cmd.arg(".").output().context("run bvmig check")?;
+        if !matches!(out.status.code(), Some(0 | 1)) {
+            bail!(
+                "bvmig check ({word}) failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let found: Vec<(String, usize, String)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| diag(l).map(|(f, n, _)| (f, n, l.to_string())))
+            .collect();
+        println!(
+            "      bvmig check: {} raw {word} accesses left",
+            found.len()
+        );
+        for (_, _, l) in &found {
+            println!("        {l}");
+        }
+        left.extend(found.into_iter().map(|(f, n, _)| (f, n)));
+    }
+    left.sort_unstable();
+    left.dedup();
+
+    let mut files: Vec<String> = touched
+        .iter()
+        .chain(left.iter().map(|(f, _)| f))
+        .filter(|f| f.ends_with(".c"))
+        .filter(|f| only.is_empty() || only.iter().any(|o| f.starts_with(o.as_str())))
+        .cloned()
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    touched.sort_unstable();
+    touched.dedup();
     println!(
-        "{}  bv_pfn step{}: {} files compiled: {n_build} build, {n_expected} fail only at sites left \
-         ({} of the {} sites left are compile errors)",
-        if ok { "PASS" } else { "FAIL" },
-        if stand_in.is_some() { ", with the stand-in #include" } else { "" },
+        "      {} files touched, {} .c files to compile{}",
+        touched.len(),
+        files.len(),
+        if only.is_empty() {
+            String::new()
+        } else {
+            format!(" (under {})", only.join(" "))
+        }
+    );
+
+    // Before: the original tree.
+    let converted: Vec<Vec<u8>> = APPLIED_PHYS
+        .iter()
+        .map(|m| fs::read(work.join(m)))
+        .collect::<std::io::Result<_>>()?;
+    undo_applied(work, &APPLIED_PHYS)?;
+    let t = Instant::now();
+    let before = build_batch(work, &files)?;
+    println!("      before: {:.0} s", t.elapsed().as_secs_f64());
+    for (m, diff) in APPLIED_PHYS.iter().zip(&converted) {
+        fs::write(work.join(m), diff)?;
+        patch(work, diff, false)?;
+    }
+    let t = Instant::now();
+    let after_all = build_batch(work, &files)?;
+    println!("      after:  {:.0} s", t.elapsed().as_secs_f64());
+
+    let mut not_built = Vec::new();
+    let mut after: Vec<(&str, &Build, Build)> = Vec::new();
+    for f in &files {
+        match &before[f] {
+            Build::Built(_) => after.push((f.as_str(), &before[f], after_all[f].clone())),
+            _ => not_built.push(f.as_str()),
+        }
+    }
+    let v = judge_layout(&after, &left, true);
+    for l in &v.lines {
+        println!("{l}");
+    }
+    let n_warnings: usize = after
+        .iter()
+        .map(|(_, _, b)| match b {
+            Build::Built(w) => w.len(),
+            _ => 0,
+        })
+        .sum();
+    println!(
+        "{}  phys path: {} touched files; {} .c files compiled before and after: {} build \
+         ({} warnings, {} files with new ones), {} fail only at sites left; {} of the {} \
+         sites left are compile errors",
+        if v.ok { "PASS" } else { "FAIL" },
+        touched.len(),
         after.len(),
-        hit.len(),
+        v.n_build,
+        n_warnings,
+        v.n_new_warnings,
+        v.n_expected,
+        v.n_hit,
         left.len()
     );
-    if !unreached.is_empty() {
+    println!(
+        "      {} .c files do not build with defconfig before the conversion: {}",
+        not_built.len(),
+        not_built.join(" ")
+    );
+    if !v.unreached.is_empty() {
         println!(
             "      sites left in no file compiled here (files defconfig does not build, or \
              code it leaves out): {}",
-            unreached.join(" ")
+            v.unreached.join(" ")
         );
     }
-    Ok(ok && stand_in.is_none())
+    Ok(v.ok)
+}
+
+/// Undoes the patches recorded in `markers` (applied in that order), last
+/// first, and removes the records.
+fn undo_applied(work: &Path, markers: &[&str]) -> Result<()> {
+    for m in markers.iter().rev() {
+        if work.join(m).exists() {
+            patch(work, &fs::read(work.join(m))?, true)?;
+            fs::remove_file(work.join(m))?;
+        }
+    }
+    Ok(())
+}
+
+/// Compiles `files` (`.c` paths relative to `work`) in one make run
+/// (`make -k -O`: each object's output comes as one block after its `CC`
+/// line), under nice.
+fn build_batch(work: &Path, files: &[String]) -> Result<BTreeMap<String, Build>> {
+    let objs: Vec<String> = files
+        .iter()
+        .map(|f| format!("{}.o", f.trim_end_matches(".c")))
+        .collect();
+    for o in &objs {
+        let _ = fs::remove_file(work.join(o));
+    }
+    let mut res = BTreeMap::new();
+    if files.is_empty() {
+        return Ok(res);
+    }
+    let out = Command::new("nice")
+        .args(["-n", "19", "make", "-k", "-j2", "--output-sync=target"])
+        .args(&objs)
+        .current_dir(work)
+        .output()
+        .context("run make")?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let sections = batch_sections(&text);
+    for (f, o) in files.iter().zip(&objs) {
+        let section = sections.get(o.as_str()).map_or("", String::as_str);
+        let no_rule = text
+            .lines()
+            .any(|l| l.contains("No rule to make target") && l.contains(&format!("'{o}'")));
+        res.insert(f.clone(), classify(section, no_rule, work.join(o).exists()));
+    }
+    Ok(res)
+}
+
+/// The output of a `make -O` run cut at kbuild's `  CC      path.o` lines:
+/// each object's text.
+fn batch_sections(text: &str) -> BTreeMap<&str, String> {
+    let mut res: BTreeMap<&str, String> = BTreeMap::new();
+    let mut cur: Option<&str> = None;
+    for l in text.lines() {
+        let mut w = l.split_whitespace();
+        if let (Some("CC"), Some(o), None) = (w.next(), w.next(), w.next()) {
+            if o.ends_with(".o") {
+                cur = Some(o);
+                res.entry(o).or_default();
+                continue;
+            }
+        }
+        if let Some(o) = cur {
+            let e = res.get_mut(o).expect("entered");
+            e.push_str(l);
+            e.push('\n');
+        }
+    }
+    res
+}
+
+/// One object's build from its make output, whether make had no rule for
+/// it, and whether the object exists after the run.
+fn classify(text: &str, no_rule: bool, exists: bool) -> Build {
+    if no_rule {
+        return Build::NotConfigured;
+    }
+    if !exists {
+        let mut errors = compile_errors(text);
+        if errors.is_empty() {
+            errors.extend(
+                text.lines()
+                    .filter(|l| l.contains("Error ") || l.contains("error"))
+                    .take(1)
+                    .map(|l| CompileError {
+                        text: l.to_string(),
+                        at: Vec::new(),
+                    }),
+            );
+        }
+        if errors.is_empty() {
+            errors.push(CompileError {
+                text: "no object, and no error in make's output".into(),
+                at: Vec::new(),
+            });
+        }
+        return Build::Failed(errors);
+    }
+    Build::Built(warnings(text))
+}
+
+/// `path:line:col: warning: msg` as `path: warning: msg`: the position cut,
+/// which a conversion may move.
+pub fn warnings(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.contains(": warning: "))
+        .map(|l| {
+            let mut parts = l.splitn(4, ':');
+            let path = parts.next().unwrap_or("");
+            let _line = parts.next();
+            let _col = parts.next();
+            format!("{path}:{}", parts.next().unwrap_or(""))
+        })
+        .collect()
 }
 
 /// A patch adding `#include <linux/pfn_t.h>` after the last `#include` that
@@ -479,6 +874,7 @@ pub fn install_build_deps() -> Result<()> {
 /// A configured copy of `tree` at `work`: `make defconfig` and `make
 /// prepare` run once; patches left applied by an interrupted run are undone.
 pub fn prepare(tree: &Path, work: &Path) -> Result<()> {
+    undo_applied(work, &APPLIED_PHYS)?;
     for marker in [APPLIED_STAND_IN, APPLIED_PFN, APPLIED] {
         if work.join(marker).exists() {
             let diff = fs::read(work.join(marker))?;
@@ -576,20 +972,7 @@ fn build(work: &Path, file: &str) -> Build {
         }
         return Build::Failed(errors);
     }
-    let warnings = text
-        .lines()
-        .filter(|l| l.contains(": warning: "))
-        .map(|l| {
-            // `path:line:col: warning: msg` without the position, which the
-            // patch may move.
-            let mut parts = l.splitn(4, ':');
-            let path = parts.next().unwrap_or("");
-            let _line = parts.next();
-            let _col = parts.next();
-            format!("{path}:{}", parts.next().unwrap_or(""))
-        })
-        .collect();
-    Build::Built(warnings)
+    Build::Built(warnings(&text))
 }
 
 #[cfg(test)]
@@ -635,5 +1018,151 @@ make[4]: *** [scripts/Makefile.build:234: net/core/skbuff.o] Error 1
             pfn_t_include("#include <linux/types.h>\nstruct bio_vec {};\n"),
             None
         );
+    }
+
+    /// `make -k -O` output of three objects: one with a warning, one that
+    /// fails in a header included from it, one make has no rule for.
+    const BATCH: &str = "\
+  CALL    scripts/checksyscalls.sh
+  CC      block/bio.o
+block/bio.c:12:5: warning: unused variable 'x' [-Wunused-variable]
+  CC      drivers/md/raid1.o
+In file included from drivers/md/raid1.c:30:
+./include/linux/bvec.h:40:16: error: 'struct bio_vec' has no member named 'bv_page'
+drivers/md/raid1.c:1200:9: note: in expansion of macro 'X'
+make[4]: *** [scripts/Makefile.build:229: drivers/md/raid1.o] Error 1
+make: *** No rule to make target 'arch/arm/x.o'.
+";
+
+    #[test]
+    fn a_batch_is_cut_into_objects_and_each_classified() {
+        let s = batch_sections(BATCH);
+        assert_eq!(
+            s.keys().copied().collect::<Vec<_>>(),
+            vec!["block/bio.o", "drivers/md/raid1.o"]
+        );
+        assert_eq!(
+            classify(&s["block/bio.o"], false, true),
+            Build::Built(vec![
+                "block/bio.c: warning: unused variable 'x' [-Wunused-variable]".to_string()
+            ])
+        );
+        let Build::Failed(e) = classify(&s["drivers/md/raid1.o"], false, false) else {
+            panic!("raid1 built");
+        };
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            e[0].at,
+            vec![
+                ("include/linux/bvec.h".to_string(), 40),
+                ("drivers/md/raid1.c".to_string(), 1200)
+            ]
+        );
+        assert_eq!(classify("", true, false), Build::NotConfigured);
+        // No object and nothing said: still a failure, never a pass.
+        assert!(matches!(classify("", false, false), Build::Failed(e) if e.len() == 1));
+    }
+
+    fn err(at: &[(&str, usize)]) -> CompileError {
+        CompileError {
+            text: format!("{}:{}:1: error: x", at[0].0, at[0].1),
+            at: at.iter().map(|(f, n)| (f.to_string(), *n)).collect(),
+        }
+    }
+
+    #[test]
+    fn the_layout_verdict_passes_only_errors_at_sites_left() {
+        let built = Build::Built(vec!["a.c: warning: w".into()]);
+        let left = vec![("b.c".to_string(), 7), ("c.c".to_string(), 9)];
+        // Builds with its old warning; fails only at a site left, also
+        // through a macro expansion note.
+        let good = [
+            ("a.c", &built, built.clone()),
+            ("b.c", &built, Build::Failed(vec![err(&[("b.c", 7)])])),
+            (
+                "c.c",
+                &built,
+                Build::Failed(vec![err(&[("include/linux/stddef.h", 16), ("c.c", 9)])]),
+            ),
+        ];
+        let v = judge_layout(&good, &left, true);
+        assert!(v.ok, "{:?}", v.lines);
+        assert_eq!((v.n_build, v.n_expected, v.n_hit), (1, 2, 2));
+        assert!(v.unreached.is_empty());
+
+        // A raw use bvmig did not report (or a wrong rewrite): an error
+        // at no site left.
+        let unreported = [("b.c", &built, Build::Failed(vec![err(&[("b.c", 8)])]))];
+        let v = judge_layout(&unreported, &left, true);
+        assert!(!v.ok);
+        assert_eq!(v.unreached, vec!["b.c:7", "c.c:9"]);
+        // One error at a site and one elsewhere in the same file.
+        let mixed = [(
+            "b.c",
+            &built,
+            Build::Failed(vec![
+                err(&[("b.c", 7)]),
+                err(&[("include/linux/bvec.h", 3)]),
+            ]),
+        )];
+        assert!(!judge_layout(&mixed, &left, true).ok);
+        // A new warning fails when warnings are compared, only then.
+        let warned = [(
+            "a.c",
+            &built,
+            Build::Built(vec!["a.c: warning: w".into(), "a.c: warning: new".into()]),
+        )];
+        assert!(!judge_layout(&warned, &left, true).ok);
+        assert!(judge_layout(&warned, &left, false).ok);
+        // Built before, no rule after.
+        let gone = [("a.c", &built, Build::NotConfigured)];
+        assert!(!judge_layout(&gone, &left, true).ok);
+    }
+
+    /// The phys layout makes every raw use a compile error at its line:
+    /// GCC on struct bio_vec as bv_phys.cocci leaves it, with raw uses of
+    /// both old members (one through a macro), and the verdict on them,
+    /// reported and not.
+    #[test]
+    fn a_raw_use_in_the_phys_layout_fails_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = "\
+typedef unsigned long long phys_addr_t;
+struct bio_vec { phys_addr_t bv_phys; unsigned int bv_len; unsigned int __bv_unused; };
+#define OFF(bv) ((bv)->bv_offset)
+static inline unsigned long bvec_phys(const struct bio_vec *bv) { return bv->bv_phys; }
+void *f(struct bio_vec *bv)
+{
+\treturn (char *)bv->bv_page + bvec_phys(bv);
+}
+unsigned int g(struct bio_vec *bv)
+{
+\treturn OFF(bv);
+}
+";
+        let file = dir.path().join("raw.c");
+        fs::write(&file, c).unwrap();
+        let out = Command::new("cc")
+            .arg("-c")
+            .arg("raw.c")
+            .arg("-o")
+            .arg("/dev/null")
+            .current_dir(dir.path())
+            .output()
+            .expect("cc");
+        assert!(!out.status.success());
+        let Build::Failed(errors) = classify(&String::from_utf8_lossy(&out.stderr), false, false)
+        else {
+            panic!("compiled");
+        };
+        let built = Build::Built(vec![]);
+        let after = [("raw.c", &built, Build::Failed(errors))];
+        let both = vec![("raw.c".to_string(), 7), ("raw.c".to_string(), 11)];
+        let v = judge_layout(&after, &both, true);
+        assert!(v.ok, "{:?}", v.lines);
+        assert_eq!(v.n_hit, 2);
+        // The same file when bvmig reported only the first use.
+        let v = judge_layout(&after, &both[..1], true);
+        assert!(!v.ok, "{:?}", v.lines);
     }
 }

@@ -207,7 +207,8 @@ fn count_by_name(per_file: &BTreeMap<String, Vec<Call>>) -> BTreeMap<String, usi
 /// a release build. Returns true (the task measures, it checks nothing).
 pub fn run(version: &str, bin: Option<PathBuf>) -> Result<bool> {
     let bin = match bin {
-        Some(b) => b,
+        // bvmig runs in the tree's folder: a relative path would not name it.
+        Some(b) => fs::canonicalize(&b).with_context(|| format!("{}: not found", b.display()))?,
         None => bvmig::build()?,
     };
     let modern = bvmig::workspace_root().join("rules/bv_page-modern.cocci");

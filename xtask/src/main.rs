@@ -106,11 +106,20 @@ enum Task {
     },
     /// Compile every .c file bvmig's patch touches, on a defconfig build of
     /// a kernel tree, before and after the patch: no new errors or warnings;
-    /// then after the bv_pfn step, where only sites left may fail.
+    /// then after the bv_pfn step, where only sites left may fail. The phys
+    /// path: the helpers, bv_offset.cocci and bv_phys.cocci, the same way.
     CompileCheck {
         /// Kernel version (Debian package linux-source-<VERSION>).
         #[arg(default_value = "6.12", value_parser = kernel::VERSIONS)]
         version: String,
+        /// The path to check: pfn (the default patch, then bv_pfn.cocci),
+        /// phys (the helpers, bv_offset.cocci, then bv_phys.cocci) or all.
+        #[arg(long, default_value = "all", value_parser = ["all", "pfn", "phys"])]
+        path: String,
+        /// Compile only the phys path's files under these path prefixes
+        /// (the conversion still covers the whole tree).
+        #[arg(long, value_name = "PREFIX")]
+        only: Vec<String>,
     },
     /// Run `make C=2 CHECK="bvmig sparse" DIR/` on a defconfig tree: exit
     /// 0, and the warnings of bvmig check for every file built; then the
@@ -143,6 +152,11 @@ enum Task {
         /// QEMU accelerator: auto (KVM when /dev/kvm opens), kvm or tcg.
         #[arg(long, default_value = "auto", value_parser = ["auto", "kvm", "tcg"])]
         accel: String,
+        /// Build and boot only these steps (original, patch, phys); the
+        /// conversions of the others still run, as each step converts the
+        /// tree the one before left. Default: all.
+        #[arg(long, value_delimiter = ',', value_parser = ["original", "patch", "phys"])]
+        steps: Vec<String>,
     },
     /// Print what struct page coverage costs against the pfn model (8 GiB,
     /// 400 GiB, 6 TiB) and both models' segment-iteration throughput.
@@ -197,7 +211,18 @@ fn main() -> ExitCode {
             runs,
             rule,
         } => bench::run(&version, runs, rule.as_deref()).map(|()| true),
-        Task::CompileCheck { version } => compile_check::run(&version),
+        Task::CompileCheck {
+            version,
+            path,
+            only,
+        } => {
+            let phase = match path.as_str() {
+                "pfn" => compile_check::Phase::Pfn,
+                "phys" => compile_check::Phase::Phys,
+                _ => compile_check::Phase::All,
+            };
+            compile_check::run(&version, phase, &only)
+        }
         Task::Coccicheck { version, dir } => coccicheck::run(&version, &dir),
         Task::Sparse { version, dir } => sparse::run(&version, &dir),
         Task::VsSpatch { version, rule } => {
@@ -211,12 +236,14 @@ fn main() -> ExitCode {
             jobs,
             timeout,
             accel,
+            steps,
         } => boot::run(&boot::Options {
             version,
             bvmig,
             jobs,
             timeout,
             accel,
+            steps,
         }),
         Task::BenchRuntime => bench_runtime::run().map(|()| true),
         Task::MergeWindow => merge_window::run(),
