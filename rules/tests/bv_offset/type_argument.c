@@ -1,10 +1,10 @@
-/* Linux 6.12's include/linux/bvec.h, bvec_advance(): a macro whose first
- * argument is a type (min_t, max_t, clamp_t) does not parse as C when the
- * type has two words, so its statement is not trusted and the read is
- * left, reported as unparsed (FIXME: the engine should read such macro
- * arguments; after bv_phys.cocci this line no longer compiles, and it is
- * the one raw bv_offset a 6.12 kernel builds, xtask boot's phys step).
- * With a one-word type the call parses and the read converts. */
+/* Linux 6.12's include/linux/bvec.h, bvec_advance(): the first argument
+ * of min_t (max_t, clamp_t, container_of's second, ...) is a type, which
+ * does not parse as C when it has two words. bvmig reads it as one name
+ * (src/c/gnu.rs), so the statement is trusted and the read converts: it
+ * was the one raw bv_offset a 6.12 kernel built after bv_phys.cocci, and
+ * no longer compiled there (xtask boot's phys step). A one-word type
+ * parses as it is. */
 static inline void bvec_advance(const struct bio_vec *bvec,
 				struct bvec_iter_all *iter_all)
 {
