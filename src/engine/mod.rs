@@ -475,6 +475,11 @@ impl Engine {
             .collect();
         edits.sort_by_key(|e| (e.range.start, e.range.end));
         edits.dedup();
+        for e in &mut edits {
+            if !in_define_body(&defines, e) {
+                unmask(e, text, &blanked);
+            }
+        }
         let new_text = if edits.is_empty() {
             None
         } else if edits.windows(2).any(|w| w[0].range.end > w[1].range.start) {
@@ -485,7 +490,9 @@ impl Engine {
             );
             None
         } else if edits.iter().any(|e| {
-            blanked[e.range.clone()] != text[e.range.clone()] && !in_define_body(&defines, e)
+            blanked[e.range.clone()] != text[e.range.clone()]
+                && !in_define_body(&defines, e)
+                && !unmasked(e, text, &blanked)
         }) {
             // The replacement was rendered from the masked text, which
             // differs from the file inside this edit (a #define or a loop
@@ -980,6 +987,82 @@ pub fn apply(text: &[u8], edits: &[Edit]) -> Vec<u8> {
     out
 }
 
+/// Writes back, in the text of edit `e`, the file's own bytes where the
+/// replacement copied a masked type name verbatim (`min_t(____________,
+/// ...)` for `min_t(unsigned int, ...)`, bound by a metavariable and
+/// copied), each found exactly once as a whole name. Other masks (a
+/// blanked `#define`, `typeof` read as `enum{...}`, a loop macro) and names
+/// copied twice stay masked, and the edit is then refused as one that
+/// spans masked code.
+fn unmask(e: &mut Edit, text: &[u8], blanked: &[u8]) {
+    let range = e.range.clone();
+    if blanked[range.clone()] == text[range.clone()] {
+        return;
+    }
+    let mut at = range.start;
+    let mut out = e.text.clone();
+    while at < range.end {
+        if blanked[at] == text[at] {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < range.end && blanked[at] != text[at] {
+            at += 1;
+        }
+        let masked = &blanked[start..at];
+        if !one_name_mask(blanked, start, at) {
+            return;
+        }
+        // Whole names only: `__` is also in `__bvec_set_page`.
+        let ident = |k: Option<&u8>| k.is_some_and(|b| source::is_ident_byte(*b));
+        let found: Vec<usize> = memchr::memmem::find_iter(&out, masked)
+            .filter(|&k| {
+                !ident(k.checked_sub(1).and_then(|p| out.get(p)))
+                    && !ident(out.get(k + masked.len()))
+            })
+            .collect();
+        if let [k] = found[..] {
+            out[k..k + masked.len()].copy_from_slice(&text[start..at]);
+        } else if !found.is_empty() {
+            return;
+        }
+    }
+    e.text = out;
+}
+
+/// True when `blanked[start..end]`, which differs from the file at every
+/// byte, is one of `c::gnu`'s type names: a whole name of underscores.
+fn one_name_mask(blanked: &[u8], start: usize, end: usize) -> bool {
+    end - start >= 2
+        && blanked[start..end].iter().all(|b| *b == b'_')
+        && !blanked.get(end).is_some_and(|b| source::is_ident_byte(*b))
+        && !start
+            .checked_sub(1)
+            .is_some_and(|p| source::is_ident_byte(blanked[p]))
+}
+
+/// True when no masked span of edit `e`'s range is left in its text: each
+/// was written back ([`unmask`]) or dropped by the replacement.
+fn unmasked(e: &Edit, text: &[u8], blanked: &[u8]) -> bool {
+    let mut at = e.range.start;
+    while at < e.range.end {
+        if blanked[at] == text[at] {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < e.range.end && blanked[at] != text[at] {
+            at += 1;
+        }
+        let masked = &blanked[start..at];
+        if !one_name_mask(blanked, start, at) || memchr::memmem::find(&e.text, masked).is_some() {
+            return false;
+        }
+    }
+    true
+}
+
 /// `text` with `edits` (sorted, disjoint) made, when the result parses with
 /// no more ERROR and MISSING nodes than `text` (both with their `#define`
 /// bodies blanked); `None` otherwise. For edits that are a subset of a set
@@ -1428,6 +1511,27 @@ struct page *bvec_page2(struct bio_vec *bv)\n{\n\tstruct bio_vec c = { .bv_page 
         assert_eq!(subtracted(&a, &[]), a);
         let all = vec![Range { start: 0, end: 100 }];
         assert_eq!(subtracted(&a, &all), Vec::<Range<usize>>::new());
+    }
+
+    /// A binding that holds a masked type name (`min_t(unsigned int, ...)`
+    /// reads as one name) is copied with the file's own bytes, and the file
+    /// is rewritten, not left as one whose edit spans masked code.
+    #[test]
+    fn copied_type_arguments_keep_their_words() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let path = format!("{root}/rules/bv_page-modern.cocci");
+        let rule = std::fs::read_to_string(&path).unwrap();
+        let engine = Engine::new(RuleFile::parse(&path, &rule).unwrap());
+        let text = b"void f(struct bio_vec *bv, struct page **pages, unsigned int n, int i)\n{\n\
+\tbv[i].bv_page = pages[i];\n\tbv[i].bv_offset = 0;\n\tbv[i].bv_len = min_t(unsigned int, PAGE_SIZE, n);\n}\n";
+        let out = engine.rewrite(text);
+        let new = String::from_utf8(out.new_text.expect("rewritten")).unwrap();
+        assert!(
+            new.contains("bvec_set_page(&bv[i], pages[i], min_t(unsigned int, PAGE_SIZE, n), 0);"),
+            "{new}"
+        );
+        assert!(!new.contains("__"), "{new}");
+        assert!(out.sites.iter().all(|s| s.status == Status::Rewritten));
     }
 
     /// Every rule file bvmig ships.
