@@ -152,6 +152,37 @@ pub struct Matcher<'a> {
 
 type Binds<'t> = Vec<Option<Node<'t>>>;
 
+/// Why the replacement cannot stand at `node`: it calls a function whose
+/// name a local or a parameter in scope there declares (a local `u32
+/// bvec_offset;` beside `bvec_offset(&bvec)`), so the call would not
+/// compile. `None` when no called name is shadowed.
+fn shadowed_call(tpl: &Template, node: Node, region: Region) -> Option<String> {
+    for piece in &tpl.pieces {
+        let Piece::Text(t) = piece else { continue };
+        let t = t.as_bytes();
+        let mut i = 0;
+        while i < t.len() {
+            if !(t[i].is_ascii_alphabetic() || t[i] == b'_') {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < t.len() && (t[i].is_ascii_alphanumeric() || t[i] == b'_') {
+                i += 1;
+            }
+            let next = t[i..].iter().find(|b| !b.is_ascii_whitespace());
+            let name = &t[start..i];
+            if next == Some(&b'(') && crate::c::types::declared_in_scope(node, region.text, name) {
+                let name = String::from_utf8_lossy(name);
+                return Some(format!(
+                    "'{name}' is a local variable or parameter here; the call {name}() would not compile"
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// The line length kernel style allows (checkpatch warns beyond it).
 const MAX_COLUMNS: usize = 100;
 
@@ -605,7 +636,9 @@ impl<'a> Matcher<'a> {
             consumed.extend(self.consumed_tokens(*s, binds, region));
         }
         // Each statement alone is tried again, and says why it is left.
-        if self.owner_refusal(&consumed, region).is_some() {
+        if self.owner_refusal(&consumed, region).is_some()
+            || shadowed_call(tpl, first, region).is_some()
+        {
             return None;
         }
         let newline = stmts::newline_at(first, region);
@@ -839,6 +872,9 @@ impl<'a> Matcher<'a> {
             }
         }
         if let Some(why) = self.owner_refusal(&consumed, region) {
+            return reject(self, why);
+        }
+        if let Some(why) = shadowed_call(tpl, node, region) {
             return reject(self, why);
         }
         if let Some(why) = self.macro_checks(code, tpl, node, &binds, region) {
