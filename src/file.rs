@@ -74,7 +74,7 @@ pub fn global_excludes_unreadable() -> Vec<(PathBuf, &'static str)> {
     );
     let bad = |p: &Path| -> Option<&'static str> {
         let m = fs::metadata(p).ok()?;
-        (!m.is_file() && p != Path::new("/dev/null")).then(|| kind_name(&m))
+        (!m.is_file() && p != Path::new("/dev/null")).then(|| kind_name(m.file_type()))
     };
     let out: Vec<(PathBuf, &'static str)> = configs
         .into_iter()
@@ -91,9 +91,8 @@ pub fn global_excludes_unreadable() -> Vec<(PathBuf, &'static str)> {
 }
 
 /// What a file that is not a regular one is, for messages (`a FIFO`).
-fn kind_name(m: &fs::Metadata) -> &'static str {
+pub(crate) fn kind_name(kind: fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
-    let kind = m.file_type();
     if kind.is_fifo() {
         "a FIFO"
     } else if kind.is_socket() {

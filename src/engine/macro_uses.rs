@@ -306,33 +306,24 @@ impl MacroUses {
                     "the value of {name}() is used ({at}), and the helper call does not give it"
                 ));
             }
-            if let Some(&k) = need
-                .twice
-                .iter()
-                .find(|&&k| !u.args_pure.get(k).copied().unwrap_or(false))
-            {
-                let on = match &u.file {
-                    Some(f) => format!("at {f}:{}", u.line),
-                    None => format!("on line {}", u.line),
-                };
-                return Some(format!(
-                    "the rewrite evaluates {name}()'s parameter '{}' twice, and the argument {on} may have side effects",
-                    params[k]
-                ));
-            }
-            if let Some(&k) = need
-                .fewer
-                .iter()
-                .find(|&&k| !u.args_pure.get(k).copied().unwrap_or(false))
-            {
-                let on = match &u.file {
-                    Some(f) => format!("at {f}:{}", u.line),
-                    None => format!("on line {}", u.line),
-                };
-                return Some(format!(
-                    "the rewrite evaluates {name}()'s parameter '{}' fewer times than the macro did, and the argument {on} may have side effects",
-                    params[k]
-                ));
+            let counts = [
+                (&need.twice, "twice"),
+                (&need.fewer, "fewer times than the macro did"),
+            ];
+            for (params_of, how) in counts {
+                if let Some(&k) = params_of
+                    .iter()
+                    .find(|&&k| !u.args_pure.get(k).copied().unwrap_or(false))
+                {
+                    let on = match &u.file {
+                        Some(f) => format!("at {f}:{}", u.line),
+                        None => format!("on line {}", u.line),
+                    };
+                    return Some(format!(
+                        "the rewrite evaluates {name}()'s parameter '{}' {how}, and the argument {on} may have side effects",
+                        params[k]
+                    ));
+                }
             }
         }
         let Some(e) = walk else {

@@ -711,29 +711,11 @@ fn read_regular(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
     if !kind.is_file() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            format!("not a regular file but {}", kind_name(kind)),
+            format!("not a regular file but {}", crate::file::kind_name(kind)),
         ));
     }
     // O_NONBLOCK changes nothing for a regular file's reads.
     file.read_to_end(buf).map(|_| ())
-}
-
-/// What a file that is not a regular one is, for messages.
-fn kind_name(kind: fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_dir() {
-        "a directory"
-    } else {
-        "not a file"
-    }
 }
 
 /// An ignore file that is not a regular file.
@@ -770,7 +752,7 @@ impl IgnoreFiles {
                     out.push(Unreadable {
                         path,
                         rel,
-                        what: kind_name(m.file_type()),
+                        what: crate::file::kind_name(m.file_type()),
                         off,
                     });
                 }
