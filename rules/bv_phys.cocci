@@ -13,7 +13,7 @@
 //                                     __bv_unused, see member_offset)
 //   in bvec_page():
 //     bvec->bv_page                -> pfn_to_page(PHYS_PFN(bvec->bv_phys))
-//   in bvec_offset():
+//   in bvec_page_offset():
 //     bvec->bv_offset              -> offset_in_page(bvec->bv_phys)
 //   in bvec_set_page() (Linux 6.3's four arguments):
 //     bv->bv_page = page; bv->bv_len = len; bv->bv_offset = offset;
@@ -32,16 +32,16 @@
 //
 // bvec_set_folio() and bvec_set_virt() store through bvec_set_page(), and
 // bvec_virt(), bvec_kmap_local(), memcpy_{from,to}_bvec(), memzero_bvec()
-// and bvec_folio() read through bvec_page() and bvec_offset(), so they
+// and bvec_folio() read through bvec_page() and bvec_page_offset(), so they
 // need nothing. PFN_PHYS(page_to_pfn(page)) is page_to_phys(page), written
 // the way Linux 6.12's bvec_phys() writes it: page_to_phys() is defined in
 // <asm/io.h>, which include/linux/bvec.h does not include.
 //
 // The representation is normalised: bvec_page() is the page that holds the
-// first byte and bvec_offset() is below PAGE_SIZE, where a folio bvec used
+// first byte and bvec_page_offset() is below PAGE_SIZE, where a folio bvec used
 // to keep the folio's head page with an offset beyond PAGE_SIZE. Every
 // helper reads and writes relative to the same page, so bvec_set_offset(bv,
-// bvec_offset(bv) + n) still moves by n bytes; what changes is a page
+// bvec_page_offset(bv) + n) still moves by n bytes; what changes is a page
 // compared with, or kept from, another bvec. rules/README.md ("The bv_phys
 // step") lists those places in Linux 6.12 and why they keep their meaning.
 //
@@ -156,9 +156,9 @@ fn(...) {
 ...>
 }
 
-// bvec_offset(): the offset into that page.
+// bvec_page_offset(): the offset into that page.
 @ offset_helper @
-identifier fn = {bvec_offset};
+identifier fn = {bvec_page_offset};
 expression E;
 @@
 fn(...) {
@@ -236,10 +236,10 @@ fn(...) {
 - page_to_phys(E->bv_page) + E->bv_offset
 + E->bv_phys
 |
-- PFN_PHYS(page_to_pfn(bvec_page(E))) + bvec_offset(E)
+- PFN_PHYS(page_to_pfn(bvec_page(E))) + bvec_page_offset(E)
 + E->bv_phys
 |
-- page_to_phys(bvec_page(E)) + bvec_offset(E)
+- page_to_phys(bvec_page(E)) + bvec_page_offset(E)
 + E->bv_phys
 )
 ...>

@@ -1424,7 +1424,7 @@ pub unsafe extern "C" fn bvmig_bvec_page(bvec: *const RawBioVec) -> *mut CPage {
     })
 }
 
-/// `kmap_local_page(bvec_page(bv)) + bvec_offset(bv)` of the `bv_phys`
+/// `kmap_local_page(bvec_page(bv)) + bvec_page_offset(bv)` of the `bv_phys`
 /// layout, without a page: the address of physical byte `phys`, mapped
 /// through the range registered for it (so page-less device memory maps as
 /// `kmap_atomic_pfn_t()` maps it, and a use after its device unbound is

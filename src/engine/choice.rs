@@ -405,7 +405,7 @@ mod tests {
         assert_eq!(c.rules.path, IDIOMS_RULE_NAME);
         let names: Vec<&str> = c.missing.iter().map(|h| h.name).collect();
         assert!(names.contains(&"bvec_set_folio") && names.contains(&"bvec_folio"));
-        assert!(!names.contains(&"bvec_virt") && !names.contains(&"bvec_offset"));
+        assert!(!names.contains(&"bvec_virt") && !names.contains(&"bvec_page_offset"));
         // bvec_virt() with other parameters: the plain modern rule.
         let other =
             "static inline void *bvec_virt(struct bio_vec *bvec, int x)\n{\n\treturn 0;\n}\n";

@@ -238,11 +238,11 @@ static inline struct folio *bvec_folio(const struct bio_vec *bvec)
     // Item 3 of issue 13: bv_offset read and written through helpers, as
     // bv_page is (rules/bv_offset.cocci).
     Helper {
-        name: "bvec_offset",
+        name: "bvec_page_offset",
         n_params: 1,
         text: "\
 /**
- * bvec_offset - the offset of a bio_vec's data in its first page
+ * bvec_page_offset - the offset of a bio_vec's data in its first page
  * @bvec: the bio_vec
  *
  * Read a bio_vec's offset through this helper rather than through
@@ -251,7 +251,7 @@ static inline struct folio *bvec_folio(const struct bio_vec *bvec)
  *
  * Return: the offset of @bvec's first byte in bvec_page(@bvec).
  */
-static inline unsigned int bvec_offset(const struct bio_vec *bvec)
+static inline unsigned int bvec_page_offset(const struct bio_vec *bvec)
 {
 \treturn bvec->bv_offset;
 }

@@ -28,7 +28,7 @@
 //! **The bv_phys layout.** A fourth version, *phys*, takes the converted
 //! one on to today's endpoint: the rule files of [`PHYS_RULES`], read by
 //! name from the `rules/` directory beside the fixtures (or
-//! [`Options::rules`]), route `bv_offset` through `bvec_offset()` and
+//! [`Options::rules`]), route `bv_offset` through `bvec_page_offset()` and
 //! `bvec_set_offset()`, and `rules/bv_phys.cocci` (built in) gives `struct
 //! bio_vec` a `phys_addr_t bv_phys` and no `bv_offset`. It is compiled with
 //! `-DBVMIG_LAYOUT_PHYS` and runs on the world as described, page-less
@@ -89,7 +89,7 @@ pub const BV_PHYS_RULE: &str = include_str!("../../rules/bv_phys.cocci");
 pub const BV_PHYS_RULE_NAME: &str = "rules/bv_phys.cocci (built in)";
 /// The rule files the phys version runs, by name and in order, on the
 /// converted version before [`BV_PHYS_RULE`]: the `bv_offset` step, which
-/// routes `bv_offset` through `bvec_offset()` and `bvec_set_offset()`.
+/// routes `bv_offset` through `bvec_page_offset()` and `bvec_set_offset()`.
 pub const PHYS_RULES: &[&str] = &["bv_offset.cocci"];
 
 /// The fixture headers, built in so that `bvmig validate` needs no

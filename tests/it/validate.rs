@@ -180,12 +180,12 @@ fn a_raw_access_left_behind_fails_to_compile_in_the_pfn_layout() {
 
 /// A stand-in for the bv_offset step (the project's own rule is
 /// `rules/bv_offset.cocci`, written elsewhere): reads and plain writes of
-/// `bv_offset` through `bvec_offset()` and `bvec_set_offset()`, enough for
+/// `bv_offset` through `bvec_page_offset()` and `bvec_set_offset()`, enough for
 /// the fixtures. It lets these tests run the phys layout before that rule
 /// exists; `validate` itself only ever runs the rule file by name.
 const STAND_IN_BV_OFFSET_RULE: &str = "\
 @ off @
-identifier fn != {bvec_offset, bvec_set_offset};
+identifier fn != {bvec_page_offset, bvec_set_offset};
 expression E, V;
 @@
 fn(...) {
@@ -198,10 +198,10 @@ fn(...) {
 + bvec_set_offset(&E, V)
 |
 - E->bv_offset
-+ bvec_offset(E)
++ bvec_page_offset(E)
 |
 - E.bv_offset
-+ bvec_offset(&E)
++ bvec_page_offset(&E)
 )
 ...>
 }
@@ -295,7 +295,7 @@ fn a_dropped_offset_fails_the_fixture_in_every_layout() {
     let cases = [
         ("converted", converted, "kaddr + bv.bv_offset,"),
         ("final", pfn, "kaddr + bv.bv_offset,"),
-        ("phys", phys, "kaddr + bvec_offset(&bv),"),
+        ("phys", phys, "kaddr + bvec_page_offset(&bv),"),
     ];
     for (version, good, offset) in cases {
         let good = String::from_utf8(good).unwrap();

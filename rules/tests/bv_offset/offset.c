@@ -25,7 +25,7 @@ static inline void *bvec_virt(struct bio_vec *bvec)
 	return page_address(bvec_page(bvec)) + bvec->bv_offset;
 }
 
-static inline unsigned int bvec_offset(const struct bio_vec *bvec)
+static inline unsigned int bvec_page_offset(const struct bio_vec *bvec)
 {
 	return bvec->bv_offset;
 }

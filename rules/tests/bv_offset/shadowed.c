@@ -1,14 +1,14 @@
 /* fs/btrfs/compression.c in Linux 6.12 declares a local named like the
- * helper this rule writes: a call of bvec_offset() in its scope would call
+ * helper this rule writes: a call of bvec_page_offset() in its scope would call
  * the u32 and not compile, so those reads are left, with the reason. The
  * read before the declaration, and the one in another function, convert. */
 static int btrfs_decompress_buf2page(struct bio_vec bvec, u32 start)
 {
 	u32 first = bvec.bv_offset;
-	u32 bvec_offset;
+	u32 bvec_page_offset;
 
-	bvec_offset = page_offset(bvec.bv_page) + bvec.bv_offset - start;
-	return first + bvec_offset;
+	bvec_page_offset = page_offset(bvec.bv_page) + bvec.bv_offset - start;
+	return first + bvec_page_offset;
 }
 
 static u32 other(struct bio_vec *bv)

@@ -1,13 +1,13 @@
 /* The helpers as Linux 6.12's include/linux/bvec.h has them after the
- * helpers step: bvec_page(), bvec_offset() and bvec_set_offset() added by
+ * helpers step: bvec_page(), bvec_page_offset() and bvec_set_offset() added by
  * it, bvec_set_page() in its four-argument form, and the others reading
- * through bvec_page() and bvec_offset(). */
+ * through bvec_page() and bvec_page_offset(). */
 static inline struct page *bvec_page(const struct bio_vec *bvec)
 {
 	return bvec->bv_page;
 }
 
-static inline unsigned int bvec_offset(const struct bio_vec *bvec)
+static inline unsigned int bvec_page_offset(const struct bio_vec *bvec)
 {
 	return bvec->bv_offset;
 }
@@ -44,10 +44,10 @@ static inline void bvec_set_virt(struct bio_vec *bv, void *vaddr,
 
 static inline void *bvec_kmap_local(struct bio_vec *bvec)
 {
-	return kmap_local_page(bvec_page(bvec)) + bvec_offset(bvec);
+	return kmap_local_page(bvec_page(bvec)) + bvec_page_offset(bvec);
 }
 
 static inline phys_addr_t bvec_phys(const struct bio_vec *bvec)
 {
-	return PFN_PHYS(page_to_pfn(bvec_page(bvec))) + bvec_offset(bvec);
+	return PFN_PHYS(page_to_pfn(bvec_page(bvec))) + bvec_page_offset(bvec);
 }

@@ -12,7 +12,7 @@ static inline phys_addr_t bvec_phys(const struct bio_vec *bvec)
 
 static inline phys_addr_t other_bvec_phys(const struct bio_vec *bvec)
 {
-	return page_to_phys(bvec_page(bvec)) + bvec_offset(bvec);
+	return page_to_phys(bvec_page(bvec)) + bvec_page_offset(bvec);
 }
 
 static inline void bvec_set_page(struct bio_vec *bvec, struct page *page)

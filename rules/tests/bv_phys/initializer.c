@@ -25,7 +25,7 @@ void g(struct bio_vec *bv, unsigned int off)
 	struct bio_vec sector = {
 		.bv_page = bvec_page(bv),
 		.bv_len = 512,
-		.bv_offset = bvec_offset(bv) + off,
+		.bv_offset = bvec_page_offset(bv) + off,
 	};
 	struct bio_vec two = { .bv_page = bvec_page(bv), .bv_len = 512, .bv_offset = 0 };
 

@@ -154,7 +154,7 @@ type Binds<'t> = Vec<Option<Node<'t>>>;
 
 /// Why the replacement cannot stand at `node`: it calls a function whose
 /// name a local or a parameter in scope there declares (a local `u32
-/// bvec_offset;` beside `bvec_offset(&bvec)`), so the call would not
+/// bvec_page_offset;` beside `bvec_page_offset(&bvec)`), so the call would not
 /// compile. `None` when no called name is shadowed.
 fn shadowed_call(tpl: &Template, node: Node, region: Region) -> Option<String> {
     for piece in &tpl.pieces {
