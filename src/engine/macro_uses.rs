@@ -25,6 +25,7 @@ use tree_sitter::Node;
 
 use crate::c::source::{Define, LineIndex};
 use crate::c::syntax::{self, LvalueMacro, MacroTree};
+use crate::engine::clash::{self, Clash};
 
 /// Kernel macros that stringify an argument (`include/linux/stringify.h`).
 const STRINGIFY_MACROS: &[&str] = &["__stringify", "__stringify_1", "stringify"];
@@ -79,6 +80,9 @@ pub struct MacroUses {
     /// The uses of this file's macros in the other files of a walk, for a
     /// header's macros.
     elsewhere: Option<Arc<Elsewhere>>,
+    /// The names a rule may call that this file declares as other than
+    /// functions (see [`crate::engine::clash`]).
+    clashes: Vec<Clash>,
 }
 
 /// The uses, in the other files of a walk, of the function-like macros
@@ -104,6 +108,9 @@ pub struct Elsewhere {
     /// program: the rewrites that relied on that, per macro name, with
     /// the uses checked, for the report.
     relied: Option<Mutex<BTreeMap<String, Vec<String>>>>,
+    /// The names a rule may call that the files looked at declare as
+    /// other than functions, the first place per name.
+    clashes: Vec<Clash>,
 }
 
 /// What a rewrite in a `#define` body takes away, which some use of the
@@ -120,6 +127,9 @@ pub struct Need {
     /// Positions of the parameters the rewrite evaluates fewer times than
     /// the body did (an idiom that drops an evaluation).
     pub fewer: Vec<usize>,
+    /// The functions the rewrite calls: a use in the scope of a variable
+    /// of one of those names would call the variable.
+    pub calls: Vec<String>,
 }
 
 /// A use found in a tree, before macros standing for others are resolved.
@@ -149,6 +159,7 @@ impl MacroUses {
         parsed: &[(&Define, Option<MacroTree>)],
         lvalue_macros: &[LvalueMacro],
         elsewhere: Option<Arc<Elsewhere>>,
+        called: &[String],
     ) -> MacroUses {
         let defs = function_like(defines);
         let wanted: HashSet<&str> = defs.keys().copied().collect();
@@ -179,6 +190,7 @@ impl MacroUses {
         }
         out.stringified = stringified_params(defines, orig);
         out.elsewhere = elsewhere;
+        out.clashes = clash::declared_here(root, text, lines, called);
         out
     }
 
@@ -242,6 +254,7 @@ impl MacroUses {
             uses: HashMap::new(),
             stringified: stringified_params(defines, orig),
             elsewhere: None,
+            clashes: Vec::new(),
         }
     }
 
@@ -269,6 +282,9 @@ impl MacroUses {
     /// that takes away `need` is wrong for some use, or cannot be shown
     /// right for every use; `None` when it is right.
     pub fn judge(&self, name: &str, params: &[String], need: &Need) -> Option<String> {
+        if let Some(why) = self.clash(name, &need.calls) {
+            return Some(why);
+        }
         if !need.lvalue && !need.value && need.twice.is_empty() && need.fewer.is_empty() {
             return None;
         }
@@ -359,6 +375,31 @@ impl MacroUses {
     }
 }
 
+impl MacroUses {
+    /// Why a rewrite in the body of macro `name` must not call `calls`:
+    /// this file, or another file of the walk, declares one of them as a
+    /// variable, a parameter, a typedef or an enumerator, in whose scope
+    /// the macro may be expanded. A header whose rewrite calls a function
+    /// is rewritten again once the walk has looked for such declarations.
+    pub fn clash(&self, name: &str, calls: &[String]) -> Option<String> {
+        if calls.is_empty() {
+            return None;
+        }
+        JUDGED.with(|j| j.borrow_mut().push(name.to_string()));
+        let elsewhere = self
+            .elsewhere
+            .as_deref()
+            .map_or(&[][..], |e| &e.clashes[..]);
+        calls.iter().find_map(|c| {
+            self.clashes
+                .iter()
+                .chain(elsewhere)
+                .find(|k| k.name == *c)
+                .map(clash::reason)
+        })
+    }
+}
+
 impl Elsewhere {
     /// The uses of `names` found by [`MacroUses::foreign_uses`] in
     /// `n_files` files (`found`, in any order); `unknown` says why uses
@@ -372,12 +413,17 @@ impl Elsewhere {
         n_files: usize,
         unknown: Option<String>,
         whole_program: bool,
+        mut clashes: Vec<Clash>,
     ) -> Elsewhere {
+        // The first place per name, in file order.
+        clashes.sort();
+        clashes.dedup_by(|a, b| a.name == b.name);
         let mut e = Elsewhere {
             names: names.into_iter().collect(),
             n_files,
             unknown,
             relied: whole_program.then(|| Mutex::new(BTreeMap::new())),
+            clashes,
             ..Elsewhere::default()
         };
         for (name, file) in unjudged_files {
@@ -924,6 +970,7 @@ mod tests {
             &[],
             &[],
             None,
+            &[],
         );
         u.uses(name).map(<[Use]>::to_vec)
     }
@@ -972,6 +1019,7 @@ mod tests {
             &[],
             &[],
             None,
+            &[],
         );
         assert!(u.stringifies("S", 0));
         assert!(u.stringifies("T", 1) && !u.stringifies("T", 0));
@@ -1042,6 +1090,7 @@ mod tests {
                     2,
                     unknown,
                     whole,
+                    Vec::new(),
                 ));
                 let defines = source::scan_defines(header);
                 let blanked = source::blank_define_bodies(header, &defines);
@@ -1056,6 +1105,7 @@ mod tests {
                     &[],
                     &[],
                     Some(e.clone()),
+                    &[],
                 );
                 let need = Need {
                     lvalue: true,

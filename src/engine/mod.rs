@@ -9,6 +9,7 @@
 
 pub mod branches;
 pub mod choice;
+pub mod clash;
 pub mod fragment;
 pub mod helpers;
 pub mod macro_uses;
@@ -53,6 +54,10 @@ pub struct Engine {
     /// The structs and unions that the run's other files declare a
     /// tracked field in (see [`Engine::with_owners_elsewhere`]).
     owners_elsewhere: Vec<String>,
+    /// The functions the rules' replacements call, sorted: a macro body
+    /// must not call one that a variable in scope may hide
+    /// ([`clash`]).
+    called: Vec<String>,
 }
 
 /// The result of one file.
@@ -144,6 +149,9 @@ impl Engine {
             clauses.extend(fields.iter().map(|f| vec![f.clone()]));
             Prefilter::new(crate::smpl::absorbed(clauses))
         });
+        let mut called: Vec<String> = rules.emitted_calls().into_iter().map(|c| c.name).collect();
+        called.sort();
+        called.dedup();
         let per_rule = rules.anchors(fields);
         let prunable = per_rule.iter().map(Option::is_some).collect();
         let mut anchors: Vec<String> = fields.to_vec();
@@ -163,6 +171,7 @@ impl Engine {
             anchors,
             prune: true,
             owners_elsewhere: Vec::new(),
+            called,
         }
     }
 
@@ -189,6 +198,11 @@ impl Engine {
     pub fn with_owners_elsewhere(mut self, owners: Vec<String>) -> Engine {
         self.owners_elsewhere = owners;
         self
+    }
+
+    /// The functions the rules' replacements call, sorted.
+    pub fn called(&self) -> &[String] {
+        &self.called
     }
 
     /// Field names whose every occurrence is a site; also the prefilter's
@@ -323,6 +337,7 @@ impl Engine {
                 &macro_trees,
                 site::LVALUE_MACROS,
                 elsewhere.cloned(),
+                &self.called,
             )
         } else {
             macro_uses::MacroUses::stringified_only(&defines, text)

@@ -502,7 +502,13 @@ fn macro_uses_elsewhere(
     let (unknown, whole_program) = completeness(paths, opts);
 
     progress.begin("looking for macro uses", Some(order.len()));
-    let found = find_uses(&seen, &order, &names, opts.threads, progress);
+    let found = find_uses(
+        &seen,
+        &order,
+        (&names, engine.called()),
+        opts.threads,
+        progress,
+    );
     progress.end();
     let elsewhere = Arc::new(Elsewhere::new(
         names,
@@ -511,6 +517,7 @@ fn macro_uses_elsewhere(
         order.len(),
         unknown,
         whole_program,
+        found.clashes,
     ));
 
     // The headers again, knowing the uses.
@@ -626,20 +633,25 @@ struct Found {
     uses: Vec<(String, Option<Vec<crate::engine::macro_uses::Use>>)>,
     /// (macro, file) where a use could not be judged.
     unjudged: Vec<(String, String)>,
+    /// Where the functions the rules call are declared as other than
+    /// functions (see [`crate::engine::clash`]).
+    clashes: Vec<crate::engine::clash::Clash>,
 }
 
-/// The uses of `names` in `files`, read in parallel (`threads`, 0: one
-/// per core, at most 12): a literal search for the names, then a parse
-/// of the files that hold one.
+/// The uses of the macros `names` in `files`, and the declarations of the
+/// functions `called` as other than functions, read in parallel
+/// (`threads`, 0: one per core, at most 12): a literal search for the
+/// names, then a parse of the files that hold one.
 fn find_uses(
     files: &Seen,
     order: &[usize],
-    names: &[String],
+    (names, called): (&[String], &[String]),
     threads: usize,
     progress: &dyn Progress,
 ) -> Found {
     let pattern = names
         .iter()
+        .chain(called)
         .map(|n| regex::escape(n))
         .collect::<Vec<_>>()
         .join("|");
@@ -648,6 +660,7 @@ fn find_uses(
         return Found::default();
     };
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let called: Vec<&str> = called.iter().map(String::as_str).collect();
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(12)),
         n => n,
@@ -674,8 +687,17 @@ fn find_uses(
                         continue;
                     }
                     let _reading = input::reading(name);
-                    match input::catch(|| MacroUses::foreign_uses(&buf, name, &names)) {
-                        Ok(u) => mine.uses.extend(u),
+                    let found = input::catch(|| {
+                        (
+                            MacroUses::foreign_uses(&buf, name, &names),
+                            crate::engine::clash::declared_in_file(&buf, name, &called),
+                        )
+                    });
+                    match found {
+                        Ok((u, c)) => {
+                            mine.uses.extend(u);
+                            mine.clashes.extend(c);
+                        }
                         Err(_) => mine.unjudged.extend(
                             names
                                 .iter()
@@ -687,6 +709,7 @@ fn find_uses(
                 let mut all = found.lock().expect("no panics while locked");
                 all.uses.append(&mut mine.uses);
                 all.unjudged.append(&mut mine.unjudged);
+                all.clashes.append(&mut mine.clashes);
             });
         }
     });

@@ -135,3 +135,54 @@ fn part_of_a_tree_says_the_uses_outside_it_are_unknown() {
         }
     }
 }
+
+/// A header macro whose rewrite would call `bvec_page()`, expanded in
+/// `fs/` where a local of that name is in scope (btrfs declares `u32
+/// bvec_offset;` where `bio_for_each_segment()` expands
+/// `mp_bvec_iter_offset()`): the site in the body is left, naming the
+/// declaration; without that local, the body converts.
+#[test]
+fn a_macro_body_does_not_call_a_name_a_variable_of_the_walk_declares() {
+    const BVM_H: &str = "#define BVM_PAGE(b) ((b)->bv_page)\n";
+    const USER_C: &str = "\
+#include <linux/bvm.h>
+
+struct page *user(struct bio_vec *bv)
+{
+\tstruct page *bvec_page = BVM_PAGE(bv);
+
+\treturn bvec_page;
+}
+";
+    const PLAIN_C: &str = "\
+#include <linux/bvm.h>
+
+struct page *plain(struct bio_vec *bv)
+{
+\treturn BVM_PAGE(bv);
+}
+";
+    for clash in [true, false] {
+        let t = TempDir::new();
+        let top = kernel_tree(&t, "linux");
+        t.write("linux/include/linux/bvm.h", BVM_H);
+        t.write("linux/drivers/plain.c", PLAIN_C);
+        if clash {
+            t.write("linux/fs/user.c", USER_C);
+        }
+        let out = bvmig(&top, &["patch", "."]);
+        let (diff, report) = (out.stdout_text(), out.stderr_text());
+        let converted = diff.contains("+#define BVM_PAGE(b) (bvec_page(b))");
+        assert_eq!(converted, !clash, "{diff}\n{report}");
+        if clash {
+            let line = report
+                .lines()
+                .find(|l| l.starts_with("include/linux/bvm.h:1:"))
+                .unwrap_or_else(|| panic!("the body's site is reported:\n{report}"));
+            assert!(
+                line.contains("the replacement calls bvec_page(), and 'bvec_page' is a local variable at fs/user.c:5"),
+                "{line}"
+            );
+        }
+    }
+}

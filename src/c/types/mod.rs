@@ -571,6 +571,95 @@ pub fn declared_in_scope(n: Node, src: &[u8], name: &[u8]) -> bool {
     })
 }
 
+/// The first place where `src` (tree `root`) declares `name` as something
+/// other than a function: a variable (`"a local variable"` inside a
+/// function, `"a variable"` outside), a parameter of a function
+/// definition, a typedef or an enumerator. Where such a declaration is
+/// visible, a call `name(...)` does not reach a function of that name:
+/// returns its offset and what it declares. Members are another name
+/// space, and functions (prototypes, definitions) are the helpers' own
+/// business: neither is returned.
+pub fn non_function_declaration(
+    root: Node,
+    src: &[u8],
+    name: &str,
+) -> Option<(usize, &'static str)> {
+    crate::c::source::word_occurrences(src, name)
+        .into_iter()
+        .find_map(|o| {
+            let id = root.descendant_for_byte_range(o, o + name.len())?;
+            let named = matches!(id.kind(), "identifier" | "type_identifier")
+                && id.byte_range() == (o..o + name.len());
+            named
+                .then(|| declaration_role(id))
+                .flatten()
+                .map(|what| (o, what))
+        })
+}
+
+/// What the identifier `id` declares, when it is the name a declaration
+/// introduces and not a function's (see [`non_function_declaration`]).
+fn declaration_role(id: Node) -> Option<&'static str> {
+    let is_field = |p: Node, field: &str, cur: Node| {
+        let mut c = p.walk();
+        let found = p
+            .children_by_field_name(field, &mut c)
+            .any(|d| d.id() == cur.id());
+        found
+    };
+    let mut cur = id;
+    let mut pointer = false;
+    loop {
+        let p = cur.parent()?;
+        match p.kind() {
+            "parenthesized_declarator" => {}
+            "pointer_declarator"
+            | "array_declarator"
+            | "init_declarator"
+            | "attributed_declarator" => {
+                if !is_field(p, "declarator", cur) {
+                    return None;
+                }
+                pointer |= p.kind() != "init_declarator" && p.kind() != "attributed_declarator";
+            }
+            "function_declarator" => {
+                // A function's own name (not a pointer to one).
+                if !is_field(p, "declarator", cur) || !pointer {
+                    return None;
+                }
+            }
+            "declaration" => {
+                if !is_field(p, "declarator", cur) {
+                    return None;
+                }
+                let mut a = p.parent();
+                while let Some(n) = a {
+                    if n.kind() == "function_definition" {
+                        return Some("a local variable");
+                    }
+                    a = n.parent();
+                }
+                return Some("a variable");
+            }
+            "parameter_declaration" => {
+                // Only a definition's parameters are in a scope of code.
+                let def = p
+                    .parent()
+                    .and_then(|l| l.parent())
+                    .and_then(|f| f.parent())
+                    .is_some_and(|d| d.kind() == "function_definition");
+                return (is_field(p, "declarator", cur) && def).then_some("a parameter");
+            }
+            "type_definition" => {
+                return is_field(p, "declarator", cur).then_some("a typedef");
+            }
+            "enumerator" => return is_field(p, "name", cur).then_some("an enumerator"),
+            _ => return None,
+        }
+        cur = p;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,6 +691,40 @@ mod tests {
         }
         let (t, ev) = idx.type_of(n, code.as_bytes(), None);
         (t.map(|t| t.to_string()), ev)
+    }
+
+    #[test]
+    fn non_function_declarations_are_variables_parameters_typedefs_enumerators() {
+        let decl = |code: &str, name: &str| {
+            let tree = syntax::parse(code.as_bytes());
+            non_function_declaration(tree.root_node(), code.as_bytes(), name).map(|(_, w)| w)
+        };
+        let f = "static inline unsigned int h(const struct bio_vec *b) { return 0; }\n";
+        assert_eq!(
+            decl(&format!("{f}void g(void) {{ u32 h; h = 1; }}"), "h"),
+            Some("a local variable")
+        );
+        assert_eq!(
+            decl("void g(void) { for (int h = 0; h < 2; h++) ; }", "h"),
+            Some("a local variable")
+        );
+        assert_eq!(
+            decl("void g(void) { int *h[3] = { 0 }; }", "h"),
+            Some("a local variable")
+        );
+        assert_eq!(decl("void g(int (*h)(int)) { }", "h"), Some("a parameter"));
+        assert_eq!(decl("void g(int h) { }", "h"), Some("a parameter"));
+        assert_eq!(decl("static int h;", "h"), Some("a variable"));
+        assert_eq!(decl("static int (*h)(void);", "h"), Some("a variable"));
+        assert_eq!(decl("typedef int h;", "h"), Some("a typedef"));
+        assert_eq!(decl("enum e { h = 1 };", "h"), Some("an enumerator"));
+        // Functions, members, uses, prototypes' parameters: not variables.
+        assert_eq!(decl(f, "h"), None);
+        assert_eq!(decl("int h(int);", "h"), None);
+        assert_eq!(decl("void g(int h);", "h"), None);
+        assert_eq!(decl("struct s { int h; };", "h"), None);
+        assert_eq!(decl("void g(int x) { x = h(1); int y = h; }", "h"), None);
+        assert_eq!(decl("void g(void) { int a[h]; }", "h"), None);
     }
 
     const HEADER: &str = "\

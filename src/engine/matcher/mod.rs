@@ -157,6 +157,18 @@ type Binds<'t> = Vec<Option<Node<'t>>>;
 /// bvec_page_offset;` beside `bvec_page_offset(&bvec)`), so the call would not
 /// compile. `None` when no called name is shadowed.
 fn shadowed_call(tpl: &Template, node: Node, region: Region) -> Option<String> {
+    called_names(tpl)
+        .into_iter()
+        .find(|name| crate::c::types::declared_in_scope(node, region.text, name.as_bytes()))
+        .map(|name| {
+            format!("'{name}' is a local variable or parameter here; the call {name}() would not compile")
+        })
+}
+
+/// The names the template's text calls (a name followed by `(`), in
+/// order, each once.
+fn called_names(tpl: &Template) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     for piece in &tpl.pieces {
         let Piece::Text(t) = piece else { continue };
         let t = t.as_bytes();
@@ -171,16 +183,13 @@ fn shadowed_call(tpl: &Template, node: Node, region: Region) -> Option<String> {
                 i += 1;
             }
             let next = t[i..].iter().find(|b| !b.is_ascii_whitespace());
-            let name = &t[start..i];
-            if next == Some(&b'(') && crate::c::types::declared_in_scope(node, region.text, name) {
-                let name = String::from_utf8_lossy(name);
-                return Some(format!(
-                    "'{name}' is a local variable or parameter here; the call {name}() would not compile"
-                ));
+            let name = String::from_utf8_lossy(&t[start..i]);
+            if next == Some(&b'(') && !out.iter().any(|n| *n == name) {
+                out.push(name.into_owned());
             }
         }
     }
-    None
+    out
 }
 
 /// The line length kernel style allows (checkpatch warns beyond it).
@@ -638,6 +647,7 @@ impl<'a> Matcher<'a> {
         // Each statement alone is tried again, and says why it is left.
         if self.owner_refusal(&consumed, region).is_some()
             || shadowed_call(tpl, first, region).is_some()
+            || self.macro_call_clash(tpl, region).is_some()
         {
             return None;
         }
@@ -954,8 +964,16 @@ impl<'a> Matcher<'a> {
             value: side_effect,
             twice: mentioned(&code.duplicated),
             fewer: mentioned(&code.dropped),
+            calls: called_names(tpl),
         };
         uses.judge(name, params, &need)
+    }
+
+    /// Why `tpl`, written into the `#define` body `region`, must not call
+    /// what it calls (see [`MacroUses::clash`]); `None` outside a body.
+    fn macro_call_clash(&self, tpl: &Template, region: Region) -> Option<String> {
+        let (name, _) = region.macro_def?;
+        self.macro_uses?.clash(name, &called_names(tpl))
     }
 
     /// File offsets of the tracked field tokens inside `node` that are not

@@ -335,6 +335,21 @@ impl<'a> Matcher<'a> {
         {
             return Some("inside code that tree-sitter could not parse".into());
         }
+        // The added code calls functions where the fragment stands: a
+        // local of such a name, or a variable a macro's expansion may
+        // meet, would take the call.
+        let at = entries.iter().find_map(|e| match e {
+            Entry::Stmt { node, .. } => Some(*node),
+            _ => None,
+        });
+        for t in s.templates() {
+            let why = at
+                .and_then(|n| super::shadowed_call(t, n, region))
+                .or_else(|| self.macro_call_clash(t, region));
+            if why.is_some() {
+                return why;
+            }
+        }
         for &m in &s.duplicated {
             if let Some(b) = binds[m] {
                 if !syntax::is_pure(b, region.text) {
