@@ -610,14 +610,14 @@ fn phys_path(bin: &Path, work: &Path, only: &[String]) -> Result<bool> {
         .collect::<std::io::Result<_>>()?;
     undo_applied(work, &APPLIED_PHYS)?;
     let t = Instant::now();
-    let before = build_batch(work, &files)?;
+    let before = build_batch(work, &files, "before")?;
     println!("      before: {:.0} s", t.elapsed().as_secs_f64());
     for (m, diff) in APPLIED_PHYS.iter().zip(&converted) {
         fs::write(work.join(m), diff)?;
         patch(work, diff, false)?;
     }
     let t = Instant::now();
-    let after_all = build_batch(work, &files)?;
+    let after_all = build_batch(work, &files, "after")?;
     println!("      after:  {:.0} s", t.elapsed().as_secs_f64());
 
     let mut not_built = Vec::new();
@@ -683,7 +683,7 @@ fn undo_applied(work: &Path, markers: &[&str]) -> Result<()> {
 /// Compiles `files` (`.c` paths relative to `work`) in one make run
 /// (`make -k -O`: each object's output comes as one block after its `CC`
 /// line), under nice.
-fn build_batch(work: &Path, files: &[String]) -> Result<BTreeMap<String, Build>> {
+fn build_batch(work: &Path, files: &[String], label: &str) -> Result<BTreeMap<String, Build>> {
     let objs: Vec<String> = files
         .iter()
         .map(|f| format!("{}.o", f.trim_end_matches(".c")))
@@ -703,13 +703,31 @@ fn build_batch(work: &Path, files: &[String]) -> Result<BTreeMap<String, Build>>
         .context("run make")?;
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    // make's whole output stays beside the tree, named in every failure.
+    let log = work.with_extension(format!("make-{label}.log"));
+    fs::write(&log, &text).with_context(|| format!("{}: cannot write", log.display()))?;
     let sections = batch_sections(&text);
     for (f, o) in files.iter().zip(&objs) {
-        let section = sections.get(o.as_str()).map_or("", String::as_str);
         let no_rule = text
             .lines()
             .any(|l| l.contains("No rule to make target") && l.contains(&format!("'{o}'")));
-        res.insert(f.clone(), classify(section, no_rule, work.join(o).exists()));
+        // Without a block of its own (make stopped before its CC line),
+        // the file's errors are looked for in the whole output.
+        let section = match sections.get(o.as_str()) {
+            Some(s) => s.clone(),
+            None => text
+                .lines()
+                .filter(|l| l.contains(f.as_str()) || l.contains(o.as_str()))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+        };
+        let mut build = classify(&section, no_rule, work.join(o).exists());
+        if let Build::Failed(errors) = &mut build {
+            for e in errors.iter_mut().filter(|e| e.at.is_empty()) {
+                e.text = format!("{} (make's output: {})", e.text, log.display());
+            }
+        }
+        res.insert(f.clone(), build);
     }
     Ok(res)
 }
@@ -720,7 +738,8 @@ fn batch_sections(text: &str) -> BTreeMap<&str, String> {
     let mut res: BTreeMap<&str, String> = BTreeMap::new();
     let mut cur: Option<&str> = None;
     for l in text.lines() {
-        let mut w = l.split_whitespace();
+        // `  CC      path.o`, or `  CC [M]  path.o` for a module.
+        let mut w = l.split_whitespace().filter(|w| *w != "[M]");
         if let (Some("CC"), Some(o), None) = (w.next(), w.next(), w.next()) {
             if o.ends_with(".o") {
                 cur = Some(o);
@@ -1020,13 +1039,14 @@ make[4]: *** [scripts/Makefile.build:234: net/core/skbuff.o] Error 1
         );
     }
 
-    /// `make -k -O` output of three objects: one with a warning, one that
-    /// fails in a header included from it, one make has no rule for.
+    /// `make -k -O` output of three objects: one with a warning, one (a
+    /// module: `CC [M]`) that fails in a header included from it, one make
+    /// has no rule for.
     const BATCH: &str = "\
   CALL    scripts/checksyscalls.sh
   CC      block/bio.o
 block/bio.c:12:5: warning: unused variable 'x' [-Wunused-variable]
-  CC      drivers/md/raid1.o
+  CC [M]  drivers/md/raid1.o
 In file included from drivers/md/raid1.c:30:
 ./include/linux/bvec.h:40:16: error: 'struct bio_vec' has no member named 'bv_page'
 drivers/md/raid1.c:1200:9: note: in expansion of macro 'X'
