@@ -704,16 +704,18 @@ fn build_batch(work: &Path, files: &[String], label: &str) -> Result<BTreeMap<St
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     // make's whole output stays beside the tree, named in every failure.
-    let log = work.with_extension(format!("make-{label}.log"));
+    let mut log = work.as_os_str().to_owned();
+    log.push(format!(".make-{label}.log"));
+    let log = PathBuf::from(log);
     fs::write(&log, &text).with_context(|| format!("{}: cannot write", log.display()))?;
-    let sections = batch_sections(&text);
+    let sections = batch_sections(&text, files);
     for (f, o) in files.iter().zip(&objs) {
         let no_rule = text
             .lines()
             .any(|l| l.contains("No rule to make target") && l.contains(&format!("'{o}'")));
         // Without a block of its own (make stopped before its CC line),
         // the file's errors are looked for in the whole output.
-        let section = match sections.get(o.as_str()) {
+        let section = match sections.get(o) {
             Some(s) => s.clone(),
             None => text
                 .lines()
@@ -732,23 +734,49 @@ fn build_batch(work: &Path, files: &[String], label: &str) -> Result<BTreeMap<St
     Ok(res)
 }
 
-/// The output of a `make -O` run cut at kbuild's `  CC      path.o` lines:
-/// each object's text.
-fn batch_sections(text: &str) -> BTreeMap<&str, String> {
-    let mut res: BTreeMap<&str, String> = BTreeMap::new();
-    let mut cur: Option<&str> = None;
+/// The output of a `make -O` run, per object of `files`: the lines gcc
+/// wrote while compiling it. kbuild's `CC` lines do not tell (make prints
+/// a run of them before the compilers' output); gcc's own context does:
+/// an `In file included from` chain ends at the file compiled, `f.c: In
+/// function` and `f.c:L:C:` name it, and make's `*** [...: f.o] Error`
+/// line names its object.
+fn batch_sections(text: &str, files: &[String]) -> BTreeMap<String, String> {
+    let obj = |c: &str| format!("{}.o", c.trim_end_matches(".c"));
+    let unit_of = |path: &str| {
+        let path = path.trim_start_matches("./");
+        files.iter().find(|f| f.as_str() == path).map(|f| obj(f))
+    };
+    let mut res: BTreeMap<String, String> = BTreeMap::new();
+    let mut cur: Option<String> = None;
+    let mut chain: Option<String> = None;
     for l in text.lines() {
-        // `  CC      path.o`, or `  CC [M]  path.o` for a module.
-        let mut w = l.split_whitespace().filter(|w| *w != "[M]");
-        if let (Some("CC"), Some(o), None) = (w.next(), w.next(), w.next()) {
-            if o.ends_with(".o") {
-                cur = Some(o);
-                res.entry(o).or_default();
-                continue;
+        let t = l.trim_start();
+        if let Some(rest) = t
+            .strip_prefix("In file included from ")
+            .or_else(|| t.strip_prefix("from "))
+        {
+            // `from a.c:37:` or `from a.h:5,`: the last one is the unit.
+            let path = rest.split(':').next().unwrap_or_default();
+            chain = unit_of(path).or(chain);
+            if rest.ends_with(':') {
+                cur = chain.take().or(cur);
             }
+        } else if let Some(o) = t
+            .strip_prefix("make")
+            .and_then(|r| r.split_once("*** ["))
+            .and_then(|(_, r)| r.split(": ").nth(1))
+            .and_then(|r| r.split(']').next())
+        {
+            if res.contains_key(o) || files.iter().any(|f| obj(f) == o) {
+                res.entry(o.to_string()).or_default().push_str(l);
+                res.entry(o.to_string()).or_default().push('\n');
+            }
+            continue;
+        } else if let Some(u) = l.split(':').next().and_then(unit_of) {
+            cur = Some(u);
         }
-        if let Some(o) = cur {
-            let e = res.get_mut(o).expect("entered");
+        if let Some(o) = &cur {
+            let e = res.entry(o.clone()).or_default();
             e.push_str(l);
             e.push('\n');
         }
@@ -1040,14 +1068,16 @@ make[4]: *** [scripts/Makefile.build:234: net/core/skbuff.o] Error 1
     }
 
     /// `make -k -O` output of three objects: one with a warning, one (a
-    /// module: `CC [M]`) that fails in a header included from it, one make
-    /// has no rule for.
+    /// module) that fails in a header included from it, one make has no
+    /// rule for. make prints the `CC` lines before the compilers' output.
     const BATCH: &str = "\
   CALL    scripts/checksyscalls.sh
   CC      block/bio.o
-block/bio.c:12:5: warning: unused variable 'x' [-Wunused-variable]
   CC [M]  drivers/md/raid1.o
-In file included from drivers/md/raid1.c:30:
+block/bio.c: In function 'f':
+block/bio.c:12:5: warning: unused variable 'x' [-Wunused-variable]
+In file included from ./include/linux/kernel.h:3,
+                 from drivers/md/raid1.c:30:
 ./include/linux/bvec.h:40:16: error: 'struct bio_vec' has no member named 'bv_page'
 drivers/md/raid1.c:1200:9: note: in expansion of macro 'X'
 make[4]: *** [scripts/Makefile.build:229: drivers/md/raid1.o] Error 1
@@ -1056,11 +1086,13 @@ make: *** No rule to make target 'arch/arm/x.o'.
 
     #[test]
     fn a_batch_is_cut_into_objects_and_each_classified() {
-        let s = batch_sections(BATCH);
+        let files = ["block/bio.c", "drivers/md/raid1.c", "arch/arm/x.c"].map(String::from);
+        let s = batch_sections(BATCH, &files);
         assert_eq!(
-            s.keys().copied().collect::<Vec<_>>(),
+            s.keys().map(String::as_str).collect::<Vec<_>>(),
             vec!["block/bio.o", "drivers/md/raid1.o"]
         );
+        assert!(!s["block/bio.o"].contains("raid1"), "{}", s["block/bio.o"]);
         assert_eq!(
             classify(&s["block/bio.o"], false, true),
             Build::Built(vec![
