@@ -558,17 +558,20 @@ pub fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// True when a local or a parameter visible at `n` declares `name` (as
-/// anything): a call of a function of that name written there would call
-/// the local instead, and not compile.
-pub fn declared_in_scope(n: Node, src: &[u8], name: &[u8]) -> bool {
-    locals::visible_declarations(n).into_iter().any(|decl| {
-        let mut dc = decl.walk();
-        let found = decl
-            .children_by_field_name("declarator", &mut dc)
-            .any(|d| locals::declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name));
-        found
-    })
+/// True when a local or a parameter visible at `n` (a node of the tree
+/// whose root is `root`) declares `name` (as anything): a call of a
+/// function of that name written there would call the local instead, and
+/// not compile.
+pub fn declared_in_scope(root: Node, n: Node, src: &[u8], name: &[u8]) -> bool {
+    locals::visible_declarations_from(root, n)
+        .into_iter()
+        .any(|decl| {
+            let mut dc = decl.walk();
+            let found = decl.children_by_field_name("declarator", &mut dc).any(|d| {
+                locals::declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name)
+            });
+            found
+        })
 }
 
 #[cfg(test)]
