@@ -453,7 +453,9 @@ pub fn scan(roots: &[PathBuf], names: &[&str]) -> Vec<Definition> {
             if !is_c || !entry.file_type().is_some_and(|t| t.is_file()) {
                 continue;
             }
-            let Ok(text) = fs::read(path) else { continue };
+            let Ok(text) = crate::file::read(path) else {
+                continue;
+            };
             let name = path
                 .strip_prefix(base)
                 .unwrap_or(path)

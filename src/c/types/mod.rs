@@ -27,7 +27,6 @@ mod locals;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs;
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -246,7 +245,11 @@ impl TypeIndex {
         self.structs.get((format!("{kw} {name}"), scope), || {
             headers
                 .iter()
-                .find_map(|h| fs::read(h).ok().and_then(|t| struct_members(&t, kw, name)))
+                .find_map(|h| {
+                    crate::file::read(h)
+                        .ok()
+                        .and_then(|t| struct_members(&t, kw, name))
+                })
                 .map(Arc::new)
         })
     }
@@ -260,7 +263,7 @@ impl TypeIndex {
         self.typedefs.get((name.to_string(), scope), || {
             headers
                 .iter()
-                .find_map(|h| fs::read(h).ok().and_then(|t| typedef_in(&t, name)))
+                .find_map(|h| crate::file::read(h).ok().and_then(|t| typedef_in(&t, name)))
         })
     }
 
@@ -279,7 +282,9 @@ impl TypeIndex {
         self.functions.get((name.to_string(), scope), || {
             let mut found: Option<CType> = None;
             for h in &headers {
-                let Ok(text) = fs::read(h) else { continue };
+                let Ok(text) = crate::file::read(h) else {
+                    continue;
+                };
                 match function_in(&text, name) {
                     Declared::Nowhere => {}
                     Declared::Function(t) if found.as_ref().is_none_or(|f| *f == t) => {
@@ -579,6 +584,7 @@ mod tests {
     use super::*;
     use decl::{collect_members, declarations_text, find_struct};
     use headers::{defined_names, function_name_offsets};
+    use std::fs;
 
     /// The type of the expression `expr`, written as `x(expr);` or
     /// `= expr;` in `code` (a file), as an index without headers sees it.
