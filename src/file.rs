@@ -1,8 +1,9 @@
-//! Files on disk: the one I/O error, which names the path it is about, and
-//! the top of the Linux tree a path lies in.
+//! Files on disk: the one I/O error, which names the path it is about,
+//! reading a file only when it is a regular one, and the top of the Linux
+//! tree a path lies in.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// A file or directory that could not be read or written.
@@ -31,6 +32,48 @@ impl IoError {
     pub fn at(path: &Path) -> impl FnOnce(io::Error) -> IoError + '_ {
         move |source| IoError::new(path, source)
     }
+}
+
+/// Reads `path` into `buf` when it is a regular file; anything else (a
+/// FIFO, put where a file was listed or named, a device, a directory) is
+/// an error saying what it is, and opening it does not block. Every file
+/// a user or a tree names is read through it: a plain open of a FIFO
+/// waits for a writer forever, and a device reads without end.
+pub fn read_regular(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file but {}", kind_name(kind)),
+        ));
+    }
+    // O_NONBLOCK changes nothing for a regular file's reads.
+    file.read_to_end(buf).map(|_| ())
+}
+
+/// The bytes of the regular file at `path` (see [`read_regular`]): what
+/// `fs::read` gives, and an error for anything else.
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    read_regular(path, &mut buf)?;
+    Ok(buf)
+}
+
+/// The text of the regular file at `path` (see [`read_regular`]): what
+/// `fs::read_to_string` gives, and an error for anything else.
+pub fn read_to_string(path: &Path) -> io::Result<String> {
+    String::from_utf8(read(path)?).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 /// True when `dir` is the top of a Linux tree: it holds `Makefile`,
@@ -111,6 +154,36 @@ pub(crate) fn kind_name(kind: fs::FileType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_replaced_by_a_fifo_is_refused_without_blocking() {
+        // What a `.c` file replaced by a FIFO after it was listed meets:
+        // the open does not wait for a writer, fstat says what it is.
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("x.c");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            0o600.into(),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = tx.send(read_regular(&fifo, &mut buf).map_err(|e| e.to_string()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("read_regular blocked on a FIFO");
+        assert_eq!(got, Err("not a regular file but a FIFO".to_string()));
+        let file = dir.path().join("y.c");
+        fs::write(&file, "int x;\n").unwrap();
+        let mut buf = Vec::new();
+        read_regular(&file, &mut buf).unwrap();
+        assert_eq!(buf, b"int x;\n");
+    }
 
     #[test]
     fn the_kernel_top_needs_makefile_kconfig_and_include_linux() {

@@ -141,9 +141,10 @@ pub fn in_text(text: &[u8], file: &str, names: &[&str]) -> Vec<Definition> {
     }
     // A declaration tree-sitter lost in an ERROR region (junk before it,
     // an unbalanced `#if`) is read from its tokens, or marked unreadable.
+    let regions = syntax::ErrorRegions::new(parsed.root());
     for name in names {
         for off in crate::c::source::word_occurrences(blanked, name) {
-            if seen.contains(&off) || !in_broken_code(parsed.root(), off, name.len()) {
+            if seen.contains(&off) || !in_broken_code(parsed.root(), &regions, off, name.len()) {
                 continue;
             }
             seen.push(off);
@@ -159,8 +160,9 @@ pub fn in_text(text: &[u8], file: &str, names: &[&str]) -> Vec<Definition> {
 }
 
 /// True when the name at `off` is code inside an ERROR node or a statement
-/// or declaration that does not parse (not a comment or string).
-fn in_broken_code(root: Node, off: usize, len: usize) -> bool {
+/// or declaration that does not parse (not a comment or string); `regions`
+/// are the tree's.
+fn in_broken_code(root: Node, regions: &syntax::ErrorRegions, off: usize, len: usize) -> bool {
     let Some(n) = root.descendant_for_byte_range(off, off + len) else {
         return false;
     };
@@ -170,17 +172,15 @@ fn in_broken_code(root: Node, off: usize, len: usize) -> bool {
     ) {
         return false;
     }
-    let mut a = Some(n);
-    while let Some(x) = a {
+    for x in syntax::path_from(root, n).iter().rev() {
         if x.is_error() || x.is_missing() {
             return true;
         }
         if matches!(x.kind(), "comment" | "string_literal" | "char_literal") {
             return false;
         }
-        a = x.parent();
     }
-    syntax::in_error_region(n)
+    regions.contains(n)
 }
 
 /// What the tokens around a name in broken code say.
@@ -453,7 +453,9 @@ pub fn scan(roots: &[PathBuf], names: &[&str]) -> Vec<Definition> {
             if !is_c || !entry.file_type().is_some_and(|t| t.is_file()) {
                 continue;
             }
-            let Ok(text) = fs::read(path) else { continue };
+            let Ok(text) = crate::file::read(path) else {
+                continue;
+            };
             let name = path
                 .strip_prefix(base)
                 .unwrap_or(path)

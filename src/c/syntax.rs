@@ -80,36 +80,107 @@ pub fn error_count(node: Node) -> usize {
     n
 }
 
-/// True when `node` lies in code that does not parse: inside an ERROR node,
-/// or in a statement or declaration that holds an ERROR or MISSING node
-/// outside its nested blocks. Tree-sitter often wraps only a stray token in
-/// ERROR (`int x = ) bv->bv_page;`), so the statement is the unit that is
-/// trusted or not; a broken statement does not taint the blocks it contains
-/// or the other statements of its block.
-pub fn in_error_region(node: Node) -> bool {
-    let mut n = node;
-    loop {
-        if n.is_error() || n.is_missing() {
-            return true;
+/// The nodes of one tree that lie in code that does not parse: inside an
+/// ERROR node, or in a statement or declaration that holds an ERROR or
+/// MISSING node outside its nested blocks. Tree-sitter often wraps only a
+/// stray token in ERROR (`int x = ) bv->bv_page;`), so the statement is the
+/// unit that is trusted or not; a broken statement does not taint the
+/// blocks it contains or the other statements of its block.
+///
+/// Whether a node is in one depends only on the node and on its parent's
+/// answer, so one pass over the tree answers for every node, and a query
+/// costs a binary search: walking up from each node asked about
+/// (`Node::parent` walks down from the root) was cubic in the nesting
+/// depth over a file's sites. A tree without errors costs nothing.
+#[derive(Debug, Default)]
+pub struct ErrorRegions {
+    /// Sorted ids (`Node::id`) of the nodes in an error region.
+    ids: Vec<usize>,
+}
+
+impl ErrorRegions {
+    /// The error regions of the tree whose root is `root`.
+    pub fn new(root: Node) -> ErrorRegions {
+        let mut ids = Vec::new();
+        if !root.has_error() {
+            return ErrorRegions { ids };
         }
-        match n.kind() {
-            "compound_statement" | "translation_unit" => return false,
-            k if k.ends_with("_statement") || k.ends_with("declaration") || k == "preproc_def" => {
-                return n.has_error() && error_outside_blocks(n);
+        let mut cursor = root.walk();
+        // The answers of the nodes above the cursor's.
+        let mut above: Vec<bool> = Vec::new();
+        loop {
+            let n = cursor.node();
+            let here = in_error_region_given(n, above.last().copied().unwrap_or(false));
+            if here {
+                ids.push(n.id());
             }
-            _ => {}
-        }
-        match n.parent() {
-            Some(p) => n = p,
-            None => return false,
+            // Below a node that is not in a region and holds no error,
+            // nothing is.
+            if (here || n.has_error()) && cursor.goto_first_child() {
+                above.push(here);
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    ids.sort_unstable();
+                    return ErrorRegions { ids };
+                }
+                above.pop();
+            }
         }
     }
+
+    /// True when `node`, a node of this tree, lies in an error region.
+    pub fn contains(&self, node: Node) -> bool {
+        !self.ids.is_empty() && self.ids.binary_search(&node.id()).is_ok()
+    }
+}
+
+/// Whether `n` is in an error region, given whether its parent is (`false`
+/// for the root).
+fn in_error_region_given(n: Node, parent: bool) -> bool {
+    if n.is_error() || n.is_missing() {
+        return true;
+    }
+    match n.kind() {
+        "compound_statement" | "translation_unit" => false,
+        k if k.ends_with("_statement") || k.ends_with("declaration") || k == "preproc_def" => {
+            n.has_error() && error_outside_blocks(n)
+        }
+        _ => parent,
+    }
+}
+
+/// The nodes from `root` down to `node` (both included), as
+/// `Node::parent` would find them, in one descent: a loop of `parent()`
+/// calls costs the depth squared, since each walks down from the root.
+/// When `root` is not above `node`, the path starts at the tree's root.
+pub fn path_from<'t>(root: Node<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let mut path = vec![root];
+    let mut n = root;
+    while n.id() != node.id() {
+        match n.child_with_descendant(node) {
+            Some(c) => {
+                path.push(c);
+                n = c;
+            }
+            None => {
+                let mut up = vec![node];
+                while let Some(p) = up[up.len() - 1].parent() {
+                    up.push(p);
+                }
+                up.reverse();
+                return up;
+            }
+        }
+    }
+    path
 }
 
 /// True when every ERROR and MISSING node below `root` is inside the body
 /// of a function definition at the top level: the top-level structure
 /// parsed, and what did not parse is confined to statements, which
-/// [`in_error_region`] then distrusts one by one.
+/// [`ErrorRegions`] then distrusts one by one.
 pub fn errors_only_in_function_bodies(root: Node) -> bool {
     let mut cursor = root.walk();
     let ok = root.children(&mut cursor).all(|item| {
@@ -649,9 +720,124 @@ mod tests {
                 .descendant_for_byte_range(off, off + needle.len())
                 .unwrap()
         };
-        assert!(in_error_region(at("a->b", 0)));
-        assert!(!in_error_region(at("a->b", 1)));
-        assert!(!in_error_region(at("a->b", 2)));
+        let regions = ErrorRegions::new(tree.root_node());
+        assert!(regions.contains(at("a->b", 0)));
+        assert!(!regions.contains(at("a->b", 1)));
+        assert!(!regions.contains(at("a->b", 2)));
+    }
+
+    /// The definition [`ErrorRegions`] answers, by walking up from the
+    /// node: the oracle it is tested against.
+    fn in_error_region(node: Node) -> bool {
+        let mut n = node;
+        loop {
+            if n.is_error() || n.is_missing() {
+                return true;
+            }
+            match n.kind() {
+                "compound_statement" | "translation_unit" => return false,
+                k if k.ends_with("_statement")
+                    || k.ends_with("declaration")
+                    || k == "preproc_def" =>
+                {
+                    return n.has_error() && error_outside_blocks(n);
+                }
+                _ => {}
+            }
+            match n.parent() {
+                Some(p) => n = p,
+                None => return false,
+            }
+        }
+    }
+
+    fn every_node(root: Node<'_>) -> Vec<Node<'_>> {
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            out.push(n);
+            let mut c = n.walk();
+            stack.extend(n.children(&mut c));
+        }
+        out
+    }
+
+    /// Texts with parse errors of many shapes, and every C file of the
+    /// fixtures and rule tests, each also cut short (a cut leaves MISSING
+    /// nodes and open blocks).
+    fn texts_to_check() -> Vec<Vec<u8>> {
+        let mut texts: Vec<Vec<u8>> = [
+            "void f(void) { int x = ) a->b; y = a->b; if (z) { w = a->b; } }",
+            "int x = ) ; void g(void) { if (a) if (b) c = ; else { d->e = 1; } }",
+            "#define M(x) ((x)->bv_page\nvoid f(void) { for (;;) { a = b ? : ; } }",
+            "struct s { int a b; }; void h(void) { switch (x) { case : y; } }",
+            "void k(void) { ({ int q = ; q; }); do { x } while (0) }",
+            "} } void m(void) { return a ? b : ; }",
+        ]
+        .iter()
+        .map(|t| t.as_bytes().to_vec())
+        .collect();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut dirs = vec![
+            std::path::PathBuf::from(format!("{root}/fixtures")),
+            std::path::PathBuf::from(format!("{root}/rules/tests")),
+        ];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "c" || x == "h") {
+                    let t = std::fs::read(&p).unwrap();
+                    texts.push(t[..t.len() * 2 / 3].to_vec());
+                    texts.push(t);
+                }
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn error_regions_answer_as_the_walk_up_from_each_node() {
+        let (mut nodes, mut tainted) = (0, 0);
+        for text in texts_to_check() {
+            let tree = parse(&text);
+            let regions = ErrorRegions::new(tree.root_node());
+            for n in every_node(tree.root_node()) {
+                let want = in_error_region(n);
+                assert_eq!(
+                    regions.contains(n),
+                    want,
+                    "{} at {:?} of:\n{}",
+                    n.kind(),
+                    n.byte_range(),
+                    String::from_utf8_lossy(&text)
+                );
+                nodes += 1;
+                tainted += usize::from(want);
+            }
+        }
+        // The property was checked on broken code, not only on clean code.
+        assert!(
+            tainted > 100 && nodes > 10 * tainted,
+            "{tainted} of {nodes}"
+        );
+    }
+
+    #[test]
+    fn the_path_from_the_root_is_the_chain_of_parents() {
+        for text in texts_to_check().iter().take(40) {
+            let tree = parse(text);
+            for n in every_node(tree.root_node()) {
+                let mut up = vec![n];
+                while let Some(p) = up[up.len() - 1].parent() {
+                    up.push(p);
+                }
+                up.reverse();
+                let ids = |v: &[Node]| v.iter().map(|n| n.id()).collect::<Vec<_>>();
+                assert_eq!(ids(&path_from(tree.root_node(), n)), ids(&up));
+            }
+        }
     }
 
     #[test]

@@ -129,7 +129,7 @@ impl Baseline {
     /// Reads the baseline file at `path`.
     pub fn read(path: &Path) -> Result<Baseline, BaselineError> {
         let name = path.display().to_string();
-        let text = std::fs::read(path).map_err(|source| BaselineError::Read {
+        let text = crate::file::read(path).map_err(|source| BaselineError::Read {
             path: name.clone(),
             source,
         })?;

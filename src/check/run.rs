@@ -4,7 +4,6 @@
 //! with `fix`, the patch converting exactly what was found.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::c::types;
@@ -185,7 +184,7 @@ pub fn run(opts: &CheckOptions, progress: &dyn Progress) -> Result<Checked, Chec
         let text = if f.outcome.new_text.is_some() {
             f.old.clone()
         } else {
-            match fs::read(&f.path) {
+            match crate::file::read(&f.path) {
                 Ok(t) => t,
                 Err(e) => {
                     out.errors.push(IoError::new(&f.name, e).into());

@@ -76,7 +76,7 @@ pub fn load(path: Option<&Path>, defines: &[String]) -> Result<RuleFile, ChoiceE
             &virtuals,
         )?);
     };
-    let bytes = std::fs::read(path).map_err(IoError::at(path))?;
+    let bytes = crate::file::read(path).map_err(IoError::at(path))?;
     Ok(RuleFile::from_bytes(
         &path.display().to_string(),
         bytes,

@@ -687,20 +687,13 @@ pub fn body_value(root: Node) -> Option<Node> {
     }
 }
 
-/// True when `node` is the body's value (or stands inside parentheses that
-/// are): `value` is the id [`body_value`] gave.
+/// True when `node` is the body's value: `value` is the id [`body_value`]
+/// gave. That value is never a parenthesized expression ([`body_value`]
+/// strips them), so parentheses above `node` cannot be it and a node is
+/// the value only by being it: no walk up (each `Node::parent` costs the
+/// depth).
 pub fn is_body_value(node: Node, value: Option<usize>) -> bool {
-    let Some(value) = value else { return false };
-    let mut n = node;
-    loop {
-        if n.id() == value {
-            return true;
-        }
-        match n.parent() {
-            Some(p) if p.kind() == "parenthesized_expression" => n = p,
-            _ => return false,
-        }
-    }
+    value == Some(node.id())
 }
 
 #[allow(clippy::too_many_arguments)]

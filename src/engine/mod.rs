@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::c::parsed::{Blanked, ParsedFile};
 use crate::c::source::{self, Define, LineIndex};
-use crate::c::syntax;
+use crate::c::syntax::{self, ErrorRegions};
 use crate::c::types::TypeIndex;
 use crate::engine::matcher::{Edit, Matcher, Outcome, Region};
 use crate::engine::site::{Kind, Occurrence, Site, Status};
@@ -408,6 +408,7 @@ impl Engine {
         let excluded = kept_by_design(&outcomes);
         let verdicts = Verdicts::new(&outcomes, &excluded);
         let mut sites = Vec::new();
+        let regions = ErrorRegions::new(root);
         for &(s, e) in &occ {
             let in_macro = macro_at(&macro_trees, s);
             let in_masked = masked_ops.iter().any(|r| r.contains(&s));
@@ -415,16 +416,19 @@ impl Engine {
                 Some(_) if in_masked => Some(Kind::MacroUnparsed),
                 Some((d, Some(mt))) => {
                     let off = s - d.body.start + mt.prefix_len;
-                    classify(mt.tree.root_node(), &mt.text, off, off + (e - s))
+                    let root = mt.tree.root_node();
+                    classify(root, &ErrorRegions::new(root), &mt.text, off, off + (e - s))
                 }
                 Some((d, None)) => {
                     // Classify comments and strings with a best-effort parse.
                     let t = syntax::parse(&text[d.body.clone()]);
                     let off = s - d.body.start;
-                    classify(t.root_node(), &text[d.body.clone()], off, off + (e - s))
+                    let root = t.root_node();
+                    let regions = ErrorRegions::new(root);
+                    classify(root, &regions, &text[d.body.clone()], off, off + (e - s))
                         .map(|_| Kind::MacroUnparsed)
                 }
-                None => classify(root, &blanked, s, e),
+                None => classify(root, &regions, &blanked, s, e),
             };
             let Some(kind) = kind else { continue };
             let (line, col) = lines.line_col(s);
@@ -652,8 +656,14 @@ impl Engine {
     }
 }
 
-fn classify(root: tree_sitter::Node, src: &[u8], s: usize, e: usize) -> Option<Kind> {
-    match site::classify(root, src, s, e) {
+fn classify(
+    root: tree_sitter::Node,
+    regions: &ErrorRegions,
+    src: &[u8],
+    s: usize,
+    e: usize,
+) -> Option<Kind> {
+    match site::classify(root, regions, src, s, e) {
         Occurrence::NotCode => None,
         Occurrence::Code(k) => Some(k),
     }

@@ -70,7 +70,9 @@ pub fn bvec_header(paths: &[PathBuf]) -> Option<PathBuf> {
         .filter(|r| r.ends_with("include"))
         .filter_map(|r| r.parent().map(Path::to_path_buf))
         .map(|root| root.join(BVEC_HEADER))
-        .find(|h| h.is_file())
+        // Anything at that name, a FIFO too: reading it then is an error
+        // naming it (a helper-less patch would not compile).
+        .find(|h| h.exists())
 }
 
 /// Why the helpers could not be placed in a header.

@@ -9,7 +9,7 @@ use std::fmt;
 
 use tree_sitter::Node;
 
-use crate::c::syntax::{self, LvalueMacro};
+use crate::c::syntax::{self, ErrorRegions, LvalueMacro};
 pub use crate::c::types::Evidence;
 
 /// The struct whose members bvmig's rules convert. Where another struct
@@ -24,6 +24,7 @@ pub const FIELD_STRUCT: &str = "struct bio_vec";
 /// only members).
 pub fn declared_owners(root: Node, src: &[u8], occ: &[(usize, usize)]) -> Vec<String> {
     let mut owners = Vec::new();
+    let regions = ErrorRegions::new(root);
     for &(s, e) in occ {
         let Some(leaf) = root.descendant_for_byte_range(s, e) else {
             continue;
@@ -31,7 +32,7 @@ pub fn declared_owners(root: Node, src: &[u8], occ: &[(usize, usize)]) -> Vec<St
         if leaf.kind() != "field_identifier" || leaf.byte_range() != (s..e) {
             continue;
         }
-        if let Occurrence::Code(Kind::Declaration) = classify(root, src, s, e) {
+        if let Occurrence::Code(Kind::Declaration) = classify(root, &regions, src, s, e) {
             owners.push(
                 crate::c::types::member_owner(leaf, src)
                     .unwrap_or_else(|| "a struct not in view".to_string()),
@@ -225,8 +226,14 @@ pub enum Occurrence {
 }
 
 /// Classifies the occurrence at `start..end` (offsets in `src`, the text of
-/// the tree whose root is `root`).
-pub fn classify(root: Node, src: &[u8], start: usize, end: usize) -> Occurrence {
+/// the tree whose root is `root` and whose error regions are `regions`).
+pub fn classify(
+    root: Node,
+    regions: &ErrorRegions,
+    src: &[u8],
+    start: usize,
+    end: usize,
+) -> Occurrence {
     let Some(leaf) = root.descendant_for_byte_range(start, end) else {
         return Occurrence::Code(Kind::Unparsed);
     };
@@ -262,7 +269,7 @@ pub fn classify(root: Node, src: &[u8], start: usize, end: usize) -> Occurrence 
     // `sizeof_field(struct bio_vec, bv_page)` has a type where tree-sitter
     // wants an expression, an ERROR in the statement; the member it names is
     // still plain to see.
-    if kind != Kind::Offsetof && syntax::in_error_region(leaf) {
+    if kind != Kind::Offsetof && regions.contains(leaf) {
         return Occurrence::Code(Kind::Unparsed);
     }
     Occurrence::Code(kind)
@@ -403,9 +410,11 @@ mod tests {
     fn kinds(code: &str) -> Vec<&'static str> {
         let src = code.as_bytes();
         let tree = syntax::parse(src);
+        let root = tree.root_node();
+        let regions = ErrorRegions::new(root);
         crate::c::source::word_occurrences(src, "bv_page")
             .into_iter()
-            .filter_map(|o| match classify(tree.root_node(), src, o, o + 7) {
+            .filter_map(|o| match classify(root, &regions, src, o, o + 7) {
                 Occurrence::NotCode => None,
                 Occurrence::Code(k) => Some(k.as_str()),
             })

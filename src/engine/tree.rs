@@ -272,7 +272,7 @@ fn add_helpers(walked: &mut Walked, header: &Path, helpers: &[&Helper]) -> Resul
     };
     let f: &mut FileReport = &mut walked.files[idx];
     if f.old.is_empty() {
-        f.old = fs::read(&f.path).map_err(|e| IoError::new(&f.name, e))?;
+        f.old = crate::file::read(&f.path).map_err(|e| IoError::new(&f.name, e))?;
     }
     let base = f.outcome.new_text.as_deref().unwrap_or(&f.old);
     let new = placement::insert(base, helpers).map_err(|why| TreeError::Unplaced {

@@ -27,7 +27,6 @@
 //! break are left, and say so.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,6 +36,7 @@ use ignore::{WalkBuilder, WalkState};
 use crate::c::source;
 use crate::engine::macro_uses::{Elsewhere, MacroUses};
 use crate::engine::{Engine, FileOutcome};
+use crate::file::read_regular;
 use crate::input;
 use crate::progress::Progress;
 
@@ -570,7 +570,7 @@ fn macro_headers(walked: &Walked, judged: &[(String, Vec<String>)]) -> Vec<Macro
             continue;
         }
         let text = if f.old.is_empty() {
-            match fs::read(&f.path) {
+            match crate::file::read(&f.path) {
                 Ok(t) => t,
                 Err(_) => continue,
             }
@@ -718,27 +718,6 @@ fn find_uses(
     // unjudged use.
     found.unjudged.sort();
     found
-}
-
-/// Reads `path` into `buf` when it is a regular file; anything else (a
-/// FIFO put in its place since it was listed, a device) is an error, and
-/// opening it does not block.
-fn read_regular(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
-    let mut file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags.bits() as i32)
-        .open(path)?;
-    let kind = file.metadata()?.file_type();
-    if !kind.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not a regular file but {}", crate::file::kind_name(kind)),
-        ));
-    }
-    // O_NONBLOCK changes nothing for a regular file's reads.
-    file.read_to_end(buf).map(|_| ())
 }
 
 /// An ignore file that is not a regular file.
@@ -960,36 +939,6 @@ fn walk_below(root: &Root, dir: &Path, ctx: &Ctx, opts: &WalkOptions, read: Igno
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_file_replaced_by_a_fifo_is_refused_without_blocking() {
-        // What a `.c` file replaced by a FIFO after it was listed meets:
-        // the open does not wait for a writer, fstat says what it is.
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("x.c");
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &fifo,
-            rustix::fs::FileType::Fifo,
-            0o600.into(),
-            0,
-        )
-        .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = tx.send(read_regular(&fifo, &mut buf).map_err(|e| e.to_string()));
-        });
-        let got = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("read_regular blocked on a FIFO");
-        assert_eq!(got, Err("not a regular file but a FIFO".to_string()));
-        let file = dir.path().join("y.c");
-        fs::write(&file, "int x;\n").unwrap();
-        let mut buf = Vec::new();
-        read_regular(&file, &mut buf).unwrap();
-        assert_eq!(buf, b"int x;\n");
-    }
 
     #[test]
     fn names_follow_the_argument() {

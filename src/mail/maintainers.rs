@@ -234,7 +234,7 @@ fn tag_line(line: &str) -> Option<(char, &str)> {
 impl Maintainers {
     /// Reads and parses `path`.
     pub fn read(path: &Path) -> Result<Maintainers, MaintainersError> {
-        let bytes = std::fs::read(path).map_err(|source| MaintainersError::Read {
+        let bytes = crate::file::read(path).map_err(|source| MaintainersError::Read {
             path: path.display().to_string(),
             source,
         })?;

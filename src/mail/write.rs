@@ -138,7 +138,7 @@ pub fn write_series(
         let (before, after) = if is_header && !missing.is_empty() {
             header_seen = true;
             let old = if f_old.is_empty() {
-                fs::read(f_path).map_err(|e| IoError::new(f_name, e))?
+                crate::file::read(f_path).map_err(|e| IoError::new(f_name, e))?
             } else {
                 f_old.to_vec()
             };
@@ -182,7 +182,9 @@ pub fn write_series(
     }
 
     let maintainers_path = top.join("MAINTAINERS");
-    let maintainers = if maintainers_path.is_file() {
+    // Anything at that name is read: a FIFO or a directory is an error
+    // naming it, not a tree without maintainers.
+    let maintainers = if maintainers_path.exists() {
         Some(Maintainers::read(&maintainers_path)?)
     } else {
         None
@@ -271,7 +273,7 @@ fn rule_text(
     defines: &[String],
 ) -> Result<RuleText, SeriesOutError> {
     let text = match given {
-        Some(p) => fs::read_to_string(p).map_err(IoError::at(p))?,
+        Some(p) => crate::file::read_to_string(p).map_err(IoError::at(p))?,
         None if patched.rule_path == DEFAULT_RULE_NAME => DEFAULT_RULE.to_string(),
         None if patched.rule_path == IDIOMS_RULE_NAME => IDIOMS_RULE.to_string(),
         None => MODERN_RULE.to_string(),

@@ -339,7 +339,7 @@ pub fn review_tree(
         .map_err(io(Path::new("temporary directory")))?;
     let root = scratch.path();
     let mut origins: BTreeMap<String, Origins> = BTreeMap::new();
-    let read = |rel: &str| fs::read(root.join(rel)).unwrap_or_default();
+    let read = |rel: &str| crate::file::read(&root.join(rel)).unwrap_or_default();
     for patch in patches {
         if patch.files.is_empty() {
             continue;

@@ -350,7 +350,7 @@ fn phys_steps(dir: &Path, opts: &Options) -> Result<Result<Vec<Engine>, String>,
                 )))
             }
         };
-        let text = std::fs::read(&path).map_err(IoError::at(&path))?;
+        let text = crate::file::read(&path).map_err(IoError::at(&path))?;
         let rule = RuleFile::from_bytes(&path.display().to_string(), text, &Virtuals::default())?;
         engines.push(Engine::new(rule));
     }
@@ -383,7 +383,7 @@ impl Ctx<'_> {
         };
         let read = |file: &str| {
             let path = dir.join(file);
-            std::fs::read(&path).map_err(IoError::at(&path))
+            crate::file::read(&path).map_err(IoError::at(&path))
         };
         let original = read("fixture.c")?;
         let scenario_text = String::from_utf8_lossy(&read("scenario")?).into_owned();

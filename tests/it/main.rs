@@ -15,6 +15,7 @@ mod macro_uses;
 mod part_of_tree;
 mod review;
 mod robust_engine;
+mod robust_fifo;
 mod robust_input;
 mod robust_props;
 mod ruletest;

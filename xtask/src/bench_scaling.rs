@@ -1,7 +1,8 @@
 //! `cargo xtask bench-scaling`: how `bvmig patch` scales on the inputs
 //! that were once quadratic (issue 12): one file holding N functions with a
 //! site each, one function holding N sites, N nested conditional
-//! expressions with a site in each branch, and one line of N * 100 bytes
+//! expressions with a site in each branch (chained, and each in
+//! parentheses), N parentheses around one site, and one line of N * 100 bytes
 //! holding two sites; and `bvmig review /dev/zero`, which must stop at its
 //! bound. Each input is made at N = 1k, 10k and 100k and run a few times;
 //! the median wall and CPU times and the largest peak RSS are printed, so
@@ -35,7 +36,7 @@ struct Shape {
     make: fn(usize) -> String,
 }
 
-const SHAPES: [Shape; 4] = [
+const SHAPES: [Shape; 6] = [
     Shape {
         name: "functions",
         what: "N functions, one write each",
@@ -50,6 +51,16 @@ const SHAPES: [Shape; 4] = [
         name: "nested-cond",
         what: "N nested ?: with a read in each branch",
         make: nested_conditionals,
+    },
+    Shape {
+        name: "nested-paren",
+        what: "x = a ? site : (a ? site : (...)), N deep",
+        make: nested_parenthesized_conditionals,
+    },
+    Shape {
+        name: "parens",
+        what: "N parentheses around one read",
+        make: nested_parentheses,
     },
     Shape {
         name: "long-line",
@@ -87,6 +98,25 @@ fn nested_conditionals(n: usize) -> String {
     }
     s.push_str("NULL;\n}\n");
     s
+}
+
+fn nested_parenthesized_conditionals(n: usize) -> String {
+    let mut s = String::from("void f(struct bio_vec *bv, int a)\n{\n\tstruct page *x;\n\n\tx = ");
+    for k in 0..n {
+        write!(s, "a ? bv[{k}].bv_page : (").expect("writing to a String");
+    }
+    s.push_str("bv->bv_page");
+    s.push_str(&")".repeat(n));
+    s.push_str(";\n}\n");
+    s
+}
+
+fn nested_parentheses(n: usize) -> String {
+    format!(
+        "void f(struct bio_vec *bv)\n{{\n\tstruct page *x;\n\n\tx = {}bv->bv_page{};\n}}\n",
+        "(".repeat(n),
+        ")".repeat(n)
+    )
 }
 
 /// A generated table on one line (as firmware blobs are), flat rather

@@ -3,7 +3,6 @@
 //! are confirmed by parsing), and what one header declares of a function.
 
 use std::collections::HashMap;
-use std::fs;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -99,7 +98,7 @@ pub(super) fn index_headers(roots: &[PathBuf], deep: bool) -> HeaderIndex {
                     if let Ok(e) = e {
                         let p = e.path();
                         if p.extension().is_some_and(|x| x == "h") {
-                            if let Ok(text) = fs::read(p) {
+                            if let Ok(text) = crate::file::read(p) {
                                 let names = (defined_names(&text), function_hashes(&text));
                                 if !names.0.is_empty() || !names.1.is_empty() {
                                     let mut f = found.lock().expect("no panics while locked");
@@ -312,7 +311,7 @@ pub(super) fn field_owners(roots: &[PathBuf], deep: bool, field: &str) -> Vec<St
                     if let Ok(e) = e {
                         let p = e.path();
                         if p.extension().is_some_and(|x| x == "h") {
-                            if let Ok(text) = fs::read(p) {
+                            if let Ok(text) = crate::file::read(p) {
                                 if finder.find(&text).is_some() {
                                     let owners = super::decl::member_owners(&text, field);
                                     found.lock().expect("no panics while locked").extend(owners);

@@ -54,9 +54,29 @@ pub(super) fn declared_identifier(mut d: Node) -> Option<Node> {
 /// parameters; innermost first, and the latest first in a block
 /// (shadowing).
 pub(super) fn visible_declarations(n: Node) -> Vec<Node> {
-    let mut out = Vec::new();
+    let mut above = Vec::new();
     let mut cur = n;
     while let Some(p) = cur.parent() {
+        above.push(p);
+        cur = p;
+    }
+    declarations_in(above.into_iter(), n)
+}
+
+/// [`visible_declarations`] with the nodes above `n` found in one descent
+/// from `root`, the root of `n`'s tree: a loop of `Node::parent` calls
+/// costs the depth squared.
+pub(super) fn visible_declarations_from<'t>(root: Node<'t>, n: Node<'t>) -> Vec<Node<'t>> {
+    let mut path = crate::c::syntax::path_from(root, n);
+    path.pop();
+    declarations_in(path.into_iter().rev(), n)
+}
+
+/// The declarations visible at `n` from the nodes above it, `above`,
+/// innermost first.
+fn declarations_in<'t>(above: impl Iterator<Item = Node<'t>>, n: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    for p in above {
         let mut cursor = p.walk();
         let decls: Vec<Node> = match p.kind() {
             "compound_statement" => p
@@ -83,7 +103,6 @@ pub(super) fn visible_declarations(n: Node) -> Vec<Node> {
             _ => Vec::new(),
         };
         out.extend(decls.into_iter().rev());
-        cur = p;
     }
     out
 }

@@ -27,7 +27,6 @@ mod locals;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs;
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -246,7 +245,11 @@ impl TypeIndex {
         self.structs.get((format!("{kw} {name}"), scope), || {
             headers
                 .iter()
-                .find_map(|h| fs::read(h).ok().and_then(|t| struct_members(&t, kw, name)))
+                .find_map(|h| {
+                    crate::file::read(h)
+                        .ok()
+                        .and_then(|t| struct_members(&t, kw, name))
+                })
                 .map(Arc::new)
         })
     }
@@ -260,7 +263,7 @@ impl TypeIndex {
         self.typedefs.get((name.to_string(), scope), || {
             headers
                 .iter()
-                .find_map(|h| fs::read(h).ok().and_then(|t| typedef_in(&t, name)))
+                .find_map(|h| crate::file::read(h).ok().and_then(|t| typedef_in(&t, name)))
         })
     }
 
@@ -279,7 +282,9 @@ impl TypeIndex {
         self.functions.get((name.to_string(), scope), || {
             let mut found: Option<CType> = None;
             for h in &headers {
-                let Ok(text) = fs::read(h) else { continue };
+                let Ok(text) = crate::file::read(h) else {
+                    continue;
+                };
                 match function_in(&text, name) {
                     Declared::Nowhere => {}
                     Declared::Function(t) if found.as_ref().is_none_or(|f| *f == t) => {
@@ -558,17 +563,20 @@ pub fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// True when a local or a parameter visible at `n` declares `name` (as
-/// anything): a call of a function of that name written there would call
-/// the local instead, and not compile.
-pub fn declared_in_scope(n: Node, src: &[u8], name: &[u8]) -> bool {
-    locals::visible_declarations(n).into_iter().any(|decl| {
-        let mut dc = decl.walk();
-        let found = decl
-            .children_by_field_name("declarator", &mut dc)
-            .any(|d| locals::declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name));
-        found
-    })
+/// True when a local or a parameter visible at `n` (a node of the tree
+/// whose root is `root`) declares `name` (as anything): a call of a
+/// function of that name written there would call the local instead, and
+/// not compile.
+pub fn declared_in_scope(root: Node, n: Node, src: &[u8], name: &[u8]) -> bool {
+    locals::visible_declarations_from(root, n)
+        .into_iter()
+        .any(|decl| {
+            let mut dc = decl.walk();
+            let found = decl.children_by_field_name("declarator", &mut dc).any(|d| {
+                locals::declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name)
+            });
+            found
+        })
 }
 
 /// The first place where `src` (tree `root`) declares `name` as something
@@ -665,6 +673,7 @@ mod tests {
     use super::*;
     use decl::{collect_members, declarations_text, find_struct};
     use headers::{defined_names, function_name_offsets};
+    use std::fs;
 
     /// The type of the expression `expr`, written as `x(expr);` or
     /// `= expr;` in `code` (a file), as an index without headers sees it.

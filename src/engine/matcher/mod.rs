@@ -114,6 +114,8 @@ pub struct Matcher<'a> {
     /// tracked fields' and the names fragments need), for pruning.
     anchors: &'a [usize],
     lvalue_macros: &'a [syntax::LvalueMacro],
+    /// The error regions of the tree of the region being searched.
+    errors: syntax::ErrorRegions,
     out: Outcome,
     /// Types of expressions, for typed metavariables, and the directory of
     /// the file matched (for its own headers).
@@ -159,7 +161,7 @@ type Binds<'t> = Vec<Option<Node<'t>>>;
 fn shadowed_call(tpl: &Template, node: Node, region: Region) -> Option<String> {
     called_names(tpl)
         .into_iter()
-        .find(|name| crate::c::types::declared_in_scope(node, region.text, name.as_bytes()))
+        .find(|name| crate::c::types::declared_in_scope(region.root, node, region.text, name.as_bytes()))
         .map(|name| {
             format!("'{name}' is a local variable or parameter here; the call {name}() would not compile")
         })
@@ -229,6 +231,7 @@ impl<'a> Matcher<'a> {
             prune,
             anchors: occurrences,
             lvalue_macros,
+            errors: syntax::ErrorRegions::default(),
             out: Outcome::default(),
             types: None,
             dir: None,
@@ -279,6 +282,7 @@ impl<'a> Matcher<'a> {
 
     /// Searches `region` with the rule's body.
     pub fn run(&mut self, region: Region<'_>) {
+        self.errors = syntax::ErrorRegions::new(region.root);
         match &self.rule.body {
             Pat::Function { name, body } => {
                 let inner = match &**body {
@@ -619,7 +623,7 @@ impl<'a> Matcher<'a> {
         let (first, last) = (window[0], window[window.len() - 1]);
         if window
             .iter()
-            .any(|s| s.has_error() || syntax::in_error_region(*s))
+            .any(|s| s.has_error() || self.errors.contains(*s))
         {
             return None;
         }
@@ -815,7 +819,7 @@ impl<'a> Matcher<'a> {
         if consumed.iter().any(|o| self.refused.contains(o)) {
             return None;
         }
-        if node.has_error() || syntax::in_error_region(node) {
+        if node.has_error() || self.errors.contains(node) {
             return reject(self, "inside code that tree-sitter could not parse".into());
         }
         let side_effect = matches!(node.kind(), "assignment_expression" | "update_expression");
@@ -933,7 +937,7 @@ impl<'a> Matcher<'a> {
     ) -> Option<String> {
         let uses = self.macro_uses?;
         let src = region.text;
-        if let Some(name) = stringified_arg(node, src, uses) {
+        if let Some(name) = stringified_arg(region.root, node, src, uses) {
             return Some(format!(
                 "an argument of {name}(), which stringifies or pastes it: a rewrite would change the string or the token"
             ));
@@ -1209,12 +1213,19 @@ impl<'a> Matcher<'a> {
 }
 
 /// The macro whose call holds `node` in an argument it stringifies or
-/// pastes, looked for up to the statement.
-fn stringified_arg<'s>(node: Node, src: &'s [u8], uses: &MacroUses) -> Option<&'s str> {
-    let mut child = node;
-    while let Some(p) = child.parent() {
-        if p.kind() == "argument_list" {
-            if let Some(name) = syntax::callee_of_args(p, src) {
+/// pastes, looked for up to the statement. `root` is the tree's: the
+/// ancestors are found in one descent from it.
+fn stringified_arg<'s>(root: Node, node: Node, src: &'s [u8], uses: &MacroUses) -> Option<&'s str> {
+    let path = syntax::path_from(root, node);
+    for k in (1..path.len()).rev() {
+        let (p, child) = (path[k - 1], path[k]);
+        if p.kind() == "argument_list" && k >= 2 {
+            let call = path[k - 2];
+            let callee = call
+                .child_by_field_name("function")
+                .filter(|f| f.kind() == "identifier")
+                .and_then(|f| std::str::from_utf8(&src[f.byte_range()]).ok());
+            if let Some(name) = callee {
                 let mut cursor = p.walk();
                 let idx = p
                     .named_children(&mut cursor)
@@ -1228,7 +1239,6 @@ fn stringified_arg<'s>(node: Node, src: &'s [u8], uses: &MacroUses) -> Option<&'
         if matches!(p.kind(), "compound_statement" | "translation_unit") {
             return None;
         }
-        child = p;
     }
     None
 }

@@ -331,7 +331,7 @@ impl<'a> Matcher<'a> {
         let removed = removed(entries);
         if removed
             .iter()
-            .any(|n| n.has_error() || syntax::in_error_region(*n))
+            .any(|n| n.has_error() || self.errors.contains(*n))
         {
             return Some("inside code that tree-sitter could not parse".into());
         }
