@@ -269,7 +269,7 @@ pub fn cases_dir(rule: &Path) -> PathBuf {
 
 /// Reads and parses rule file `path`.
 fn load(path: &Path) -> Result<RuleFile, Error> {
-    let bytes = fs::read(path).map_err(IoError::at(path))?;
+    let bytes = crate::file::read(path).map_err(IoError::at(path))?;
     Ok(RuleFile::from_bytes(
         &path.display().to_string(),
         bytes,
@@ -366,8 +366,29 @@ fn sites_left(name: &str, outcome: &crate::engine::FileOutcome) -> String {
     out
 }
 
+/// Writes `bytes` to `path` whole or not at all: a temporary file beside
+/// it, renamed over it.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".bvmig-test-")
+        .tempfile_in(dir.unwrap_or(Path::new(".")))
+        .map_err(IoError::at(path))?;
+    tmp.write_all(bytes).map_err(IoError::at(path))?;
+    // The mode of the file replaced, or a new file's usual one.
+    let mode =
+        fs::metadata(path).map_or_else(|_| fs::Permissions::from_mode(0o644), |m| m.permissions());
+    tmp.as_file()
+        .set_permissions(mode)
+        .map_err(IoError::at(path))?;
+    tmp.persist(path).map_err(|e| IoError::new(path, e.error))?;
+    Ok(())
+}
+
 fn run_case(engine: &Engine, rule: &Path, input: &Path, opts: &Options) -> Result<Outcome, Error> {
-    let text = fs::read(input).map_err(IoError::at(input))?;
+    let text = crate::file::read(input).map_err(IoError::at(input))?;
     let outcome = engine.rewrite_in(&text, input.parent());
     let name = input
         .file_name()
@@ -380,14 +401,14 @@ fn run_case(engine: &Engine, rule: &Path, input: &Path, opts: &Options) -> Resul
     let report_path = input.with_extension("report");
 
     if opts.update {
-        fs::write(&res_path, actual).map_err(IoError::at(&res_path))?;
+        write_whole(&res_path, actual)?;
         if report_path.exists() || !report.is_empty() {
-            fs::write(&report_path, &report).map_err(IoError::at(&report_path))?;
+            write_whole(&report_path, report.as_bytes())?;
         }
         return Ok(Outcome::Updated);
     }
 
-    let expected = match fs::read(&res_path) {
+    let expected = match crate::file::read(&res_path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(Error::NoExpected(res_path));
@@ -403,7 +424,7 @@ fn run_case(engine: &Engine, rule: &Path, input: &Path, opts: &Options) -> Resul
             actual,
         ));
     }
-    match fs::read(&report_path) {
+    match crate::file::read(&report_path) {
         Ok(expected) if expected != report.as_bytes() => diffs.push(diff(
             &report_path.display().to_string(),
             &format!("sites {} leaves in {}", rule.display(), input.display()),

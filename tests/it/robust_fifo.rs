@@ -1,7 +1,8 @@
 //! FIFOs where each class of read expects a file: a header of the tree's
 //! `include/` that the type index and the rule choice read, the helpers'
 //! `include/linux/bvec.h`, a rule file given with `--rule`, a baseline,
-//! the tree's MAINTAINERS for a series, and a mailbox given to `review`
+//! the tree's MAINTAINERS for a series, a case of `bvmig test`, and a
+//! mailbox given to `review`
 //! (a named pipe, as `review <(git format-patch ...)` gives, is read).
 //! Each run is killed after 20 s, so that a read that blocks on a FIFO
 //! fails the test instead of hanging the suite (nothing here is timed).
@@ -188,4 +189,33 @@ fn a_mailbox_given_to_review_as_a_named_pipe_is_read() {
         "{}",
         out.stdout_text()
     );
+}
+
+/// `bvmig test`: a FIFO among a rule's cases is reported, naming it, and
+/// the other cases run.
+#[test]
+fn a_fifo_among_a_rules_test_cases_is_an_error_naming_it() {
+    let t = TempDir::new();
+    t.write(
+        "rules/r.cocci",
+        "@@\nexpression E;\n@@\n- E->bv_page\n+ bvec_page(E)\n",
+    );
+    t.write(
+        "rules/tests/r/ok.c",
+        "struct page *f(struct bio_vec *b) { return b->bv_page; }\n",
+    );
+    t.write(
+        "rules/tests/r/ok.res",
+        "struct page *f(struct bio_vec *b) { return bvec_page(b); }\n",
+    );
+    mkfifo(&t.path().join("rules/tests/r/pipe.c"));
+    let out = run_or_kill(bvmig_command(t.path(), &["test", "rules"]));
+    let report = out.stdout_text() + &out.stderr_text();
+    // A case that cannot be read is broken: exit 2, as for a bad rule.
+    assert_eq!(out.code, 2, "{report}");
+    assert!(
+        report.contains("pipe.c: not a regular file but a FIFO"),
+        "{report}"
+    );
+    assert!(report.contains("ok     rules/tests/r/ok.c"), "{report}");
 }
