@@ -391,7 +391,9 @@ impl Engine {
                     base,
                     macro_def: Some((&d.name, params)),
                 });
-                merge(&mut outcome, m.finish());
+                let mut found = m.finish();
+                confine(&mut found, &d.body);
+                merge(&mut outcome, found);
             }
             macro_uses::refuse_masked(&mut outcome, &masked_ops);
             if outcome.n_matched > 0 {
@@ -997,6 +999,32 @@ fn leave_all(sites: &mut [Site], why: &str) {
     for site in sites.iter_mut().filter(|s| s.status == Status::Rewritten) {
         site.status = Status::Left(why.to_string());
     }
+}
+
+/// Drops the edits of a macro body's matches that reach into the wrapper
+/// the body was parsed in (`- (E);` matching `(a)` and the wrapper's `;`
+/// in `#define X(a) (a)`): that code is not the file's. The fields they
+/// would have rewritten are left, with why.
+fn confine(found: &mut matcher::Outcome, body: &Range<usize>) {
+    let outside: Vec<Range<usize>> = found
+        .edits
+        .iter()
+        .filter(|e| e.range.start < body.start || e.range.end > body.end)
+        .map(|e| e.range.clone())
+        .collect();
+    if outside.is_empty() {
+        return;
+    }
+    found.edits.retain(|e| !outside.contains(&e.range));
+    let why = "the match takes in code around the macro's body, not only the body";
+    let (gone, kept): (Vec<usize>, Vec<usize>) = std::mem::take(&mut found.rewritten)
+        .into_iter()
+        .partition(|o| outside.iter().any(|r| r.contains(o)) || !body.contains(o));
+    found.rewritten = kept;
+    found
+        .rejected
+        .extend(gone.into_iter().map(|o| (o, why.to_string())));
+    found.rejected.sort_by_key(|r| r.0);
 }
 
 /// `text` with `edits` (sorted, disjoint) made.

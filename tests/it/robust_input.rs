@@ -464,3 +464,43 @@ fn a_fifo_as_gits_global_excludes_or_config_does_not_block_the_walk() {
         );
     }
 }
+
+#[test]
+fn a_match_in_a_macro_body_never_takes_in_the_wrapper_it_was_parsed_in() {
+    // fuzz/ (rule) found `- (FP);` matching `#define X(a) (a)` together
+    // with the `;` of the wrapper the body is parsed in: an edit past the
+    // body, and a slice out of range. Every wrapper (statement,
+    // initializer, arguments) and rules that reach past the body each way.
+    let rules = [
+        "@@\nexpression E;\n@@\n- (E);\n",
+        "@@\nexpression E;\n@@\n- E;\n+ f(E);\n",
+        "@@\nexpression E;\n@@\n- __bvmig_call(E)\n+ E\n",
+        "@@\nexpression E;\n@@\n- __bvmig_call(E);\n",
+        "@@\nidentifier I;\nexpression E;\n@@\n- I = E\n+ g(E)\n",
+    ];
+    let bodies = [
+        "(a)",
+        "a",
+        "f(a)",
+        ".x = (a)",
+        "a, 1",
+        "do { a; } while (0)",
+        "x = a",
+    ];
+    for rule in rules {
+        let rule_file =
+            bvmig::RuleFile::parse("x.cocci", rule).unwrap_or_else(|e| panic!("{rule}: {e}"));
+        let engine = bvmig::Engine::new(rule_file);
+        for body in bodies {
+            let text = format!("#define X(a) {body}\nint y;\n");
+            let out = engine.rewrite(text.as_bytes());
+            if let Some(new) = out.new_text {
+                let new = String::from_utf8(new).unwrap();
+                assert!(
+                    new.starts_with("#define X(a) ") && new.ends_with("\nint y;\n"),
+                    "{rule}{text} became\n{new}"
+                );
+            }
+        }
+    }
+}
