@@ -77,16 +77,19 @@ pub(super) fn declarations_in<'t>(
 ) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     for p in above {
-        let mut cursor = p.walk();
         let decls: Vec<Node> = match p.kind() {
-            "compound_statement" => p
-                .named_children(&mut cursor)
-                .filter(|c| c.kind() == "declaration" && c.end_byte() <= n.start_byte())
-                .collect(),
-            "for_statement" => p
-                .children_by_field_name("initializer", &mut cursor)
-                .filter(|c| c.kind() == "declaration")
-                .collect(),
+            "compound_statement" => {
+                let mut cursor = p.walk();
+                p.named_children(&mut cursor)
+                    .filter(|c| c.kind() == "declaration" && c.end_byte() <= n.start_byte())
+                    .collect()
+            }
+            "for_statement" => {
+                let mut cursor = p.walk();
+                p.children_by_field_name("initializer", &mut cursor)
+                    .filter(|c| c.kind() == "declaration")
+                    .collect()
+            }
             "function_definition" => {
                 let params = p
                     .child_by_field_name("declarator")
@@ -100,7 +103,8 @@ pub(super) fn declarations_in<'t>(
                     })
                     .unwrap_or_default()
             }
-            _ => Vec::new(),
+            // Most nodes above a name are expressions: no cursor for them.
+            _ => continue,
         };
         out.extend(decls.into_iter().rev());
     }

@@ -633,7 +633,7 @@ pub fn non_function_declaration(
             let named = matches!(id.kind(), "identifier" | "type_identifier")
                 && id.byte_range() == (o..o + name.len());
             named
-                .then(|| declaration_role(id))
+                .then(|| declaration_role(root, id))
                 .flatten()
                 .map(|what| (o, what))
         })
@@ -641,7 +641,9 @@ pub fn non_function_declaration(
 
 /// What the identifier `id` declares, when it is the name a declaration
 /// introduces and not a function's (see [`non_function_declaration`]).
-fn declaration_role(id: Node) -> Option<&'static str> {
+/// `root` is the root of `id`'s tree: the nodes above `id` are found in one
+/// descent from it.
+fn declaration_role(root: Node, id: Node) -> Option<&'static str> {
     let is_field = |p: Node, field: &str, cur: Node| {
         let mut c = p.walk();
         let found = p
@@ -649,10 +651,14 @@ fn declaration_role(id: Node) -> Option<&'static str> {
             .any(|d| d.id() == cur.id());
         found
     };
+    let above = locals::above(root, id);
+    // `above[i]` is the parent of `cur`.
+    let mut i = above.len();
     let mut cur = id;
     let mut pointer = false;
     loop {
-        let p = cur.parent()?;
+        i = i.checked_sub(1)?;
+        let p = above[i];
         match p.kind() {
             "parenthesized_declarator" => {}
             "pointer_declarator"
@@ -674,22 +680,17 @@ fn declaration_role(id: Node) -> Option<&'static str> {
                 if !is_field(p, "declarator", cur) {
                     return None;
                 }
-                let mut a = p.parent();
-                while let Some(n) = a {
-                    if n.kind() == "function_definition" {
-                        return Some("a local variable");
-                    }
-                    a = n.parent();
+                if above[..i].iter().any(|n| n.kind() == "function_definition") {
+                    return Some("a local variable");
                 }
                 return Some("a variable");
             }
             "parameter_declaration" => {
-                // Only a definition's parameters are in a scope of code.
-                let def = p
-                    .parent()
-                    .and_then(|l| l.parent())
-                    .and_then(|f| f.parent())
-                    .is_some_and(|d| d.kind() == "function_definition");
+                // Only a definition's parameters are in a scope of code:
+                // the parameter list's declarator's parent.
+                let def = i
+                    .checked_sub(3)
+                    .is_some_and(|d| above[d].kind() == "function_definition");
                 return (is_field(p, "declarator", cur) && def).then_some("a parameter");
             }
             "type_definition" => {
@@ -833,6 +834,90 @@ mod tests {
             names > 5000 && declared > 500 && iterated > 20 && designators > 20 && typed > 10,
             "{names} names, {declared} declared, {iterated} iterated, {designators} designators, {typed} typed"
         );
+    }
+
+    /// [`declaration_role`] as it was, walking up by `Node::parent`: the
+    /// oracle the one-descent version must agree with.
+    fn declaration_role_by_parents(id: Node) -> Option<&'static str> {
+        let is_field = |p: Node, field: &str, cur: Node| {
+            let mut c = p.walk();
+            let found = p
+                .children_by_field_name(field, &mut c)
+                .any(|d| d.id() == cur.id());
+            found
+        };
+        let mut cur = id;
+        let mut pointer = false;
+        loop {
+            let p = cur.parent()?;
+            match p.kind() {
+                "parenthesized_declarator" => {}
+                "pointer_declarator"
+                | "array_declarator"
+                | "init_declarator"
+                | "attributed_declarator" => {
+                    if !is_field(p, "declarator", cur) {
+                        return None;
+                    }
+                    pointer |= p.kind() != "init_declarator" && p.kind() != "attributed_declarator";
+                }
+                "function_declarator" => {
+                    // A function's own name (not a pointer to one).
+                    if !is_field(p, "declarator", cur) || !pointer {
+                        return None;
+                    }
+                }
+                "declaration" => {
+                    if !is_field(p, "declarator", cur) {
+                        return None;
+                    }
+                    let mut a = p.parent();
+                    while let Some(n) = a {
+                        if n.kind() == "function_definition" {
+                            return Some("a local variable");
+                        }
+                        a = n.parent();
+                    }
+                    return Some("a variable");
+                }
+                "parameter_declaration" => {
+                    // Only a definition's parameters are in a scope of code.
+                    let def = p
+                        .parent()
+                        .and_then(|l| l.parent())
+                        .and_then(|f| f.parent())
+                        .is_some_and(|d| d.kind() == "function_definition");
+                    return (is_field(p, "declarator", cur) && def).then_some("a parameter");
+                }
+                "type_definition" => {
+                    return is_field(p, "declarator", cur).then_some("a typedef");
+                }
+                "enumerator" => return is_field(p, "name", cur).then_some("an enumerator"),
+                _ => return None,
+            }
+            cur = p;
+        }
+    }
+
+    #[test]
+    fn declaration_roles_found_in_one_descent_agree_with_the_walk_up_by_parents() {
+        let mut roles = std::collections::BTreeMap::new();
+        for text in texts_to_check() {
+            let tree = syntax::parse(&text);
+            let root = tree.root_node();
+            let mut stack = vec![root];
+            while let Some(n) = stack.pop() {
+                let mut c = n.walk();
+                stack.extend(n.children(&mut c));
+                if matches!(n.kind(), "identifier" | "type_identifier") {
+                    let role = declaration_role(root, n);
+                    assert_eq!(role, declaration_role_by_parents(n), "{:?}", n.byte_range());
+                    *roles.entry(role).or_insert(0) += 1;
+                }
+            }
+        }
+        // Every role was met, and names that declare nothing.
+        assert_eq!(roles.len(), 6, "{roles:?}");
     }
 
     #[test]
