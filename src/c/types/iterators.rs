@@ -24,18 +24,12 @@ pub(super) const ITERATORS: &[(&str, u8)] = &[
 /// in the same function: `bio_for_each_segment(bv, bio, iter)` fills in a
 /// `struct bio_vec bv`. Found in the function's text, since tree-sitter
 /// reads such a loop header in several ways (a call, a declaration).
-pub(super) fn iterator_type(n: Node, src: &[u8]) -> Option<CType> {
+/// `above` holds the nodes above `n`, the root first.
+pub(super) fn iterator_type(n: Node, above: &[Node], src: &[u8]) -> Option<CType> {
     let name = &src[n.byte_range()];
     // The outermost function around `n` (a loop header with a block can
     // look like a nested function definition).
-    let mut scope = None;
-    let mut cur = n;
-    while let Some(p) = cur.parent() {
-        if p.kind() == "function_definition" {
-            scope = Some(p);
-        }
-        cur = p;
-    }
+    let scope = outermost_function(above);
     let text = &src[scope?.byte_range()];
     for (mac, ptr) in ITERATORS.iter().filter(|(_, p)| *p != 255) {
         for at in memchr::memmem::find_iter(text, mac.as_bytes()) {
@@ -58,4 +52,13 @@ pub(super) fn iterator_type(n: Node, src: &[u8]) -> Option<CType> {
         }
     }
     None
+}
+
+/// The outermost function definition among `above` (the nodes above a
+/// node, the root first).
+fn outermost_function<'t>(above: &[Node<'t>]) -> Option<Node<'t>> {
+    above
+        .iter()
+        .find(|p| p.kind() == "function_definition")
+        .copied()
 }

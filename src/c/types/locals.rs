@@ -8,9 +8,10 @@ use super::CType;
 
 /// The declared type of identifier `n`: a local declared before it in an
 /// enclosing block or `for`, or a parameter of the enclosing function.
-pub(super) fn declared_type(n: Node, src: &[u8]) -> Option<CType> {
+/// `above` holds the nodes above `n`, the root first ([`above`]).
+pub(super) fn declared_type(n: Node, above: &[Node], src: &[u8]) -> Option<CType> {
     let name = &src[n.byte_range()];
-    for decl in visible_declarations(n) {
+    for decl in declarations_in(above.iter().rev().copied(), n) {
         let Some(base) = decl.child_by_field_name("type").map(|t| base_text(t, src)) else {
             continue;
         };
@@ -27,16 +28,27 @@ pub(super) fn declared_type(n: Node, src: &[u8]) -> Option<CType> {
 }
 
 /// True when a local or a parameter declares identifier `n`'s name, as
-/// anything (a function pointer too).
-pub(super) fn declares_locally(n: Node, src: &[u8]) -> bool {
+/// anything (a function pointer too). `above` as for [`declared_type`].
+pub(super) fn declares_locally(n: Node, above: &[Node], src: &[u8]) -> bool {
     let name = &src[n.byte_range()];
-    visible_declarations(n).into_iter().any(|decl| {
-        let mut dc = decl.walk();
-        let found = decl
-            .children_by_field_name("declarator", &mut dc)
-            .any(|d| declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name));
-        found
-    })
+    declarations_in(above.iter().rev().copied(), n)
+        .into_iter()
+        .any(|decl| {
+            let mut dc = decl.walk();
+            let found = decl
+                .children_by_field_name("declarator", &mut dc)
+                .any(|d| declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name));
+            found
+        })
+}
+
+/// The nodes above `n` in the tree whose root is `root`, the root first:
+/// found in one descent, since a loop of `Node::parent` calls (each a
+/// descent from the root) costs the depth squared.
+pub(super) fn above<'t>(root: Node<'t>, n: Node<'t>) -> Vec<Node<'t>> {
+    let mut path = crate::c::syntax::path_from(root, n);
+    path.pop();
+    path
 }
 
 /// The identifier a declarator declares, whatever it declares it as.
@@ -49,44 +61,35 @@ pub(super) fn declared_identifier(mut d: Node) -> Option<Node> {
     Some(d)
 }
 
-/// The declarations visible at `n` from its function: those of the
-/// enclosing blocks before it and of enclosing `for` headers, then the
-/// parameters; innermost first, and the latest first in a block
-/// (shadowing).
-pub(super) fn visible_declarations(n: Node) -> Vec<Node> {
-    let mut above = Vec::new();
-    let mut cur = n;
-    while let Some(p) = cur.parent() {
-        above.push(p);
-        cur = p;
-    }
-    declarations_in(above.into_iter(), n)
-}
-
-/// [`visible_declarations`] with the nodes above `n` found in one descent
-/// from `root`, the root of `n`'s tree: a loop of `Node::parent` calls
-/// costs the depth squared.
+/// The declarations visible at `n` (a node of the tree whose root is
+/// `root`) from its function: those of the enclosing blocks before it and
+/// of enclosing `for` headers, then the parameters; innermost first, and
+/// the latest first in a block (shadowing).
 pub(super) fn visible_declarations_from<'t>(root: Node<'t>, n: Node<'t>) -> Vec<Node<'t>> {
-    let mut path = crate::c::syntax::path_from(root, n);
-    path.pop();
-    declarations_in(path.into_iter().rev(), n)
+    declarations_in(above(root, n).into_iter().rev(), n)
 }
 
 /// The declarations visible at `n` from the nodes above it, `above`,
 /// innermost first.
-fn declarations_in<'t>(above: impl Iterator<Item = Node<'t>>, n: Node<'t>) -> Vec<Node<'t>> {
+pub(super) fn declarations_in<'t>(
+    above: impl Iterator<Item = Node<'t>>,
+    n: Node<'t>,
+) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     for p in above {
-        let mut cursor = p.walk();
         let decls: Vec<Node> = match p.kind() {
-            "compound_statement" => p
-                .named_children(&mut cursor)
-                .filter(|c| c.kind() == "declaration" && c.end_byte() <= n.start_byte())
-                .collect(),
-            "for_statement" => p
-                .children_by_field_name("initializer", &mut cursor)
-                .filter(|c| c.kind() == "declaration")
-                .collect(),
+            "compound_statement" => {
+                let mut cursor = p.walk();
+                p.named_children(&mut cursor)
+                    .filter(|c| c.kind() == "declaration" && c.end_byte() <= n.start_byte())
+                    .collect()
+            }
+            "for_statement" => {
+                let mut cursor = p.walk();
+                p.children_by_field_name("initializer", &mut cursor)
+                    .filter(|c| c.kind() == "declaration")
+                    .collect()
+            }
             "function_definition" => {
                 let params = p
                     .child_by_field_name("declarator")
@@ -100,7 +103,8 @@ fn declarations_in<'t>(above: impl Iterator<Item = Node<'t>>, n: Node<'t>) -> Ve
                     })
                     .unwrap_or_default()
             }
-            _ => Vec::new(),
+            // Most nodes above a name are expressions: no cursor for them.
+            _ => continue,
         };
         out.extend(decls.into_iter().rev());
     }

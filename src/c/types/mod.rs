@@ -338,21 +338,42 @@ impl TypeIndex {
     /// The type of the object whose member the field designator `des`
     /// names (`.bv_page` in `struct bio_vec bv = { .bv_page = p };`), and
     /// how sure it is: the type the brace initializer around it
-    /// initializes, through the designators before it in its pair.
-    pub fn designated_type(
+    /// initializes, through the designators before it in its pair. `root`
+    /// is the root of `des`'s tree: the nodes above `des` are found in one
+    /// descent from it.
+    pub fn designated_type<'t>(
         &self,
-        des: Node,
+        root: Node<'t>,
+        des: Node<'t>,
+        src: &[u8],
+        dir: Option<&Path>,
+    ) -> (Option<CType>, Evidence) {
+        let path = syntax::path_from(root, des);
+        let up = |n: Node<'t>| match path.iter().rposition(|a| a.id() == n.id()) {
+            Some(i) => i.checked_sub(1).map(|i| path[i]),
+            None => n.parent(),
+        };
+        self.designated_type_with(root, des, &up, src, dir)
+    }
+
+    /// [`TypeIndex::designated_type`] with `up` giving the parent of a
+    /// node above `des`.
+    fn designated_type_with<'t>(
+        &self,
+        root: Node<'t>,
+        des: Node<'t>,
+        up: &dyn Fn(Node<'t>) -> Option<Node<'t>>,
         src: &[u8],
         dir: Option<&Path>,
     ) -> (Option<CType>, Evidence) {
         let unknown = (None, Evidence::Unknown);
-        let Some(pair) = des.parent().filter(|p| p.kind() == "initializer_pair") else {
+        let Some(pair) = up(des).filter(|p| p.kind() == "initializer_pair") else {
             return unknown;
         };
-        let Some(list) = pair.parent() else {
+        let Some(list) = up(pair) else {
             return unknown;
         };
-        let (mut t, ev) = self.initialized_type(list, src, dir);
+        let (mut t, ev) = self.initialized_type(root, list, up, src, dir);
         let mut cursor = pair.walk();
         for d in pair.children_by_field_name("designator", &mut cursor) {
             if d.id() == des.id() {
@@ -365,21 +386,24 @@ impl TypeIndex {
 
     /// The type of the object the brace initializer `list` initializes: a
     /// declared variable, a compound literal, an element of an array or a
-    /// designated member of one of those.
-    fn initialized_type(
+    /// designated member of one of those. `up` gives the parent of `list`
+    /// and of the nodes above it.
+    fn initialized_type<'t>(
         &self,
-        list: Node,
+        root: Node<'t>,
+        list: Node<'t>,
+        up: &dyn Fn(Node<'t>) -> Option<Node<'t>>,
         src: &[u8],
         dir: Option<&Path>,
     ) -> (Option<CType>, Evidence) {
         let unknown = (None, Evidence::Unknown);
-        let Some(p) = list.parent() else {
+        let Some(p) = up(list) else {
             return unknown;
         };
         match p.kind() {
-            "compound_literal_expression" => self.type_of(p, src, dir),
+            "compound_literal_expression" => self.type_of(root, p, src, dir),
             "init_declarator" => {
-                let ty = p.parent().and_then(|d| d.child_by_field_name("type"));
+                let ty = up(p).and_then(|d| d.child_by_field_name("type"));
                 let name = p
                     .child_by_field_name("declarator")
                     .and_then(|d| declarator_name(d, src));
@@ -393,17 +417,17 @@ impl TypeIndex {
             }
             // An element without a designator: only an array's is known.
             "initializer_list" => {
-                let (t, ev) = self.initialized_type(p, src, dir);
+                let (t, ev) = self.initialized_type(root, p, up, src, dir);
                 match t.and_then(|t| self.canonical(&t, src, dir).deref()) {
                     Some(t) => (Some(t), ev),
                     None => unknown,
                 }
             }
             "initializer_pair" => {
-                let Some(outer) = p.parent() else {
+                let Some(outer) = up(p) else {
                     return unknown;
                 };
-                let (mut t, ev) = self.initialized_type(outer, src, dir);
+                let (mut t, ev) = self.initialized_type(root, outer, up, src, dir);
                 let mut cursor = p.walk();
                 for d in p.children_by_field_name("designator", &mut cursor) {
                     t = t.and_then(|t| self.designated(&t, d, src, dir));
@@ -446,18 +470,28 @@ impl TypeIndex {
     }
 
     /// The type of expression `n` in `src` (the file or region it belongs
-    /// to, in directory `dir`), and how sure it is.
-    pub fn type_of(&self, n: Node, src: &[u8], dir: Option<&Path>) -> (Option<CType>, Evidence) {
+    /// to, in directory `dir`), and how sure it is. `root` is the root of
+    /// `n`'s tree: a name's scope is found in one descent from it.
+    pub fn type_of<'t>(
+        &self,
+        root: Node<'t>,
+        n: Node<'t>,
+        src: &[u8],
+        dir: Option<&Path>,
+    ) -> (Option<CType>, Evidence) {
         let n = syntax::strip_parens(n);
         let text = |x: Node| std::str::from_utf8(&src[x.byte_range()]).unwrap_or("");
         match n.kind() {
-            "identifier" => match declared_type(n, src) {
-                Some(t) => (Some(t), Evidence::Certain),
-                None => match iterator_type(n, src) {
-                    Some(t) => (Some(t), Evidence::Likely),
-                    None => (None, Evidence::Unknown),
-                },
-            },
+            "identifier" => {
+                let above = locals::above(root, n);
+                match declared_type(n, &above, src) {
+                    Some(t) => (Some(t), Evidence::Certain),
+                    None => match iterator_type(n, &above, src) {
+                        Some(t) => (Some(t), Evidence::Likely),
+                        None => (None, Evidence::Unknown),
+                    },
+                }
+            }
             "field_expression" => {
                 let (Some(base), Some(field)) = (
                     n.child_by_field_name("argument"),
@@ -468,7 +502,7 @@ impl TypeIndex {
                 let arrow = n
                     .child_by_field_name("operator")
                     .is_some_and(|o| text(o) == "->");
-                let (bt, ev) = self.type_of(base, src, dir);
+                let (bt, ev) = self.type_of(root, base, src, dir);
                 let Some(bt) = bt.map(|t| self.canonical(&t, src, dir)) else {
                     return (None, Evidence::Unknown);
                 };
@@ -493,7 +527,7 @@ impl TypeIndex {
                 let Some(a) = n.child_by_field_name("argument") else {
                     return (None, Evidence::Unknown);
                 };
-                let (t, ev) = self.type_of(a, src, dir);
+                let (t, ev) = self.type_of(root, a, src, dir);
                 match t
                     .map(|t| self.canonical(&t, src, dir))
                     .and_then(|t| t.deref())
@@ -507,7 +541,7 @@ impl TypeIndex {
                     return (None, Evidence::Unknown);
                 };
                 let op = n.child_by_field_name("operator").map(text).unwrap_or("");
-                let (t, ev) = self.type_of(a, src, dir);
+                let (t, ev) = self.type_of(root, a, src, dir);
                 let t = t.map(|t| self.canonical(&t, src, dir));
                 let t = match op {
                     "&" => t.map(|t| t.addr()),
@@ -525,7 +559,7 @@ impl TypeIndex {
                 };
                 // A local or parameter of that name (a function pointer)
                 // hides the function.
-                if f.kind() != "identifier" || declares_locally(f, src) {
+                if f.kind() != "identifier" || declares_locally(f, &locals::above(root, f), src) {
                     return (None, Evidence::Unknown);
                 }
                 match self.function_type(text(f), src, dir) {
@@ -599,7 +633,7 @@ pub fn non_function_declaration(
             let named = matches!(id.kind(), "identifier" | "type_identifier")
                 && id.byte_range() == (o..o + name.len());
             named
-                .then(|| declaration_role(id))
+                .then(|| declaration_role(root, id))
                 .flatten()
                 .map(|what| (o, what))
         })
@@ -607,7 +641,9 @@ pub fn non_function_declaration(
 
 /// What the identifier `id` declares, when it is the name a declaration
 /// introduces and not a function's (see [`non_function_declaration`]).
-fn declaration_role(id: Node) -> Option<&'static str> {
+/// `root` is the root of `id`'s tree: the nodes above `id` are found in one
+/// descent from it.
+fn declaration_role(root: Node, id: Node) -> Option<&'static str> {
     let is_field = |p: Node, field: &str, cur: Node| {
         let mut c = p.walk();
         let found = p
@@ -615,10 +651,14 @@ fn declaration_role(id: Node) -> Option<&'static str> {
             .any(|d| d.id() == cur.id());
         found
     };
+    let above = locals::above(root, id);
+    // `above[i]` is the parent of `cur`.
+    let mut i = above.len();
     let mut cur = id;
     let mut pointer = false;
     loop {
-        let p = cur.parent()?;
+        i = i.checked_sub(1)?;
+        let p = above[i];
         match p.kind() {
             "parenthesized_declarator" => {}
             "pointer_declarator"
@@ -640,22 +680,17 @@ fn declaration_role(id: Node) -> Option<&'static str> {
                 if !is_field(p, "declarator", cur) {
                     return None;
                 }
-                let mut a = p.parent();
-                while let Some(n) = a {
-                    if n.kind() == "function_definition" {
-                        return Some("a local variable");
-                    }
-                    a = n.parent();
+                if above[..i].iter().any(|n| n.kind() == "function_definition") {
+                    return Some("a local variable");
                 }
                 return Some("a variable");
             }
             "parameter_declaration" => {
-                // Only a definition's parameters are in a scope of code.
-                let def = p
-                    .parent()
-                    .and_then(|l| l.parent())
-                    .and_then(|f| f.parent())
-                    .is_some_and(|d| d.kind() == "function_definition");
+                // Only a definition's parameters are in a scope of code:
+                // the parameter list's declarator's parent.
+                let def = i
+                    .checked_sub(3)
+                    .is_some_and(|d| above[d].kind() == "function_definition");
                 return (is_field(p, "declarator", cur) && def).then_some("a parameter");
             }
             "type_definition" => {
@@ -698,8 +733,191 @@ mod tests {
         while n.byte_range() != (at..at + expr.len()) {
             n = n.parent().unwrap();
         }
-        let (t, ev) = idx.type_of(n, code.as_bytes(), None);
+        let (t, ev) = idx.type_of(tree.root_node(), n, code.as_bytes(), None);
         (t.map(|t| t.to_string()), ev)
+    }
+
+    /// The fixtures' and rule tests' C files, whole and cut at two thirds
+    /// (broken code).
+    fn texts_to_check() -> Vec<Vec<u8>> {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut dirs = vec![
+            Path::new(root).join("fixtures"),
+            Path::new(root).join("rules/tests"),
+        ];
+        let mut texts = Vec::new();
+        while let Some(d) = dirs.pop() {
+            for e in fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "c" || x == "h") {
+                    let t = fs::read(&p).unwrap();
+                    texts.push(t[..t.len() * 2 / 3].to_vec());
+                    texts.push(t);
+                }
+            }
+        }
+        texts
+    }
+
+    /// The nodes above `n`, the root first, by a loop of `Node::parent`:
+    /// how the scope of a name was found before it took one descent.
+    fn above_by_parents(n: Node) -> Vec<Node> {
+        let mut up = Vec::new();
+        let mut cur = n;
+        while let Some(p) = cur.parent() {
+            up.push(p);
+            cur = p;
+        }
+        up.reverse();
+        up
+    }
+
+    /// The outermost function around `n`, as `iterator_type` found it by
+    /// walking up with `Node::parent`.
+    fn outermost_function_by_parents(n: Node) -> Option<Node> {
+        let mut scope = None;
+        let mut cur = n;
+        while let Some(p) = cur.parent() {
+            if p.kind() == "function_definition" {
+                scope = Some(p);
+            }
+            cur = p;
+        }
+        scope
+    }
+
+    #[test]
+    fn scopes_found_in_one_descent_agree_with_the_walk_up_by_parents() {
+        let idx = TypeIndex::default();
+        let ids = |v: &[Node]| v.iter().map(|n| n.id()).collect::<Vec<_>>();
+        let (mut names, mut declared, mut iterated, mut designators, mut typed) = (0, 0, 0, 0, 0);
+        for text in texts_to_check() {
+            let tree = syntax::parse(&text);
+            let root = tree.root_node();
+            let mut stack = vec![root];
+            while let Some(n) = stack.pop() {
+                let mut c = n.walk();
+                stack.extend(n.children(&mut c));
+                match n.kind() {
+                    "identifier" => {
+                        let above = locals::above(root, n);
+                        let by_parents = above_by_parents(n);
+                        assert_eq!(ids(&above), ids(&by_parents));
+                        let old = by_parents.into_iter().rev();
+                        let old = locals::declarations_in(old, n);
+                        let new = locals::visible_declarations_from(root, n);
+                        assert_eq!(ids(&new), ids(&old));
+                        let t = declared_type(n, &above, &text);
+                        declared += usize::from(t.is_some());
+                        let scope: Vec<Node> =
+                            outermost_function_by_parents(n).into_iter().collect();
+                        let it = iterator_type(n, &above, &text);
+                        assert_eq!(it, iterator_type(n, &scope, &text));
+                        iterated += usize::from(it.is_some());
+                        names += 1;
+                    }
+                    "field_designator" => {
+                        let new = idx.designated_type(root, n, &text, None);
+                        let old = idx.designated_type_with(root, n, &|x| x.parent(), &text, None);
+                        assert_eq!(new, old);
+                        designators += 1;
+                        typed += usize::from(new.0.is_some());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // The property was checked where the answers are not empty.
+        assert!(
+            names > 5000 && declared > 500 && iterated > 20 && designators > 20 && typed > 10,
+            "{names} names, {declared} declared, {iterated} iterated, {designators} designators, {typed} typed"
+        );
+    }
+
+    /// [`declaration_role`] as it was, walking up by `Node::parent`: the
+    /// oracle the one-descent version must agree with.
+    fn declaration_role_by_parents(id: Node) -> Option<&'static str> {
+        let is_field = |p: Node, field: &str, cur: Node| {
+            let mut c = p.walk();
+            let found = p
+                .children_by_field_name(field, &mut c)
+                .any(|d| d.id() == cur.id());
+            found
+        };
+        let mut cur = id;
+        let mut pointer = false;
+        loop {
+            let p = cur.parent()?;
+            match p.kind() {
+                "parenthesized_declarator" => {}
+                "pointer_declarator"
+                | "array_declarator"
+                | "init_declarator"
+                | "attributed_declarator" => {
+                    if !is_field(p, "declarator", cur) {
+                        return None;
+                    }
+                    pointer |= p.kind() != "init_declarator" && p.kind() != "attributed_declarator";
+                }
+                "function_declarator" => {
+                    // A function's own name (not a pointer to one).
+                    if !is_field(p, "declarator", cur) || !pointer {
+                        return None;
+                    }
+                }
+                "declaration" => {
+                    if !is_field(p, "declarator", cur) {
+                        return None;
+                    }
+                    let mut a = p.parent();
+                    while let Some(n) = a {
+                        if n.kind() == "function_definition" {
+                            return Some("a local variable");
+                        }
+                        a = n.parent();
+                    }
+                    return Some("a variable");
+                }
+                "parameter_declaration" => {
+                    // Only a definition's parameters are in a scope of code.
+                    let def = p
+                        .parent()
+                        .and_then(|l| l.parent())
+                        .and_then(|f| f.parent())
+                        .is_some_and(|d| d.kind() == "function_definition");
+                    return (is_field(p, "declarator", cur) && def).then_some("a parameter");
+                }
+                "type_definition" => {
+                    return is_field(p, "declarator", cur).then_some("a typedef");
+                }
+                "enumerator" => return is_field(p, "name", cur).then_some("an enumerator"),
+                _ => return None,
+            }
+            cur = p;
+        }
+    }
+
+    #[test]
+    fn declaration_roles_found_in_one_descent_agree_with_the_walk_up_by_parents() {
+        let mut roles = std::collections::BTreeMap::new();
+        for text in texts_to_check() {
+            let tree = syntax::parse(&text);
+            let root = tree.root_node();
+            let mut stack = vec![root];
+            while let Some(n) = stack.pop() {
+                let mut c = n.walk();
+                stack.extend(n.children(&mut c));
+                if matches!(n.kind(), "identifier" | "type_identifier") {
+                    let role = declaration_role(root, n);
+                    assert_eq!(role, declaration_role_by_parents(n), "{:?}", n.byte_range());
+                    *roles.entry(role).or_insert(0) += 1;
+                }
+            }
+        }
+        // Every role was met, and names that declare nothing.
+        assert_eq!(roles.len(), 6, "{roles:?}");
     }
 
     #[test]
@@ -826,7 +1044,7 @@ void f(struct bio *bio)
         while n.kind() != "field_expression" {
             n = n.parent().unwrap();
         }
-        let (t, ev) = idx.type_of(n, code.as_bytes(), None);
+        let (t, ev) = idx.type_of(tree.root_node(), n, code.as_bytes(), None);
         assert_eq!(t, Some(CType::new("struct bio_vec", 0)));
         assert_eq!(ev, Evidence::Certain);
     }

@@ -582,7 +582,7 @@ impl<'a> Matcher<'a> {
                 continue;
             };
             let text = String::from_utf8_lossy(region.slice(b)).into_owned();
-            match types.type_of(b, region.text, self.dir) {
+            match types.type_of(region.root, b, region.text, self.dir) {
                 (Some(got), ev) if ev >= Evidence::Likely => {
                     if types.canonical(&got, region.text, self.dir)
                         != types.canonical(want, region.text, self.dir)
@@ -1393,12 +1393,13 @@ impl Matcher<'_> {
                     let arrow = parent
                         .child_by_field_name("operator")
                         .is_some_and(|op| region.slice(op) == b"->");
-                    let (got, ev) = types.type_of(base, region.text, self.dir);
+                    let (got, ev) = types.type_of(region.root, base, region.text, self.dir);
                     let what = format!("'{}'", String::from_utf8_lossy(region.slice(base)));
                     (got, ev, CType::new(FIELD_STRUCT, u8::from(arrow)), what)
                 }
                 "field_designator" => {
-                    let (got, ev) = types.designated_type(parent, region.text, self.dir);
+                    let (got, ev) =
+                        types.designated_type(region.root, parent, region.text, self.dir);
                     let what = "the object this initializer fills".to_string();
                     (got, ev, CType::new(FIELD_STRUCT, 0), what)
                 }
@@ -1430,7 +1431,7 @@ impl Matcher<'_> {
         let (Some(types), Some(want)) = (self.types, var.ty.as_ref()) else {
             return false;
         };
-        let (got, ev) = types.type_of(t, region.text, self.dir);
+        let (got, ev) = types.type_of(region.root, t, region.text, self.dir);
         match got {
             Some(got) if ev >= Evidence::Likely => {
                 let same = types.canonical(&got, region.text, self.dir)
