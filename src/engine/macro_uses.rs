@@ -282,7 +282,7 @@ impl MacroUses {
     /// that takes away `need` is wrong for some use, or cannot be shown
     /// right for every use; `None` when it is right.
     pub fn judge(&self, name: &str, params: &[String], need: &Need) -> Option<String> {
-        if let Some(why) = self.clash(name, &need.calls) {
+        if let Some(why) = self.clash(name, params, &need.calls) {
             return Some(why);
         }
         if !need.lvalue && !need.value && need.twice.is_empty() && need.fewer.is_empty() {
@@ -381,7 +381,14 @@ impl MacroUses {
     /// variable, a parameter, a typedef or an enumerator, in whose scope
     /// the macro may be expanded. A header whose rewrite calls a function
     /// is rewritten again once the walk has looked for such declarations.
-    pub fn clash(&self, name: &str, calls: &[String]) -> Option<String> {
+    /// A parameter of the macro (`params`) of a called name is worse: the
+    /// call would become a call of the argument.
+    pub fn clash(&self, name: &str, params: &[String], calls: &[String]) -> Option<String> {
+        if let Some(c) = calls.iter().find(|c| params.contains(c)) {
+            return Some(format!(
+                "the replacement calls {c}(), and '{c}' is a parameter of {name}(): each use would call its argument instead"
+            ));
+        }
         if calls.is_empty() {
             return None;
         }

@@ -976,8 +976,8 @@ impl<'a> Matcher<'a> {
     /// Why `tpl`, written into the `#define` body `region`, must not call
     /// what it calls (see [`MacroUses::clash`]); `None` outside a body.
     fn macro_call_clash(&self, tpl: &Template, region: Region) -> Option<String> {
-        let (name, _) = region.macro_def?;
-        self.macro_uses?.clash(name, &called_names(tpl))
+        let (name, params) = region.macro_def?;
+        self.macro_uses?.clash(name, params, &called_names(tpl))
     }
 
     /// File offsets of the tracked field tokens inside `node` that are not
