@@ -238,8 +238,14 @@ impl TypeIndex {
         local: &[u8],
         dir: Option<&Path>,
     ) -> Option<Arc<Members>> {
-        if let Some(m) = struct_members(local, kw, name) {
-            return Some(Arc::new(m));
+        let here = local_memo(local, |m| {
+            m.members
+                .entry(format!("{kw} {name}"))
+                .or_insert_with(|| struct_members(local, kw, name).map(Arc::new))
+                .clone()
+        });
+        if let Some(m) = here {
+            return Some(m);
         }
         let (headers, scope) = self.headers_for(Kind::Type, name, dir);
         self.structs.get((format!("{kw} {name}"), scope), || {
@@ -256,7 +262,13 @@ impl TypeIndex {
 
     /// What the typedef `name` stands for, from `local` or the headers.
     fn typedef(&self, name: &str, local: &[u8], dir: Option<&Path>) -> Option<CType> {
-        if let Some(t) = typedef_in(local, name) {
+        let here = local_memo(local, |m| {
+            m.typedefs
+                .entry(name.to_string())
+                .or_insert_with(|| typedef_in(local, name))
+                .clone()
+        });
+        if let Some(t) = here {
             return Some(t);
         }
         let (headers, scope) = self.headers_for(Kind::Type, name, dir);
@@ -273,7 +285,13 @@ impl TypeIndex {
     /// result has no declared type), when a declaration that may be its
     /// own does not parse, or when its declarations disagree.
     fn function_type(&self, name: &str, local: &[u8], dir: Option<&Path>) -> Option<CType> {
-        match function_in(local, name) {
+        let here = local_memo(local, |m| {
+            m.functions
+                .entry(name.to_string())
+                .or_insert_with(|| function_in(local, name))
+                .clone()
+        });
+        match here {
             Declared::Nowhere => {}
             Declared::Function(t) => return Some(t),
             Declared::Macro | Declared::Unsure => return None,
@@ -611,6 +629,44 @@ pub fn declared_in_scope(root: Node, n: Node, src: &[u8], name: &[u8]) -> bool {
             });
             found
         })
+}
+
+thread_local! {
+    /// What the file being matched says of names, for the file last asked
+    /// about on this thread (see [`local_memo`]).
+    static LOCAL: std::cell::RefCell<LocalMemo> = std::cell::RefCell::new(LocalMemo::default());
+}
+
+/// The answers of one file's own declarations, per name.
+#[derive(Default)]
+struct LocalMemo {
+    /// The file's address, length and hash of its bytes.
+    key: (usize, usize, u64),
+    members: HashMap<String, Option<Arc<Members>>>,
+    typedefs: HashMap<String, Option<CType>>,
+    functions: HashMap<String, Declared>,
+}
+
+/// Runs `f` on the answers already found in `local` (the file being
+/// matched). A type query per site would otherwise read the whole file,
+/// and parse it whole where its items do not parse, each time: quadratic
+/// in a broken file with many sites (found by fuzz/, a 73 KB input took
+/// 19 s).
+fn local_memo<T>(local: &[u8], f: impl FnOnce(&mut LocalMemo) -> T) -> T {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    h.write(local);
+    let key = (local.as_ptr() as usize, local.len(), h.finish());
+    LOCAL.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.key != key {
+            *m = LocalMemo {
+                key,
+                ..LocalMemo::default()
+            };
+        }
+        f(&mut m)
+    })
 }
 
 /// The first place where `src` (tree `root`) declares `name` as something
