@@ -7,61 +7,10 @@
 //! Each run is killed after 20 s, so that a read that blocks on a FIFO
 //! fails the test instead of hanging the suite (nothing here is timed).
 
-use std::io::{Read, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::time::Duration;
 
-use crate::util::{bvmig_command, kernel_tree, Output, TempDir};
-
-/// Runs `cmd`, killing it when it has not finished after 20 s.
-fn run_or_kill(mut cmd: Command) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bvmig runs");
-    let pipe_reader = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let out = pipe_reader(Box::new(child.stdout.take().unwrap()));
-    let err = pipe_reader(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("bvmig blocked (a FIFO opened as a file?): {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        code: status.code().unwrap_or(-1),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-fn mkfifo(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    let out = Command::new("mkfifo")
-        .arg(path)
-        .output()
-        .expect("mkfifo runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::util::{bvmig_command, kernel_tree, mkfifo, run_or_kill, TempDir};
 
 #[test]
 fn a_fifo_as_a_header_of_include_is_skipped_by_the_type_index_and_the_rule_choice() {
@@ -76,7 +25,10 @@ fn a_fifo_as_a_header_of_include_is_skipped_by_the_type_index_and_the_rule_choic
         "drivers/block/typed.c",
         "#include <linux/bio.h>\n\nvoid f(struct bio *bio)\n{\n\tstruct bio_vec bv;\n\tstruct bvec_iter iter;\n\n\tbio_for_each_segment(bv, bio, iter)\n\t\tg(bv.bv_page);\n}\n",
     );
-    let out = run_or_kill(bvmig_command(&top, &["patch", "-q"]));
+    let out = run_or_kill(
+        Duration::from_secs(20),
+        bvmig_command(&top, &["patch", "-q"]),
+    );
     assert_eq!(out.code, 0, "{}", out.stderr_text());
     let diff = out.stdout_text();
     for f in ["drivers/block/brd.c", "drivers/block/typed.c", "fs/iomap.c"] {
@@ -84,10 +36,10 @@ fn a_fifo_as_a_header_of_include_is_skipped_by_the_type_index_and_the_rule_choic
     }
     // The typed rule asks the type index about the headers too.
     let typed = crate::util::fixtures_dir().join("../rules/bv_page-typed.cocci");
-    let out = run_or_kill(bvmig_command(
-        &top,
-        &["patch", "-q", "--rule", typed.to_str().unwrap()],
-    ));
+    let out = run_or_kill(
+        Duration::from_secs(20),
+        bvmig_command(&top, &["patch", "-q", "--rule", typed.to_str().unwrap()]),
+    );
     assert!(out.code == 0 || out.code == 1, "{}", out.stderr_text());
 }
 
@@ -96,7 +48,10 @@ fn a_fifo_as_include_linux_bvec_h_is_an_error_naming_it() {
     let t = TempDir::new();
     let top = kernel_tree(&t, "");
     mkfifo(&top.join("include/linux/bvec.h"));
-    let out = run_or_kill(bvmig_command(&top, &["patch", "-q"]));
+    let out = run_or_kill(
+        Duration::from_secs(20),
+        bvmig_command(&top, &["patch", "-q"]),
+    );
     assert_eq!(out.code, 2, "{}", out.stderr_text());
     let err = out.stderr_text();
     assert!(
@@ -104,7 +59,10 @@ fn a_fifo_as_include_linux_bvec_h_is_an_error_naming_it() {
         "{err}"
     );
     // On part of the tree, the helpers' header is found and read too.
-    let out = run_or_kill(bvmig_command(&top, &["patch", "-q", "drivers"]));
+    let out = run_or_kill(
+        Duration::from_secs(20),
+        bvmig_command(&top, &["patch", "-q", "drivers"]),
+    );
     assert_eq!(out.code, 2, "{}", out.stderr_text());
     assert!(
         out.stderr_text()
@@ -119,7 +77,10 @@ fn a_fifo_given_as_the_rule_file_is_an_error_naming_it() {
     let t = TempDir::new();
     let top = kernel_tree(&t, "");
     mkfifo(&top.join("my.cocci"));
-    let out = run_or_kill(bvmig_command(&top, &["patch", "-q", "--rule", "my.cocci"]));
+    let out = run_or_kill(
+        Duration::from_secs(20),
+        bvmig_command(&top, &["patch", "-q", "--rule", "my.cocci"]),
+    );
     assert_eq!(out.code, 2, "{}", out.stderr_text());
     assert!(
         out.stderr_text()
@@ -134,10 +95,10 @@ fn a_fifo_given_as_the_baseline_is_an_error_naming_it() {
     let t = TempDir::new();
     let top = kernel_tree(&t, "");
     mkfifo(&top.join("base.json"));
-    let out = run_or_kill(bvmig_command(
-        &top,
-        &["check", "-q", "--baseline", "base.json"],
-    ));
+    let out = run_or_kill(
+        Duration::from_secs(20),
+        bvmig_command(&top, &["check", "-q", "--baseline", "base.json"]),
+    );
     assert_eq!(out.code, 2, "{}", out.stderr_text());
     assert!(
         out.stderr_text()
@@ -152,7 +113,10 @@ fn a_fifo_as_the_trees_maintainers_is_an_error_naming_it() {
     let t = TempDir::new();
     let top = kernel_tree(&t, "");
     mkfifo(&top.join("MAINTAINERS"));
-    let out = run_or_kill(bvmig_command(&top, &["patch", "-q", "--series", "out"]));
+    let out = run_or_kill(
+        Duration::from_secs(20),
+        bvmig_command(&top, &["patch", "-q", "--series", "out"]),
+    );
     assert_eq!(out.code, 2, "{}", out.stderr_text());
     assert!(
         out.stderr_text()
@@ -178,10 +142,10 @@ fn a_mailbox_given_to_review_as_a_named_pipe_is_read() {
             w.write_all(patch.as_bytes()).unwrap();
         })
     };
-    let out = run_or_kill(bvmig_command(
-        &top,
-        &["review", "-q", fifo.to_str().unwrap()],
-    ));
+    let out = run_or_kill(
+        Duration::from_secs(20),
+        bvmig_command(&top, &["review", "-q", fifo.to_str().unwrap()]),
+    );
     writer.join().unwrap();
     assert_eq!(out.code, 1, "{}", out.stderr_text());
     assert!(
@@ -209,7 +173,10 @@ fn a_fifo_among_a_rules_test_cases_is_an_error_naming_it() {
         "struct page *f(struct bio_vec *b) { return bvec_page(b); }\n",
     );
     mkfifo(&t.path().join("rules/tests/r/pipe.c"));
-    let out = run_or_kill(bvmig_command(t.path(), &["test", "rules"]));
+    let out = run_or_kill(
+        Duration::from_secs(20),
+        bvmig_command(t.path(), &["test", "rules"]),
+    );
     let report = out.stdout_text() + &out.stderr_text();
     // A case that cannot be read is broken: exit 2, as for a bad rule.
     assert_eq!(out.code, 2, "{report}");

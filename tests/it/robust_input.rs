@@ -5,49 +5,13 @@
 //! `patch` must accept. A test that could hang runs bvmig with a timeout,
 //! so that a hang fails the test instead of blocking the suite.
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-use crate::util::{bvmig, bvmig_command, bvmig_stdin, kernel_tree, Output, TempDir};
-
-/// Runs `cmd`, killing it when it has not finished after a minute: a hang
-/// fails the test (the limit only catches hangs; nothing here is timed).
-fn run_or_kill(mut cmd: Command) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bvmig runs");
-    let pipe_reader = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let out = pipe_reader(Box::new(child.stdout.take().unwrap()));
-    let err = pipe_reader(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("bvmig hung: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        code: status.code().unwrap_or(-1),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
+use crate::util::{
+    bvmig, bvmig_command, bvmig_stdin, kernel_tree, mkfifo, run_or_kill, Output, TempDir,
+};
 
 /// A patch adding a raw access inside a function whose header git shows
 /// as `funcname`.
@@ -133,18 +97,6 @@ fn a_panic_in_the_walk_is_one_line_and_the_run_goes_on() {
     assert_eq!(bvmig(&top, &["patch", "-q"]).code, 0);
 }
 
-fn mkfifo(path: &Path) {
-    let out = Command::new("mkfifo")
-        .arg(path)
-        .output()
-        .expect("mkfifo runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn fifos_named_as_ignore_files_do_not_block_the_walk() {
     let t = TempDir::new();
@@ -159,7 +111,7 @@ fn fifos_named_as_ignore_files_do_not_block_the_walk() {
     t.write("block/.ignore", "ignored.c\n");
     t.write("block/ignored.c", crate::util::user_c("ignored"));
     for cmd in [&["patch"][..], &["check", "-q"]] {
-        let out = run_or_kill(bvmig_command(&top, cmd));
+        let out = run_or_kill(Duration::from_secs(60), bvmig_command(&top, cmd));
         let want = if cmd[0] == "patch" { 0 } else { 1 };
         assert_eq!(out.code, want, "{cmd:?}: {}", out.stderr_text());
         let text = out.stdout_text();
@@ -173,7 +125,7 @@ fn fifos_named_as_ignore_files_do_not_block_the_walk() {
         }
         assert!(!text.contains("ignored.c"), "{cmd:?}: {text}");
     }
-    let err = run_or_kill(bvmig_command(&top, &["patch"])).stderr_text();
+    let err = run_or_kill(Duration::from_secs(60), bvmig_command(&top, &["patch"])).stderr_text();
     for note in [
         "/.gitignore: a FIFO, not a regular file: not read, and no .gitignore file applies in this run",
         "drivers/.ignore: a FIFO, not a regular file: not read, and no .ignore file applies to drivers",
@@ -182,7 +134,10 @@ fn fifos_named_as_ignore_files_do_not_block_the_walk() {
         assert!(err.contains(note), "{note:?} not in {err}");
     }
     // With --no-ignore, no ignore file is read at all.
-    let out = run_or_kill(bvmig_command(&top, &["patch", "--no-ignore"]));
+    let out = run_or_kill(
+        Duration::from_secs(60),
+        bvmig_command(&top, &["patch", "--no-ignore"]),
+    );
     assert_eq!(out.code, 0, "{}", out.stderr_text());
 }
 
@@ -192,13 +147,16 @@ fn a_fifo_where_a_c_file_is_expected_is_not_opened() {
     let top = kernel_tree(&t, "");
     mkfifo(&top.join("drivers/block/fifo.c"));
     // Met in the walk: not a regular file, so not a C file to read.
-    let out = run_or_kill(bvmig_command(&top, &["patch", "-q"]));
+    let out = run_or_kill(
+        Duration::from_secs(60),
+        bvmig_command(&top, &["patch", "-q"]),
+    );
     assert_eq!(out.code, 0, "{}", out.stderr_text());
     // Named on the command line: an error naming it.
-    let out = run_or_kill(bvmig_command(
-        &top,
-        &["patch", "-q", "drivers/block/fifo.c"],
-    ));
+    let out = run_or_kill(
+        Duration::from_secs(60),
+        bvmig_command(&top, &["patch", "-q", "drivers/block/fifo.c"]),
+    );
     assert_eq!(out.code, 2);
     assert!(
         out.stderr_text()
@@ -240,7 +198,10 @@ fn binary_files_are_skipped_with_a_note() {
 #[test]
 fn endless_input_to_review_is_refused_in_one_line() {
     let t = TempDir::new();
-    let out = run_or_kill(bvmig_command(t.path(), &["review", "/dev/zero"]));
+    let out = run_or_kill(
+        Duration::from_secs(60),
+        bvmig_command(t.path(), &["review", "/dev/zero"]),
+    );
     assert_eq!(out.code, 2);
     assert_eq!(
         out.stderr_text(),
@@ -447,7 +408,7 @@ fn a_fifo_as_gits_global_excludes_or_config_does_not_block_the_walk() {
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("GIT_CONFIG_GLOBAL")
             .env("GIT_CONFIG_SYSTEM", "/dev/null");
-        let out = run_or_kill(cmd);
+        let out = run_or_kill(Duration::from_secs(60), cmd);
         assert_eq!(out.code, 0, "{which}: {}", out.stderr_text());
         assert!(
             out.stderr_text().contains(&format!(
