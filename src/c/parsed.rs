@@ -9,7 +9,11 @@
 //!
 //! [`Blanked`] stops before the parse, for callers that parse only part of
 //! the text or mask more of it (the engine's loop macros, the type index's
-//! attribute macros); [`ParsedFile`] goes to the end.
+//! attribute macros); [`ParsedFile`] goes to the end; [`LazyParsed`] goes
+//! there on first need, once, for callers that share a file and may not
+//! need its tree at all.
+
+use std::cell::OnceCell;
 
 use tree_sitter::{Node, Tree};
 
@@ -71,6 +75,40 @@ impl ParsedFile {
     }
 }
 
+/// A file's text, parsed as a [`ParsedFile`] the first time a caller asks
+/// and never again: callers that each look at the same file share it.
+#[derive(Debug)]
+pub struct LazyParsed<'a> {
+    text: &'a [u8],
+    parsed: OnceCell<ParsedFile>,
+}
+
+impl<'a> LazyParsed<'a> {
+    /// `text`, not parsed yet.
+    pub fn new(text: &'a [u8]) -> LazyParsed<'a> {
+        LazyParsed {
+            text,
+            parsed: OnceCell::new(),
+        }
+    }
+
+    /// The original text.
+    pub fn text(&self) -> &'a [u8] {
+        self.text
+    }
+
+    /// The parse, made now if no caller asked before.
+    pub fn get(&self) -> &ParsedFile {
+        self.parsed.get_or_init(|| ParsedFile::new(self.text))
+    }
+
+    /// Whether a caller asked for the parse.
+    #[cfg(test)]
+    pub fn is_parsed(&self) -> bool {
+        self.parsed.get().is_some()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +124,16 @@ mod tests {
         let mut cursor = p.root().walk();
         let kinds: Vec<&str> = p.root().children(&mut cursor).map(|n| n.kind()).collect();
         assert!(kinds.contains(&"function_definition"), "{kinds:?}");
+    }
+
+    #[test]
+    fn a_lazy_parse_is_made_once_and_only_when_asked() {
+        let text = b"int f(void) { return 0; }\n";
+        let lazy = LazyParsed::new(text);
+        assert!(!lazy.is_parsed());
+        let first: *const ParsedFile = lazy.get();
+        assert!(lazy.is_parsed());
+        assert!(std::ptr::eq(first, lazy.get()));
+        assert_eq!(lazy.get().error_count(), 0);
     }
 }

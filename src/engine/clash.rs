@@ -11,6 +11,7 @@
 
 use tree_sitter::Node;
 
+use crate::c::parsed::LazyParsed;
 use crate::c::source::LineIndex;
 
 /// A name that a file of the walk declares as other than a function.
@@ -51,8 +52,10 @@ pub fn reason(clash: &Clash) -> String {
 }
 
 /// The declarations of `names` other than functions in one file of a walk
-/// (`orig`, named `file`), the first per name.
-pub fn declared_in_file(orig: &[u8], file: &str, names: &[&str]) -> Vec<Clash> {
+/// (`file`, named `name`), the first per name. A file that mentions none
+/// of `names` is not parsed.
+pub fn declared_in_file(file: &LazyParsed, name: &str, names: &[&str]) -> Vec<Clash> {
+    let orig = file.text();
     let present: Vec<&str> = names
         .iter()
         .copied()
@@ -61,19 +64,19 @@ pub fn declared_in_file(orig: &[u8], file: &str, names: &[&str]) -> Vec<Clash> {
     if present.is_empty() {
         return Vec::new();
     }
-    let parsed = crate::c::parsed::ParsedFile::new(orig);
+    let parsed = file.get();
     if crate::engine::deeper_than(parsed.root(), crate::engine::MAX_DEPTH) {
         return Vec::new();
     }
     let lines = LineIndex::new(orig);
     present
         .into_iter()
-        .filter_map(|name| {
+        .filter_map(|n| {
             let (o, what) =
-                crate::c::types::non_function_declaration(parsed.root(), &parsed.blanked, name)?;
+                crate::c::types::non_function_declaration(parsed.root(), &parsed.blanked, n)?;
             Some(Clash {
-                name: name.to_string(),
-                at: format!("{file}:{}", lines.line_col(o).0),
+                name: n.to_string(),
+                at: format!("{name}:{}", lines.line_col(o).0),
                 what,
             })
         })
@@ -103,7 +106,11 @@ mod tests {
     fn declarations_in_a_file_of_the_walk_are_found_and_functions_are_not() {
         let text = b"static inline int bvec_page_offset(const struct bio_vec *b) { return 0; }\n\
             int g(int bvec_page) { return bvec_page; }\n";
-        let found = declared_in_file(text, "a.c", &["bvec_page_offset", "bvec_page", "bvec_virt"]);
+        let found = declared_in_file(
+            &LazyParsed::new(text),
+            "a.c",
+            &["bvec_page_offset", "bvec_page", "bvec_virt"],
+        );
         assert_eq!(
             found,
             vec![Clash {
@@ -112,5 +119,25 @@ mod tests {
                 what: "a parameter",
             }]
         );
+    }
+
+    #[test]
+    fn a_file_that_names_none_of_the_names_is_not_parsed() {
+        // The walk's literal matches inside longer words too.
+        let text = b"int bvec_pages(int bvec_virtual) { return bvec_virtual; }\n";
+        let file = LazyParsed::new(text);
+        assert!(declared_in_file(&file, "a.c", &["bvec_page", "bvec_virt"]).is_empty());
+        assert!(
+            crate::engine::macro_uses::MacroUses::foreign_uses(&file, "a.c", &["bvec_page"])
+                .is_empty()
+        );
+        assert!(!file.is_parsed());
+        // Both questions share one parse.
+        let text = b"int g(int bvec_page) { return bvec_page; }\n";
+        let file = LazyParsed::new(text);
+        assert_eq!(declared_in_file(&file, "a.c", &["bvec_page"]).len(), 1);
+        let tree: *const crate::c::parsed::ParsedFile = file.get();
+        crate::engine::macro_uses::MacroUses::foreign_uses(&file, "a.c", &["bvec_page"]);
+        assert!(std::ptr::eq(tree, file.get()));
     }
 }

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use tree_sitter::Node;
 
+use crate::c::parsed::LazyParsed;
 use crate::c::source::{Define, LineIndex};
 use crate::c::syntax::{self, LvalueMacro, MacroTree};
 use crate::engine::clash::{self, Clash};
@@ -195,21 +196,29 @@ impl MacroUses {
     }
 
     /// The uses, in one file of a walk, of the macros `names` that it
-    /// does not define itself (the file `orig`, named `file`): per name,
+    /// does not define itself (the file `file`, named `name`): per name,
     /// its uses, or `None` when one could not be judged. Names the file
-    /// does not mention as a word are not looked for.
+    /// does not mention as a word are not looked for, and a file that
+    /// mentions none is not parsed.
     pub fn foreign_uses(
-        orig: &[u8],
-        file: &str,
+        file: &LazyParsed,
+        name: &str,
         names: &[&str],
     ) -> Vec<(String, Option<Vec<Use>>)> {
-        let parsed = crate::c::parsed::ParsedFile::new(orig);
-        let defined: HashSet<&str> = parsed.defines.iter().map(|d| d.name.as_str()).collect();
-        let foreign: Vec<&str> = names
+        let orig = file.text();
+        let present: Vec<&str> = names
             .iter()
             .copied()
-            .filter(|n| !defined.contains(n))
             .filter(|n| !crate::c::source::word_occurrences(orig, n).is_empty())
+            .collect();
+        if present.is_empty() {
+            return Vec::new();
+        }
+        let parsed = file.get();
+        let defined: HashSet<&str> = parsed.defines.iter().map(|d| d.name.as_str()).collect();
+        let foreign: Vec<&str> = present
+            .into_iter()
+            .filter(|n| !defined.contains(n))
             .collect();
         if foreign.is_empty() {
             return Vec::new();
@@ -238,7 +247,7 @@ impl MacroUses {
             .map(|n| {
                 let uses = resolve(n, &raw, 0).map(|mut u| {
                     for u in &mut u {
-                        u.file = Some(file.to_string());
+                        u.file = Some(name.to_string());
                     }
                     u
                 });
@@ -1078,8 +1087,10 @@ mod tests {
         let user = "void u(struct bio_vec *b, struct page *p) {\n\tP(b) = p;\n}\n";
         // A file that defines its own P: its uses are not the header's.
         let own = format!("#define P(b) (b)\n{user}");
-        assert!(MacroUses::foreign_uses(own.as_bytes(), "own.c", &["P"]).is_empty());
-        let found = MacroUses::foreign_uses(user.as_bytes(), "u.c", &["P"]);
+        assert!(
+            MacroUses::foreign_uses(&LazyParsed::new(own.as_bytes()), "own.c", &["P"]).is_empty()
+        );
+        let found = MacroUses::foreign_uses(&LazyParsed::new(user.as_bytes()), "u.c", &["P"]);
         assert_eq!(found.len(), 1);
         let judge =
             |found: Vec<(String, Option<Vec<Use>>)>, unknown: Option<String>, whole: bool| {

@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex};
 
 use ignore::{WalkBuilder, WalkState};
 
+use crate::c::parsed::LazyParsed;
 use crate::c::source;
 use crate::engine::macro_uses::{Elsewhere, MacroUses};
 use crate::engine::{Engine, FileOutcome};
@@ -688,9 +689,13 @@ fn find_uses(
                     }
                     let _reading = input::reading(name);
                     let found = input::catch(|| {
+                        // One parse for both questions, and none when the
+                        // file names none of the names (a match of the
+                        // literal inside a longer word).
+                        let file = LazyParsed::new(&buf);
                         (
-                            MacroUses::foreign_uses(&buf, name, &names),
-                            crate::engine::clash::declared_in_file(&buf, name, &called),
+                            MacroUses::foreign_uses(&file, name, &names),
+                            crate::engine::clash::declared_in_file(&file, name, &called),
                         )
                     });
                     match found {
