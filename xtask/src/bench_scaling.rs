@@ -3,8 +3,10 @@
 //! site each, one function holding N sites, N nested conditional
 //! expressions with a site in each branch (chained, and each in
 //! parentheses), N parentheses around one site, and one line of N * 100 bytes
-//! holding two sites; and `bvmig review /dev/zero`, which must stop at its
-//! bound. Each input is made at N = 1k, 10k and 100k and run a few times;
+//! holding two sites, and one file with N functions each after a broken
+//! declaration, patched with the typed rule (its type queries once read
+//! the file again each); and `bvmig review /dev/zero`, which must stop at
+//! its bound. Each input is made at N = 1k, 10k and 100k and run a few times;
 //! the median wall and CPU times and the largest peak RSS are printed, so
 //! that a linear cost shows as a time that grows ten-fold per row, a
 //! quadratic one a hundred-fold. The CPU time is the figure to read on a
@@ -34,38 +36,52 @@ struct Shape {
     name: &'static str,
     what: &'static str,
     make: fn(usize) -> String,
+    /// The rule, under `rules/`; `None` for bvmig's choice.
+    rule: Option<&'static str>,
 }
 
-const SHAPES: [Shape; 6] = [
+const SHAPES: [Shape; 7] = [
     Shape {
         name: "functions",
         what: "N functions, one write each",
         make: functions,
+        rule: None,
     },
     Shape {
         name: "one-function",
         what: "one function, N writes",
         make: one_function,
+        rule: None,
     },
     Shape {
         name: "nested-cond",
         what: "N nested ?: with a read in each branch",
         make: nested_conditionals,
+        rule: None,
     },
     Shape {
         name: "nested-paren",
         what: "x = a ? site : (a ? site : (...)), N deep",
         make: nested_parenthesized_conditionals,
+        rule: None,
     },
     Shape {
         name: "parens",
         what: "N parentheses around one read",
         make: nested_parentheses,
+        rule: None,
     },
     Shape {
         name: "long-line",
         what: "one line of N*100 bytes, two sites",
         make: long_line,
+        rule: None,
+    },
+    Shape {
+        name: "typed-broken",
+        what: "N functions, each after a broken line; typed rule",
+        make: typed_broken,
+        rule: Some("bv_page-typed.cocci"),
     },
 ];
 
@@ -133,7 +149,30 @@ fn long_line(n: usize) -> String {
     s
 }
 
-pub fn run(runs: u32) -> Result<()> {
+/// Functions whose parameters give the types, each after a declaration
+/// that does not parse, so that the file's items are not all whole.
+fn typed_broken(n: usize) -> String {
+    let mut s = String::with_capacity(n * 100);
+    for k in 0..n {
+        writeln!(
+            s,
+            "static int x{k} = ;\nstatic void f{k}(struct bio_vec *bv, struct page *p)\n{{\n\tbv->bv_page = p;\n}}\n"
+        )
+        .expect("writing to a String");
+    }
+    s
+}
+
+pub fn run(runs: u32, only: &[String]) -> Result<()> {
+    let names: Vec<&str> = SHAPES
+        .iter()
+        .map(|s| s.name)
+        .chain(["review-zero"])
+        .collect();
+    if let Some(bad) = only.iter().find(|o| !names.contains(&o.as_str())) {
+        anyhow::bail!("no input shape named {bad:?}; shapes: {}", names.join(", "));
+    }
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let bin = bvmig::build()?;
     let dir = tempfile::Builder::new()
         .prefix("bvmig-scaling-")
@@ -147,14 +186,19 @@ pub fn run(runs: u32) -> Result<()> {
         "{:<12} {:>7} {:>10} {:>9} {:>9} {:>9}  what",
         "input", "N", "bytes", "wall s", "cpu s", "peak MiB"
     );
-    for shape in &SHAPES {
+    for shape in SHAPES.iter().filter(|s| wanted(s.name)) {
         for n in SIZES {
             let text = (shape.make)(n);
             let path = dir.path().join(format!("{}-{n}.c", shape.name));
             std::fs::write(&path, &text)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             let mut cmd = Command::new(&bin);
-            cmd.arg("patch").arg(&path);
+            cmd.arg("patch");
+            if let Some(rule) = shape.rule {
+                cmd.arg("--rule")
+                    .arg(bvmig::workspace_root().join("rules").join(rule));
+            }
+            cmd.arg(&path);
             let row = median(&mut cmd, runs)?;
             row.print(shape.name, n, text.len(), shape.what);
             std::fs::remove_file(&path).ok();
@@ -166,6 +210,9 @@ pub fn run(runs: u32) -> Result<()> {
                 break;
             }
         }
+    }
+    if !wanted("review-zero") {
+        return Ok(());
     }
     let mut cmd = Command::new(&bin);
     cmd.args(["review", "/dev/zero"]);

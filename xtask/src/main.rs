@@ -70,6 +70,11 @@ enum Task {
         /// Timed runs of each input.
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
         runs: u32,
+        /// Only these inputs (by name: functions, one-function,
+        /// nested-cond, nested-paren, parens, long-line, typed-broken,
+        /// review-zero); all when none is given.
+        #[arg(long = "shape")]
+        shapes: Vec<String>,
     },
     /// Time the two parallel walkers src/engine/walk.rs could use (ignore, and
     /// walkdir with rayon) on the prefilter's job over a kernel tree.
@@ -229,7 +234,7 @@ fn main() -> ExitCode {
             vs_spatch::run(&version, &rule.unwrap_or_else(vs_spatch::default_rule))
         }
         Task::Walkers { version, runs } => walkers::run(&version, runs).map(|()| true),
-        Task::BenchScaling { runs } => bench_scaling::run(runs).map(|()| true),
+        Task::BenchScaling { runs, shapes } => bench_scaling::run(runs, &shapes).map(|()| true),
         Task::Boot {
             version,
             bvmig,
