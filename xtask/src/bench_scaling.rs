@@ -86,8 +86,17 @@ const SHAPES: [Shape; 7] = [
 ];
 
 fn functions(n: usize) -> String {
-    let mut s = String::with_capacity(n * 80);
+    functions_after(n, false)
+}
+
+/// N functions with a write each, each after a declaration that does not
+/// parse when `broken`.
+fn functions_after(n: usize, broken: bool) -> String {
+    let mut s = String::with_capacity(n * 100);
     for k in 0..n {
+        if broken {
+            writeln!(s, "static int x{k} = ;").expect("writing to a String");
+        }
         writeln!(
             s,
             "static void f{k}(struct bio_vec *bv, struct page *p)\n{{\n\tbv->bv_page = p;\n}}\n"
@@ -152,15 +161,7 @@ fn long_line(n: usize) -> String {
 /// Functions whose parameters give the types, each after a declaration
 /// that does not parse, so that the file's items are not all whole.
 fn typed_broken(n: usize) -> String {
-    let mut s = String::with_capacity(n * 100);
-    for k in 0..n {
-        writeln!(
-            s,
-            "static int x{k} = ;\nstatic void f{k}(struct bio_vec *bv, struct page *p)\n{{\n\tbv->bv_page = p;\n}}\n"
-        )
-        .expect("writing to a String");
-    }
-    s
+    functions_after(n, true)
 }
 
 pub fn run(runs: u32, only: &[String]) -> Result<()> {
