@@ -196,7 +196,9 @@ impl Report {
 pub fn run(paths: &[PathBuf], opts: &Options) -> Report {
     let mut suites = Vec::new();
     for path in paths {
-        if path.is_dir() {
+        if let Err(e) = std::fs::metadata(path) {
+            suites.push(broken(path, Error::Io(IoError::new(path, e))));
+        } else if path.is_dir() {
             match rule_files(path) {
                 Ok(rules) => suites.extend(rules.iter().map(|r| suite(r, opts))),
                 Err(e) => suites.push(broken(path, e)),

@@ -104,15 +104,33 @@ fn a_broken_rule_file_exits_2_naming_the_place() {
     );
     t.write("rules/tests/x/a.c", "int a;\n");
     t.write("rules/tests/x/a.res", "int a;\n");
-    let out = bvmig(t.path(), &["test", "rules/x.cocci", "nowhere.cocci"]);
+    let out = bvmig(
+        t.path(),
+        &[
+            "test",
+            "rules/x.cocci",
+            "nowhere.cocci",
+            "nowhere",
+            "rules/tests/x/a.c",
+        ],
+    );
     assert_eq!(out.code, 2, "{}", out.stdout_text());
     let text = out.stdout_text();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("BROKEN rules/x.cocci:5:"), "{text}");
     assert!(lines[0].contains("does not parse as C"), "{text}");
     assert!(lines[1].starts_with("BROKEN nowhere.cocci: "), "{text}");
+    // A missing path is said to be missing, whatever its name.
+    assert!(
+        lines[2].starts_with("BROKEN nowhere: No such file or directory"),
+        "{text}"
+    );
     assert_eq!(
-        lines[2],
-        "bvmig test: 2 rule files, 0 cases: 0 passed, 0 failed, 2 broken"
+        lines[3],
+        "BROKEN rules/tests/x/a.c: not a .cocci rule file or a directory"
+    );
+    assert_eq!(
+        lines[4],
+        "bvmig test: 4 rule files, 0 cases: 0 passed, 0 failed, 4 broken"
     );
 }
