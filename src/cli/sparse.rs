@@ -132,6 +132,16 @@ pub(super) fn run(args: SparseArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return output::finish(&[e], 0),
     };
+    // kbuild passes one source file; a directory would be walked whole.
+    for f in &checker.files {
+        if let Ok(m) = std::fs::metadata(f) {
+            if !m.is_file() {
+                let kind = crate::file::kind_name(m.file_type());
+                let e = format!("{}: not a regular file but {kind}", f.display());
+                return output::finish(&[e], 0);
+            }
+        }
+    }
     let opts = CheckOptions {
         paths: checker.files.clone(),
         rule: checker.rule.clone(),

@@ -107,6 +107,29 @@ fn a_missing_file_is_one_error_line_and_fails_the_build() {
 }
 
 #[test]
+fn a_directory_or_a_fifo_given_as_the_file_is_one_error_line_not_a_walk() {
+    let t = tree();
+    t.write(
+        "scripts/mod/x/raw.c",
+        "struct page *g(struct bio_vec *bv) { return bv->bv_page; }\n",
+    );
+    let out = sparse(&t, &[], "scripts/mod");
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr_text(),
+        "bvmig: error: scripts/mod: not a regular file but a directory\n"
+    );
+    let fifo = t.path().join("block/fifo.c");
+    crate::util::mkfifo(&fifo);
+    let out = sparse(&t, &[], "block/fifo.c");
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr_text(),
+        "bvmig: error: block/fifo.c: not a regular file but a FIFO\n"
+    );
+}
+
+#[test]
 fn a_changed_helper_definition_is_seen_through_the_cache() {
     let t = tree();
     assert_eq!(sparse(&t, &[], "block/bio.c").code, 0);
