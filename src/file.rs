@@ -146,6 +146,8 @@ pub(crate) fn kind_name(kind: fs::FileType) -> &'static str {
         "a block device"
     } else if kind.is_dir() {
         "a directory"
+    } else if kind.is_file() {
+        "a regular file"
     } else {
         "not a file"
     }

@@ -65,6 +65,19 @@ pub fn write_series(
         if stale {
             return Err(SeriesOutError::StalePatches(dir.clone()));
         }
+    } else if let Ok(m) = fs::metadata(dir) {
+        // create_dir_all would say only "File exists".
+        return Err(IoError::new(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "not a directory but {}",
+                    crate::file::kind_name(m.file_type())
+                ),
+            ),
+        )
+        .into());
     }
     let rule = rule_text(patched, opts.rule.as_deref(), &opts.defines)?;
     let header = if opts.no_helpers {

@@ -597,6 +597,41 @@ fn without_a_git_identity_there_is_no_sign_off_and_a_used_directory_is_refused()
 }
 
 #[test]
+fn a_series_directory_that_is_a_file_is_one_line_naming_it_and_nothing_is_written() {
+    let r = TempDir::new();
+    r.write("include/linux/bvec.h", BVEC_H);
+    r.write("drivers/md/dm.c", MERGE_C);
+    r.write("out", "a note\n");
+    for (dir, kind) in [
+        ("out", "a regular file"),
+        ("/dev/null", "a character device"),
+    ] {
+        let out = bvmig_as_dev(
+            r.path(),
+            &["patch", "--series", dir],
+            Some(("Bot", "bot@example.org")),
+        );
+        assert_eq!(out.code, 2, "{}", out.stderr_text());
+        let err = out.stderr_text();
+        assert_eq!(
+            err.lines()
+                .filter(|l| l.contains("error"))
+                .collect::<Vec<_>>(),
+            [format!("bvmig: error: {dir}: not a directory but {kind}")],
+            "{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(r.path().join("out")).unwrap(),
+        "a note\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.path().join("drivers/md/dm.c")).unwrap(),
+        MERGE_C
+    );
+}
+
+#[test]
 fn a_tree_without_maintainers_or_history_groups_by_directory() {
     let r = TempDir::new();
     r.write("include/linux/bvec.h", BVEC_H);
