@@ -46,13 +46,14 @@ pub(super) fn run(args: LspArgs) -> ExitCode {
             .then(choice::definitions_cache_dir)
             .flatten(),
     };
-    let (conn, io_threads) = lsp_server::Connection::stdio();
+    let (conn, io_threads) = lsp::transport::stdio();
     let served = lsp::serve(&conn, &opts);
     drop(conn);
     let joined = io_threads.join();
     match (served, joined) {
-        (Err(e), _) => output::finish(&[e.to_string()], 0),
-        (Ok(()), Err(e)) => output::finish(&[format!("lsp: {e}")], 0),
+        // What the input did wrong is why the server stopped.
+        (_, Err(e)) => output::finish(&[format!("lsp: {e}")], 0),
+        (Err(e), Ok(())) => output::finish(&[e.to_string()], 0),
         (Ok(()), Ok(())) => ExitCode::SUCCESS,
     }
 }

@@ -11,10 +11,12 @@
 //! UTF-16 code units (`position`).
 //!
 //! **API Boundary:** [`serve`] runs the server on any [`Connection`], so
-//! tests drive it in process over [`Connection::memory`].
+//! tests drive it in process over [`Connection::memory`]; the command
+//! gives it [`transport::stdio`].
 
 mod analysis;
 mod position;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -265,14 +265,36 @@ pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 /// Runs `cmd`, killing it when it has not finished after `limit`: a hang
 /// (a FIFO opened as a file, a loop) fails the test instead of the suite
 /// (the limit only catches hangs; nothing is timed).
-pub fn run_or_kill(limit: std::time::Duration, mut cmd: Command) -> Output {
-    use std::io::Read;
+pub fn run_or_kill(limit: std::time::Duration, cmd: Command) -> Output {
+    run_fed_or_kill(limit, cmd, None)
+}
+
+/// [`run_or_kill`] with `input` written to its stdin, then closed (a
+/// broken pipe is bvmig's answer, not the test's failure).
+pub fn run_fed_or_kill(
+    limit: std::time::Duration,
+    mut cmd: Command,
+    input: Option<Vec<u8>>,
+) -> Output {
+    use std::io::{Read, Write};
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("bvmig runs");
+    let feeder = input.map(|input| {
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            if let Err(e) = stdin.write_all(&input) {
+                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+            }
+        })
+    });
     let pipe_reader = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
@@ -294,6 +316,9 @@ pub fn run_or_kill(limit: std::time::Duration, mut cmd: Command) -> Output {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
+    if let Some(f) = feeder {
+        f.join().unwrap();
+    }
     Output {
         code: status.code().unwrap_or(-1),
         stdout: out.join().unwrap(),
