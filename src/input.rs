@@ -85,8 +85,8 @@ pub fn panic_line(input: Option<&str>, msg: &str, location: Option<&str>) -> Str
     }
 }
 
-/// What the panic hook prints for `info`: [`panic_line`] with this
-/// thread's input, or nothing inside a [`catch`].
+/// What the panic hook prints for `info`: `panic_line` with this
+/// thread's input, or nothing inside a `catch`.
 pub fn hook_line(info: &std::panic::PanicHookInfo) -> Option<String> {
     if CATCHING.with(Cell::get) > 0 {
         return None;

@@ -75,7 +75,7 @@ pub struct FileOutcome {
     /// bodies): the raw field stays there by the rule's design.
     pub excluded: Vec<std::ops::Range<usize>>,
     /// Why the file could not be searched at all (it nests deeper than
-    /// [`MAX_DEPTH`]): its sites are left with this reason, and a run over
+    /// `MAX_DEPTH`): its sites are left with this reason, and a run over
     /// a tree reports the file as an error.
     pub error: Option<String>,
 }

@@ -153,7 +153,7 @@ struct Staged<'a> {
 /// Writes every changed file of `patched` as one transaction (see the
 /// module's invariant). A run that has errors already writes nothing.
 /// From this call on, SIGINT and SIGTERM are caught: see
-/// [`signal_received`].
+/// `signal_received`.
 pub fn in_place(patched: &Patched) -> Written {
     let mut out = Written::default();
     if !patched.errors.is_empty() {

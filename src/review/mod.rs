@@ -46,7 +46,7 @@ pub enum ReviewError {
     /// The input is not a patch, a mail or an mbox.
     #[error(transparent)]
     Patches(#[from] SeriesError),
-    /// The input is larger than [`MAX_INPUT`] (or endless, as `/dev/zero`).
+    /// The input is larger than `MAX_INPUT` (or endless, as `/dev/zero`).
     #[error("{input}: more than {} MiB; review reads at most that (is it a series of patches?)", MAX_INPUT >> 20)]
     TooLarge {
         /// The input's name.

@@ -62,7 +62,7 @@ pub struct RuleFile {
     /// Its name, for messages.
     pub path: String,
     /// Its rules, in order: those that run with the virtual rules defined
-    /// when it was read (see [`Virtuals`]).
+    /// when it was read (see `Virtuals`).
     pub rules: Vec<Rule>,
     /// The names its `virtual` lines declare.
     pub virtuals: Vec<String>,
@@ -442,7 +442,7 @@ impl RuleFile {
     /// of their occurrences is a site to rewrite or report. Fragments that
     /// remove no field (`- struct bio_vec I = { NULL };`) are left out; then
     /// a file without the fields may still change (see
-    /// [`RuleFile::anchored`]). `None` when no fragment removes a field, in
+    /// [`RuleFile::anchors`]). `None` when no fragment removes a field, in
     /// which case no site is counted.
     pub fn tracked_fields(&self) -> Option<Vec<String>> {
         let mut all: Option<Vec<String>> = None;
