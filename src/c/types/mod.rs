@@ -41,6 +41,7 @@ use decl::{
 };
 use headers::{function_in, index_headers, Declared, HeaderIndex};
 use iterators::iterator_type;
+pub use locals::index_scopes;
 use locals::{declared_type, declares_locally};
 
 /// A C type as typed metavariables need it: a base (`struct bio_vec`,
@@ -620,15 +621,7 @@ pub fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
 /// function of that name written there would call the local instead, and
 /// not compile.
 pub fn declared_in_scope(root: Node, n: Node, src: &[u8], name: &[u8]) -> bool {
-    locals::visible_declarations_from(root, n)
-        .into_iter()
-        .any(|decl| {
-            let mut dc = decl.walk();
-            let found = decl.children_by_field_name("declarator", &mut dc).any(|d| {
-                locals::declared_identifier(d).is_some_and(|i| &src[i.byte_range()] == name)
-            });
-            found
-        })
+    locals::declares(n, &locals::above(root, n), src, name)
 }
 
 thread_local! {
@@ -889,6 +882,48 @@ mod tests {
         assert!(
             names > 5000 && declared > 500 && iterated > 20 && designators > 20 && typed > 10,
             "{names} names, {declared} declared, {iterated} iterated, {designators} designators, {typed} typed"
+        );
+    }
+
+    #[test]
+    fn the_scope_index_answers_as_the_scan_of_the_blocks_does() {
+        let (mut names, mut typed, mut declared) = (0, 0, 0);
+        for text in texts_to_check() {
+            let tree = syntax::parse(&text);
+            let root = tree.root_node();
+            let mut ids = Vec::new();
+            let mut stack = vec![root];
+            while let Some(n) = stack.pop() {
+                let mut c = n.walk();
+                stack.extend(n.children(&mut c));
+                if n.kind() == "identifier" {
+                    ids.push(n);
+                }
+            }
+            // Each identifier's own name, and names a replacement calls.
+            let ask = |n: Node| {
+                let above = locals::above(root, n);
+                let others = [&b"bvec_page"[..], b"page", b"len", b"i"];
+                (
+                    declared_type(n, &above, &text),
+                    declares_locally(n, &above, &text),
+                    others.map(|o| declared_in_scope(root, n, &text, o)),
+                )
+            };
+            let scanned: Vec<_> = ids.iter().map(|&n| ask(n)).collect();
+            let guard = index_scopes(root, &text);
+            let indexed: Vec<_> = ids.iter().map(|&n| ask(n)).collect();
+            drop(guard);
+            for ((n, s), i) in ids.iter().zip(&scanned).zip(&indexed) {
+                assert_eq!(s, i, "{:?} at {}", n.utf8_text(&text), n.start_byte());
+                names += 1;
+                typed += usize::from(s.0.is_some());
+                declared += usize::from(s.1);
+            }
+        }
+        assert!(
+            names > 5000 && typed > 500 && declared > 500,
+            "{names} names, {typed} typed, {declared} declared"
         );
     }
 

@@ -283,6 +283,7 @@ impl<'a> Matcher<'a> {
     /// Searches `region` with the rule's body.
     pub fn run(&mut self, region: Region<'_>) {
         self.errors = syntax::ErrorRegions::new(region.root);
+        let _scopes = crate::c::types::index_scopes(region.root, region.text);
         match &self.rule.body {
             Pat::Function { name, body } => {
                 let inner = match &**body {
