@@ -105,38 +105,56 @@ pub(super) fn declarations_in<'t>(
 ) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     for p in above {
-        let decls: Vec<Node> = match p.kind() {
-            "compound_statement" => {
-                let mut cursor = p.walk();
-                p.named_children(&mut cursor)
-                    .filter(|c| c.kind() == "declaration" && c.end_byte() <= n.start_byte())
-                    .collect()
-            }
-            "for_statement" => {
-                let mut cursor = p.walk();
-                p.children_by_field_name("initializer", &mut cursor)
-                    .filter(|c| c.kind() == "declaration")
-                    .collect()
-            }
-            "function_definition" => {
-                let params = p
-                    .child_by_field_name("declarator")
-                    .and_then(function_parameters);
-                params
-                    .map(|l| {
-                        let mut c = l.walk();
-                        l.named_children(&mut c)
-                            .filter(|x| x.kind() == "parameter_declaration")
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            }
-            // Most nodes above a name are expressions: no cursor for them.
-            _ => continue,
+        let Some((decls, in_block)) = scope_declarations(p) else {
+            continue;
         };
-        out.extend(decls.into_iter().rev());
+        let before = |c: &Node| !in_block || c.end_byte() <= n.start_byte();
+        out.extend(decls.into_iter().filter(before).rev());
     }
     out
+}
+
+/// The declarations scope `p` holds (a block's own, a `for` header's, a
+/// function definition's parameters), in order, and whether they are a
+/// block's (each visible only after its end); `None` when `p` is no scope
+/// (most nodes above a name are expressions: no cursor is made for them).
+fn scope_declarations(p: Node) -> Option<(Vec<Node>, bool)> {
+    let kind = p.kind();
+    if !matches!(
+        kind,
+        "compound_statement" | "for_statement" | "function_definition"
+    ) {
+        return None;
+    }
+    let mut cursor = p.walk();
+    let found = match kind {
+        "compound_statement" => (
+            p.named_children(&mut cursor)
+                .filter(|c| c.kind() == "declaration")
+                .collect(),
+            true,
+        ),
+        "for_statement" => (
+            p.children_by_field_name("initializer", &mut cursor)
+                .filter(|c| c.kind() == "declaration")
+                .collect(),
+            false,
+        ),
+        "function_definition" => (
+            p.child_by_field_name("declarator")
+                .and_then(function_parameters)
+                .map(|l| {
+                    let mut c = l.walk();
+                    l.named_children(&mut c)
+                        .filter(|x| x.kind() == "parameter_declaration")
+                        .collect()
+                })
+                .unwrap_or_default(),
+            false,
+        ),
+        _ => return None,
+    };
+    Some(found)
 }
 
 pub(super) fn function_parameters(mut d: Node) -> Option<Node> {
@@ -179,36 +197,10 @@ impl Index {
         let mut cursor = root.walk();
         'walk: loop {
             let p = cursor.node();
-            let decls: Vec<(Node, bool)> = match p.kind() {
-                "compound_statement" => {
-                    let mut c = p.walk();
-                    p.named_children(&mut c)
-                        .filter(|c| c.kind() == "declaration")
-                        .map(|c| (c, true))
-                        .collect()
+            if let Some((decls, in_block)) = scope_declarations(p) {
+                for decl in decls {
+                    idx.add(p.id(), decl, in_block, src);
                 }
-                "for_statement" => {
-                    let mut c = p.walk();
-                    p.children_by_field_name("initializer", &mut c)
-                        .filter(|c| c.kind() == "declaration")
-                        .map(|c| (c, false))
-                        .collect()
-                }
-                "function_definition" => p
-                    .child_by_field_name("declarator")
-                    .and_then(function_parameters)
-                    .map(|l| {
-                        let mut c = l.walk();
-                        l.named_children(&mut c)
-                            .filter(|x| x.kind() == "parameter_declaration")
-                            .map(|x| (x, false))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            for (decl, in_block) in decls {
-                idx.add(p.id(), decl, in_block, src);
             }
             if cursor.goto_first_child() {
                 continue;
